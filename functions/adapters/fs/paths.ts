@@ -1,0 +1,133 @@
+import { join } from 'node:path';
+
+/**
+ * The one description of the local storage layout under NIMBUS_DATA_DIR (default ./data).
+ * Every file is written to tmp/ first and renamed into place, so a crash leaves either the
+ * old file or the new one, never half of one.
+ *
+ *   blobs/<alg>/<hh>/<hex>                          verified blob bytes, content-addressed, shared by all repositories
+ *   uploads/<id>/data                               bytes of an unfinished upload, written at their offsets
+ *   uploads/<id>/staged/<name>                      bytes held back from a part (unused by this store's streaming policy)
+ *   meta/blobs/<alg>/<hh>/<hex>.json                blob record: size, location, time
+ *   meta/blob-repos/<alg>/<hh>/<hex>/<repo-escaped> which repositories link a blob (mounts without ?from=)
+ *   meta/repositories/<name>/_links/<alg>/<hex>     the repository may serve this blob (empty file)
+ *   meta/repositories/<name>/_manifests/<alg>/<hex>.json   manifest record (media type, subject, ...)
+ *   meta/repositories/<name>/_manifests/<alg>/<hex>.body   the manifest's exact bytes
+ *   meta/repositories/<name>/_tags/<tag-escaped>    tag -> manifest digest (text)
+ *   meta/repositories/<name>/_referrers/<alg>/<subject-hex>/<alg>-<hex>.json   a referrer's descriptor
+ *   meta/uploads/<id>.json                          upload session (offset, parts, hash state, version, lease)
+ *   meta/auth/                                      users, robots and grants (see the auth adapter)
+ *   tmp/                                            files being written; anything here after a crash is garbage
+ *
+ * <name> may hold "/" (team/app/api); "_"-prefixed directories cannot collide with it, since
+ * name components start with [a-z0-9]. Tags are case-sensitive but some filesystems are not,
+ * so an upper-case letter X is stored as "^x".
+ */
+export class DataLayout {
+  constructor(readonly root: string) {}
+
+  get tmp(): string {
+    return join(this.root, 'tmp');
+  }
+
+  blob(digest: string): string {
+    return join(this.root, 'blobs', ...spread(digest));
+  }
+  /** A blob location as stored in records: relative to the root, so the data dir can move. */
+  blobLocation(digest: string): string {
+    return ['blobs', ...spread(digest)].join('/');
+  }
+  resolveLocation(location: string): string {
+    if (!/^blobs\/[a-z0-9]+\/[a-f0-9]{2}\/[a-f0-9]+$/.test(location)) throw new Error(`not a blob location: ${location}`);
+    return join(this.root, location);
+  }
+
+  upload(id: string): string {
+    return join(this.root, 'uploads', safeId(id));
+  }
+  uploadData(id: string): string {
+    return join(this.upload(id), 'data');
+  }
+  staged(id: string, name: string): string {
+    return join(this.upload(id), 'staged', safeId(name));
+  }
+  get uploadsRoot(): string {
+    return join(this.root, 'uploads');
+  }
+
+  blobRecord(digest: string): string {
+    const [alg, hh, hex] = spread(digest);
+    return join(this.root, 'meta', 'blobs', alg, hh, `${hex}.json`);
+  }
+  blobRepos(digest: string): string {
+    return join(this.root, 'meta', 'blob-repos', ...spread(digest));
+  }
+  get repositoriesRoot(): string {
+    return join(this.root, 'meta', 'repositories');
+  }
+  repository(name: string): string {
+    return join(this.repositoriesRoot, ...name.split('/'));
+  }
+  link(name: string, digest: string): string {
+    const [alg, hex] = digest.split(':') as [string, string];
+    return join(this.repository(name), '_links', alg, hex);
+  }
+  manifestRecord(name: string, digest: string): string {
+    const [alg, hex] = digest.split(':') as [string, string];
+    return join(this.repository(name), '_manifests', alg, `${hex}.json`);
+  }
+  manifestBody(name: string, digest: string): string {
+    const [alg, hex] = digest.split(':') as [string, string];
+    return join(this.repository(name), '_manifests', alg, `${hex}.body`);
+  }
+  tags(name: string): string {
+    return join(this.repository(name), '_tags');
+  }
+  tag(name: string, tag: string): string {
+    return join(this.tags(name), escapeTag(tag));
+  }
+  referrers(name: string, subject: string): string {
+    const [alg, hex] = subject.split(':') as [string, string];
+    return join(this.repository(name), '_referrers', alg, hex);
+  }
+  referrer(name: string, subject: string, digest: string): string {
+    return join(this.referrers(name, subject), `${digest.replace(':', '-')}.json`);
+  }
+  get uploadSessionsRoot(): string {
+    return join(this.root, 'meta', 'uploads');
+  }
+  uploadSession(id: string): string {
+    return join(this.uploadSessionsRoot, `${safeId(id)}.json`);
+  }
+  get authRoot(): string {
+    return join(this.root, 'meta', 'auth');
+  }
+}
+
+/** "sha256:abcd..." → ["sha256", "ab", "abcd..."] */
+function spread(digest: string): [string, string, string] {
+  const [alg, hex] = digest.split(':') as [string, string];
+  if (!/^[a-z0-9]+$/.test(alg) || !/^[a-f0-9]{64,128}$/.test(hex)) throw new Error(`not a digest: ${digest}`);
+  return [alg, hex.slice(0, 2), hex];
+}
+
+function safeId(id: string): string {
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(id) || id.startsWith('.')) throw new Error(`unsafe id: ${id}`);
+  return id;
+}
+
+export function escapeTag(tag: string): string {
+  return tag.replace(/[A-Z]/g, (c) => `^${c.toLowerCase()}`);
+}
+
+export function unescapeTag(file: string): string {
+  return file.replace(/\^([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+export function escapeRepository(name: string): string {
+  return name.replaceAll('/', '%2F');
+}
+
+export function unescapeRepository(file: string): string {
+  return file.replaceAll('%2F', '/');
+}

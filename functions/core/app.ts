@@ -1,0 +1,69 @@
+import { allowAll } from './access';
+import { CapabilitySigner } from './capability';
+import { resolveConfig, type RegistryDeps } from './config';
+import type { RequestContext, Services } from './context';
+import { RegistryError } from './errors';
+import { wasmHashing } from './hashing';
+import { errorResponse } from './http/responses';
+import { parseRepositoryName } from './names';
+import { matchRoute } from './routes';
+import { Uploads } from './upload/uploads';
+
+export interface Registry {
+  /** Serves one Distribution API request. Never throws: every failure becomes a spec error. */
+  fetch(request: Request): Promise<Response>;
+  readonly services: Services;
+}
+
+const silent = { log() {} };
+const systemClock = { now: () => Date.now() };
+
+export function createRegistry(deps: RegistryDeps): Registry {
+  const config = resolveConfig(deps.config);
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? silent;
+  const hashing = deps.hashing ?? wasmHashing;
+  const services: Services = {
+    blobs: deps.blobs,
+    metadata: deps.metadata,
+    hashing,
+    clock,
+    logger,
+    config,
+    authorizer: deps.authorizer ?? allowAll,
+    signer: new CapabilitySigner(config.uploadSecret),
+    uploads: new Uploads({ blobs: deps.blobs, metadata: deps.metadata, hashing, clock, logger, config }),
+  };
+
+  async function dispatch(request: Request, requestId: string): Promise<Response> {
+    const own = await services.authorizer.handle?.(request);
+    if (own) return own;
+    const url = new URL(request.url);
+    const match = matchRoute(url.pathname);
+    if (!match) throw new RegistryError('UNSUPPORTED', `no such endpoint: ${request.method} ${url.pathname.slice(0, 200)}`, { status: 404 });
+    const method = match.route.methods[request.method];
+    if (!method) {
+      throw new RegistryError('UNSUPPORTED', `${request.method} is not supported on ${match.route.name} endpoints`, {
+        status: 405, headers: { Allow: Object.keys(match.route.methods).join(', ') },
+      });
+    }
+    if (match.params.name !== undefined) parseRepositoryName(match.params.name);
+    const ctx: RequestContext = { request, url, requestId, params: match.params, principal: {}, services };
+    if (method.access !== 'capability') {
+      ctx.principal = await services.authorizer.authorize(request, method.access(match.params));
+    }
+    return method.handler(ctx);
+  }
+
+  return {
+    services,
+    async fetch(request) {
+      const requestId = request.headers.get('x-request-id') ?? crypto.randomUUID();
+      try {
+        return await dispatch(request, requestId);
+      } catch (error) {
+        return errorResponse(error, logger, requestId);
+      }
+    },
+  };
+}

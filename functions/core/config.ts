@@ -1,0 +1,67 @@
+import type { Authorizer } from './access';
+import type { BlobStore, Clock, Hashing, Logger, MetadataStore } from './ports';
+
+export interface RegistryConfig {
+  /** HMAC key (≥ 32 bytes) that signs upload Location capabilities. */
+  readonly uploadSecret: Uint8Array;
+  /**
+   * Absolute origin (https://uploads.example.com) for upload Locations, when uploads are
+   * served by another endpoint than the API. @default relative Locations on this host
+   */
+  readonly uploadOrigin?: string;
+  /** How long an upload Location stays valid. @default 3600 */
+  readonly uploadUrlTtlSeconds?: number;
+  /** How long an idle upload session is kept. @default 86400 */
+  readonly uploadSessionTtlSeconds?: number;
+  /** How long one request may hold an upload without making progress. @default 300 */
+  readonly uploadLeaseSeconds?: number;
+  /** Largest manifest accepted. @default 4 MiB, as the spec recommends */
+  readonly maxManifestBytes?: number;
+  /**
+   * Largest request body this deployment can carry (a Lambda invoke), advertised as
+   * OCI-Chunk-Max-Length; larger bodies get 413. @default unlimited
+   */
+  readonly maxRequestBodyBytes?: number;
+  /** Lifetime of presigned blob URLs; 0 serves blob bytes directly. @default 300 */
+  readonly blobRedirectSeconds?: number;
+}
+
+export interface RegistryDeps {
+  readonly blobs: BlobStore;
+  readonly metadata: MetadataStore;
+  readonly config: RegistryConfig;
+  /** @default the system clock */
+  readonly clock?: Clock;
+  /** @default no logging */
+  readonly logger?: Logger;
+  /** @default hash-wasm (portable, resumable) */
+  readonly hashing?: Hashing;
+  /** @default allow everything (auth off) */
+  readonly authorizer?: Authorizer;
+}
+
+export interface ResolvedConfig {
+  uploadSecret: Uint8Array;
+  uploadOrigin: string | undefined;
+  uploadUrlTtlSeconds: number;
+  uploadSessionTtlSeconds: number;
+  uploadLeaseSeconds: number;
+  maxManifestBytes: number;
+  maxRequestBodyBytes: number | undefined;
+  blobRedirectSeconds: number;
+}
+
+export const MiB = 1024 * 1024;
+
+export function resolveConfig(config: RegistryConfig): ResolvedConfig {
+  return {
+    uploadSecret: config.uploadSecret,
+    uploadOrigin: config.uploadOrigin?.replace(/\/+$/, ''),
+    uploadUrlTtlSeconds: config.uploadUrlTtlSeconds ?? 3600,
+    uploadSessionTtlSeconds: config.uploadSessionTtlSeconds ?? 86_400,
+    uploadLeaseSeconds: config.uploadLeaseSeconds ?? 300,
+    maxManifestBytes: config.maxManifestBytes ?? 4 * MiB,
+    maxRequestBodyBytes: config.maxRequestBodyBytes,
+    blobRedirectSeconds: config.blobRedirectSeconds ?? 300,
+  };
+}

@@ -1,0 +1,41 @@
+import type { Authorizer, Principal } from './access';
+import type { CapabilitySigner } from './capability';
+import type { ResolvedConfig } from './config';
+import type { BlobStore, Clock, Hashing, Logger, MetadataStore } from './ports';
+import type { Uploads } from './upload/uploads';
+
+/** Everything a handler may use, built once per registry. */
+export interface Services {
+  blobs: BlobStore;
+  metadata: MetadataStore;
+  uploads: Uploads;
+  signer: CapabilitySigner;
+  hashing: Hashing;
+  authorizer: Authorizer;
+  clock: Clock;
+  logger: Logger;
+  config: ResolvedConfig;
+}
+
+export interface RouteParams {
+  name?: string;
+  reference?: string;
+  digest?: string;
+  session?: string;
+}
+
+export interface RequestContext {
+  request: Request;
+  url: URL;
+  requestId: string;
+  params: RouteParams;
+  /** Set by the router after authorization. */
+  principal: Principal;
+  services: Services;
+}
+
+/** The repository name of a repository-scoped route (validated by the router). */
+export function repositoryOf(ctx: RequestContext): string {
+  if (!ctx.params.name) throw new Error('route has no repository name');
+  return ctx.params.name;
+}

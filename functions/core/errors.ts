@@ -1,0 +1,83 @@
+/**
+ * The OCI distribution-spec error codes, with the HTTP status each one is sent with.
+ * This table is the only place error codes are defined; handlers and adapters throw
+ * `RegistryError`s (or the store errors below) and `http/error-response.ts` renders them.
+ */
+export const ERROR_CODES = {
+  BLOB_UNKNOWN: { status: 404, message: 'blob unknown to registry' },
+  BLOB_UPLOAD_INVALID: { status: 400, message: 'blob upload invalid' },
+  BLOB_UPLOAD_UNKNOWN: { status: 404, message: 'blob upload unknown to registry' },
+  DIGEST_INVALID: { status: 400, message: 'provided digest did not match uploaded content' },
+  MANIFEST_BLOB_UNKNOWN: { status: 404, message: 'manifest references a manifest or blob unknown to registry' },
+  MANIFEST_INVALID: { status: 400, message: 'manifest invalid' },
+  MANIFEST_UNKNOWN: { status: 404, message: 'manifest unknown to registry' },
+  NAME_INVALID: { status: 400, message: 'invalid repository name' },
+  NAME_UNKNOWN: { status: 404, message: 'repository name not known to registry' },
+  SIZE_INVALID: { status: 400, message: 'provided length did not match content length' },
+  UNAUTHORIZED: { status: 401, message: 'authentication required' },
+  DENIED: { status: 403, message: 'requested access to the resource is denied' },
+  UNSUPPORTED: { status: 405, message: 'the operation is unsupported' },
+  TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
+  // Not in the spec's table, but used by distribution and understood by clients as retryable.
+  UNAVAILABLE: { status: 503, message: 'service unavailable, retry later' },
+  UNKNOWN: { status: 500, message: 'unknown error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface RegistryErrorOptions {
+  /** Overrides the table's status where the spec asks for another one (413, 416, ...). */
+  status?: number;
+  detail?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** A failure the client caused or can act on; rendered as the spec's JSON error body. */
+export class RegistryError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly detail: unknown;
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, message?: string, options: RegistryErrorOptions = {}) {
+    super(message ?? ERROR_CODES[code].message);
+    this.name = 'RegistryError';
+    this.code = code;
+    this.status = options.status ?? ERROR_CODES[code].status;
+    this.detail = options.detail;
+    this.headers = options.headers ?? {};
+  }
+}
+
+/**
+ * Errors store adapters throw. They describe what went wrong in storage terms;
+ * `http/error-response.ts` decides what the client sees.
+ */
+export class StoreConflictError extends Error {
+  constructor(message = 'the record was changed by a concurrent request') {
+    super(message);
+    this.name = 'StoreConflictError';
+  }
+}
+
+export class StoreThrottledError extends Error {
+  constructor(message = 'the storage backend is throttling requests') {
+    super(message);
+    this.name = 'StoreThrottledError';
+  }
+}
+
+export class StoreUnavailableError extends Error {
+  constructor(message = 'the storage backend is unavailable') {
+    super(message);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+/** A record or object the caller asked for does not exist. */
+export class StoreNotFoundError extends Error {
+  constructor(message = 'not found') {
+    super(message);
+    this.name = 'StoreNotFoundError';
+  }
+}

@@ -1,0 +1,114 @@
+import { RegistryError } from '../errors';
+import { parseDigest, type Digest } from '../digest';
+import { isTag } from '../names';
+import { repositoryOf, type RequestContext } from '../context';
+import type { ManifestRecord } from '../records';
+import { CONTENT_DIGEST_HEADER, SUBJECT_HEADER } from '../http/headers';
+import { emptyResponse } from '../http/responses';
+import { readBodyWithin } from '../http/body';
+import { parseManifest, type ParsedManifest } from '../manifest/parse';
+
+type Reference = { kind: 'digest'; digest: Digest } | { kind: 'tag'; tag: string };
+
+function parseReference(reference: string | undefined): Reference {
+  const text = reference ?? '';
+  if (text.includes(':')) return { kind: 'digest', digest: parseDigest(text, 'manifest digest') };
+  if (!isTag(text)) {
+    throw new RegistryError('MANIFEST_INVALID', `"${text.slice(0, 130)}" is neither a digest nor a valid tag ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})`);
+  }
+  return { kind: 'tag', tag: text };
+}
+
+function unknownManifest(repository: string, reference: string): RegistryError {
+  return new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is not in ${repository}`, { detail: { reference } });
+}
+
+/** GET/HEAD /v2/<name>/manifests/<reference>: the exact bytes pushed, with their media type. */
+export async function getManifest(ctx: RequestContext): Promise<Response> {
+  const repository = repositoryOf(ctx);
+  const reference = parseReference(ctx.params.reference);
+  const { metadata } = ctx.services;
+  const digest = reference.kind === 'digest' ? reference.digest.value : await metadata.resolveTag(repository, reference.tag);
+  const record = digest ? await metadata.getManifest(repository, digest) : undefined;
+  if (!record) throw unknownManifest(repository, ctx.params.reference ?? '');
+  const etag = `"${record.digest}"`;
+  const headers = {
+    'Content-Type': record.mediaType,
+    [CONTENT_DIGEST_HEADER]: record.digest,
+    ETag: etag,
+    'Content-Length': String(record.size),
+  };
+  if (ctx.request.headers.get('if-none-match') === etag) return emptyResponse(304, { ...headers, 'Content-Length': '0' });
+  if (ctx.request.method === 'HEAD') return emptyResponse(200, headers);
+  return new Response(record.body as Uint8Array<ArrayBuffer>, { status: 200, headers });
+}
+
+/**
+ * PUT /v2/<name>/manifests/<reference>: validates the document, checks that everything
+ * it references is in the repository, and stores it with its tag and referrer entry.
+ */
+export async function putManifest(ctx: RequestContext): Promise<Response> {
+  const repository = repositoryOf(ctx);
+  const reference = parseReference(ctx.params.reference);
+  const { config, hashing, metadata, clock } = ctx.services;
+  const body = await readBodyWithin(ctx.request, config.maxManifestBytes, 'manifest');
+  const algorithm = reference.kind === 'digest' ? reference.digest.algorithm : 'sha256';
+  const hasher = await hashing.oneShot(algorithm);
+  hasher.update(body);
+  const digest = `${algorithm}:${hasher.digest()}`;
+  if (reference.kind === 'digest' && reference.digest.value !== digest) {
+    throw new RegistryError('DIGEST_INVALID', `manifest body has digest ${digest}, not ${reference.digest.value}`, {
+      detail: { expected: reference.digest.value, actual: digest },
+    });
+  }
+  const parsed = parseManifest(body, ctx.request.headers.get('content-type'));
+  await checkReferences(ctx, repository, parsed);
+
+  const record: ManifestRecord = { digest, mediaType: parsed.mediaType, size: body.byteLength, body, createdAt: clock.now() };
+  if (parsed.subject) record.subject = parsed.subject.digest;
+  if (parsed.artifactType) record.artifactType = parsed.artifactType;
+  if (parsed.annotations) record.annotations = parsed.annotations;
+  await metadata.putManifest(repository, record, reference.kind === 'tag' ? reference.tag : undefined);
+
+  const headers: Record<string, string> = { Location: `/v2/${repository}/manifests/${digest}`, [CONTENT_DIGEST_HEADER]: digest };
+  if (parsed.subject) headers[SUBJECT_HEADER] = parsed.subject.digest;
+  return emptyResponse(201, headers);
+}
+
+async function checkReferences(ctx: RequestContext, repository: string, parsed: ParsedManifest): Promise<void> {
+  const { metadata } = ctx.services;
+  const blobChecks = parsed.blobs.map(async (descriptor) => {
+    const [linked, record] = await Promise.all([metadata.isBlobLinked(repository, descriptor.digest), metadata.getBlob(descriptor.digest)]);
+    if (!linked || !record) {
+      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references blob ${descriptor.digest}, which is not in ${repository}; push it first`, {
+        detail: { digest: descriptor.digest },
+      });
+    }
+    if (record.size !== descriptor.size) {
+      throw new RegistryError('MANIFEST_INVALID', `manifest gives blob ${descriptor.digest} a size of ${descriptor.size}, but it holds ${record.size} bytes`, {
+        detail: { digest: descriptor.digest, declared: descriptor.size, actual: record.size },
+      });
+    }
+  });
+  const childChecks = parsed.children.map(async (descriptor) => {
+    const child = await metadata.getManifest(repository, descriptor.digest);
+    if (!child) {
+      throw new RegistryError('MANIFEST_UNKNOWN', `index references manifest ${descriptor.digest}, which is not in ${repository}; push it first`, {
+        status: 400, detail: { digest: descriptor.digest },
+      });
+    }
+  });
+  await Promise.all([...blobChecks, ...childChecks]);
+}
+
+/** DELETE by digest removes the manifest and its tags; DELETE by tag only untags. */
+export async function deleteManifest(ctx: RequestContext): Promise<Response> {
+  const repository = repositoryOf(ctx);
+  const reference = parseReference(ctx.params.reference);
+  const { metadata } = ctx.services;
+  const removed = reference.kind === 'digest'
+    ? await metadata.deleteManifest(repository, reference.digest.value)
+    : await metadata.deleteTag(repository, reference.tag);
+  if (!removed) throw unknownManifest(repository, ctx.params.reference ?? '');
+  return emptyResponse(202);
+}

@@ -1,0 +1,149 @@
+/**
+ * The ports the protocol core runs on. Adapters (filesystem, S3, DynamoDB, ...) implement
+ * them; test/contract/ holds the one suite every implementation must pass.
+ */
+import type {
+  BlobRecord, ManifestRecord, Page, PageRequest, PartRecord, UploadSession, Descriptor,
+} from './records';
+
+/** A stream of bytes, as web streams and Node streams both provide. */
+export type ByteSource = AsyncIterable<Uint8Array>;
+
+export interface ByteRange {
+  /** First byte, inclusive. */
+  start: number;
+  /** Last byte, inclusive. */
+  end: number;
+}
+
+export interface UploadRef {
+  /** The session id, unique per upload. */
+  id: string;
+  /** What createUpload returned. */
+  handle: string;
+}
+
+/**
+ * How the store wants upload bytes cut into parts. S3 needs every part but the last
+ * to be at least 5 MiB and knows each part's length up front; files take any stream.
+ */
+export interface PartPolicy {
+  /** Smallest part except the last. 0 means parts may be any size, and are streamed. */
+  minPartSize: number;
+  /** Size at which the core cuts a buffered part (ignored when minPartSize is 0). */
+  partSize: number;
+  /** Most parts an upload may have. */
+  maxParts: number;
+}
+
+export interface BlobReadResult {
+  body: ReadableStream<Uint8Array>;
+  /** Bytes in `body`. */
+  length: number;
+}
+
+export interface BlobStore {
+  readonly partPolicy: PartPolicy;
+
+  /** Opens storage for a new upload and returns the handle to keep in the session. */
+  createUpload(id: string): Promise<string>;
+  /**
+   * Writes one part. `offset` is the part's first byte within the blob. With a
+   * streaming policy `body` is a stream of unknown length, else a buffered part.
+   * Writing a part number again replaces it (a retry after a crash).
+   */
+  writePart(upload: UploadRef, part: { number: number; offset: number }, body: ByteSource | Uint8Array): Promise<PartRecord>;
+  /** Keeps bytes too short to be a part yet; `name` is unique per write. */
+  putStaged(upload: UploadRef, name: string, bytes: Uint8Array): Promise<void>;
+  getStaged(upload: UploadRef, name: string): Promise<Uint8Array>;
+  deleteStaged(upload: UploadRef, name: string): Promise<void>;
+  /**
+   * Assembles the parts into the finished blob without copying it, and returns its
+   * location. Only called after the core verified the digest.
+   */
+  completeUpload(upload: UploadRef, parts: PartRecord[], size: number, digest: string): Promise<string>;
+  /** Drops everything the upload wrote. Safe to repeat. */
+  abortUpload(upload: UploadRef): Promise<void>;
+  /**
+   * Reads back bytes written to an unfinished upload, or returns undefined when the
+   * store cannot (S3 multipart parts are not readable). Used to rebuild lost hash state.
+   */
+  readUpload(upload: UploadRef, parts: PartRecord[], size: number): Promise<ByteSource | undefined>;
+
+  /** Streams a finished blob, whole or a byte range. */
+  read(location: string, range?: ByteRange): Promise<BlobReadResult>;
+  /**
+   * A short-lived URL the client can fetch the blob from directly, or undefined when the
+   * store serves bytes itself. GET and HEAD are signed separately.
+   */
+  presign(location: string, options: { method: 'GET' | 'HEAD'; expiresInSeconds: number; digest: string }): Promise<string | undefined>;
+  /** Removes a finished blob. Safe to repeat. */
+  delete(location: string): Promise<void>;
+}
+
+export interface MetadataStore {
+  // Blobs: global and content-addressed.
+  getBlob(digest: string): Promise<BlobRecord | undefined>;
+  /** Create-if-absent. When another writer got there first, returns theirs with created=false. */
+  putBlob(record: BlobRecord): Promise<{ record: BlobRecord; created: boolean }>;
+  deleteBlob(digest: string): Promise<void>;
+
+  // Per-repository blob links: what a repository may serve and mount.
+  linkBlob(repository: string, digest: string): Promise<void>;
+  isBlobLinked(repository: string, digest: string): Promise<boolean>;
+  /** Returns false when there was no link. */
+  unlinkBlob(repository: string, digest: string): Promise<boolean>;
+  /** Repositories linking a blob (at most `limit`), for mounts without `from`. */
+  blobRepositories(digest: string, limit: number): Promise<string[]>;
+
+  // Manifests and tags.
+  /** Stores the manifest, its referrer entry and the optional tag, all or nothing. */
+  putManifest(repository: string, manifest: ManifestRecord, tag?: string): Promise<void>;
+  getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined>;
+  /** Removes the manifest, every tag pointing to it, and its referrer entry. */
+  deleteManifest(repository: string, digest: string): Promise<boolean>;
+  resolveTag(repository: string, tag: string): Promise<string | undefined>;
+  deleteTag(repository: string, tag: string): Promise<boolean>;
+  listTags(repository: string, page: PageRequest): Promise<Page<string>>;
+  listReferrers(repository: string, subject: string): Promise<Descriptor[]>;
+
+  // Repositories.
+  repositoryExists(repository: string): Promise<boolean>;
+  listRepositories(page: PageRequest): Promise<Page<string>>;
+
+  // Upload sessions, updated by compare-and-swap on `version`.
+  createUpload(session: UploadSession): Promise<void>;
+  getUpload(id: string): Promise<UploadSession | undefined>;
+  /** Replaces the session if its stored version equals `expectedVersion`, else throws StoreConflictError. */
+  updateUpload(session: UploadSession, expectedVersion: number): Promise<void>;
+  deleteUpload(id: string): Promise<void>;
+}
+
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export interface Logger {
+  log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Incremental hashing whose state can be saved between requests. */
+export interface ResumableHasher {
+  update(bytes: Uint8Array): void;
+  /** Serialises the state so far; the hasher stays usable. A later save supersedes earlier ones. */
+  save(): string;
+  /** Hex digest of everything so far; the hasher must not be used afterwards. */
+  digest(): string;
+}
+
+export interface Hashing {
+  /**
+   * Starts (no state) or resumes a hasher. Returns undefined when the state cannot be
+   * resumed here (a fast in-memory state lost to a restart).
+   */
+  resume(algorithm: 'sha256' | 'sha512', state?: string): Promise<ResumableHasher | undefined>;
+  /** Hashes a whole body that arrives in one request, as fast as the runtime can. */
+  oneShot(algorithm: 'sha256' | 'sha512'): Promise<ResumableHasher>;
+}

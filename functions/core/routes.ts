@@ -1,0 +1,113 @@
+import type { AccessRequest } from './access';
+import type { RequestContext, RouteParams } from './context';
+import { versionCheck } from './handlers/base';
+import { deleteBlob, getBlob } from './handlers/blobs';
+import { deleteManifest, getManifest, putManifest } from './handlers/manifests';
+import { listCatalog, listTags } from './handlers/listing';
+import { listReferrers } from './handlers/referrers';
+import { cancelUpload, completeUpload, patchUpload, startUpload, uploadStatus } from './handlers/uploads';
+
+type Handler = (ctx: RequestContext) => Promise<Response>;
+
+/**
+ * How a route is authorized: the access the caller's credentials must grant, or
+ * 'capability' for upload-session URLs, which carry their own signed capability.
+ */
+export type RouteAccess = ((params: RouteParams) => AccessRequest) | 'capability';
+
+export interface Route {
+  readonly name: string;
+  readonly pattern: RegExp;
+  /** Handlers per method; HEAD is listed explicitly where supported. */
+  readonly methods: Readonly<Record<string, { handler: Handler; access: RouteAccess }>>;
+}
+
+const registryWide = (actions: AccessRequest['actions']) => (): AccessRequest => ({ actions });
+const onRepository = (actions: AccessRequest['actions']) => (params: RouteParams): AccessRequest => ({ repository: params.name!, actions });
+
+/**
+ * The Distribution API as data, in match order. Names may contain "/", so each pattern
+ * anchors on the fixed suffix; upload routes precede the blob route they overlap.
+ */
+export const ROUTES: readonly Route[] = [
+  {
+    name: 'base',
+    pattern: /^\/v2\/?$/,
+    methods: { GET: { handler: versionCheck, access: registryWide([]) }, HEAD: { handler: versionCheck, access: registryWide([]) } },
+  },
+  {
+    name: 'catalog',
+    pattern: /^\/v2\/_catalog$/,
+    methods: { GET: { handler: listCatalog, access: registryWide(['pull']) } },
+  },
+  {
+    name: 'tags',
+    pattern: /^\/v2\/(?<name>.+)\/tags\/list$/,
+    methods: { GET: { handler: listTags, access: onRepository(['pull']) } },
+  },
+  {
+    name: 'manifest',
+    pattern: /^\/v2\/(?<name>.+)\/manifests\/(?<reference>[^/]+)$/,
+    methods: {
+      GET: { handler: getManifest, access: onRepository(['pull']) },
+      HEAD: { handler: getManifest, access: onRepository(['pull']) },
+      PUT: { handler: putManifest, access: onRepository(['push']) },
+      DELETE: { handler: deleteManifest, access: onRepository(['delete']) },
+    },
+  },
+  {
+    name: 'upload-start',
+    pattern: /^\/v2\/(?<name>.+)\/blobs\/uploads\/?$/,
+    methods: { POST: { handler: startUpload, access: onRepository(['push']) } },
+  },
+  {
+    name: 'upload',
+    pattern: /^\/v2\/(?<name>.+)\/blobs\/uploads\/(?<session>[^/]+)$/,
+    methods: {
+      GET: { handler: uploadStatus, access: 'capability' },
+      PATCH: { handler: patchUpload, access: 'capability' },
+      PUT: { handler: completeUpload, access: 'capability' },
+      DELETE: { handler: cancelUpload, access: 'capability' },
+    },
+  },
+  {
+    name: 'blob',
+    pattern: /^\/v2\/(?<name>.+)\/blobs\/(?<digest>[^/]+)$/,
+    methods: {
+      GET: { handler: getBlob, access: onRepository(['pull']) },
+      HEAD: { handler: getBlob, access: onRepository(['pull']) },
+      DELETE: { handler: deleteBlob, access: onRepository(['delete']) },
+    },
+  },
+  {
+    name: 'referrers',
+    pattern: /^\/v2\/(?<name>.+)\/referrers\/(?<digest>[^/]+)$/,
+    methods: { GET: { handler: listReferrers, access: onRepository(['pull']) } },
+  },
+];
+
+export interface RouteMatch {
+  route: Route;
+  params: RouteParams;
+}
+
+export function matchRoute(pathname: string): RouteMatch | undefined {
+  for (const route of ROUTES) {
+    const match = route.pattern.exec(pathname);
+    if (!match) continue;
+    const params: RouteParams = {};
+    for (const [key, value] of Object.entries(match.groups ?? {})) {
+      if (value !== undefined) params[key as keyof RouteParams] = safeDecode(value);
+    }
+    return { route, params };
+  }
+  return undefined;
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}

@@ -1,0 +1,56 @@
+import { RegistryError } from '../errors';
+import type { ByteSource, ResumableHasher } from '../ports';
+
+/**
+ * Pulls a request body chunk by chunk, hashing and counting each byte once, and hands it
+ * out in bounded slices (`take`) so the body can be cut into parts without buffering it.
+ */
+export class ChunkReader {
+  private readonly iterator: AsyncIterator<Uint8Array>;
+  private pending: Uint8Array | undefined;
+  private done = false;
+  consumed = 0;
+
+  constructor(
+    source: ByteSource,
+    private readonly hasher: ResumableHasher,
+    private readonly maxBytes: number | undefined,
+    private readonly onBytes: (() => Promise<void>) | undefined,
+  ) {
+    this.iterator = source[Symbol.asyncIterator]();
+  }
+
+  /** Whether another byte follows; never hashes. */
+  async hasMore(): Promise<boolean> {
+    while (!this.pending && !this.done) {
+      const next = await this.iterator.next();
+      if (next.done) this.done = true;
+      else if (next.value.byteLength > 0) this.pending = next.value;
+    }
+    return this.pending !== undefined;
+  }
+
+  /** Yields up to `limit` bytes, hashing them as they go out. */
+  async *take(limit: number): AsyncGenerator<Uint8Array> {
+    let left = limit;
+    while (left > 0 && (await this.hasMore())) {
+      let chunk = this.pending!;
+      this.pending = undefined;
+      if (chunk.byteLength > left) {
+        this.pending = chunk.subarray(left);
+        chunk = chunk.subarray(0, left);
+      }
+      left -= chunk.byteLength;
+      this.consumed += chunk.byteLength;
+      if (this.maxBytes !== undefined && this.consumed > this.maxBytes) {
+        throw new RegistryError('SIZE_INVALID', `request body exceeds this endpoint's limit of ${this.maxBytes} bytes; send smaller chunks`, {
+          status: 413,
+          detail: { limit: this.maxBytes },
+        });
+      }
+      this.hasher.update(chunk);
+      if (this.onBytes) await this.onBytes();
+      yield chunk;
+    }
+  }
+}

@@ -1,0 +1,142 @@
+import { RegistryError } from '../errors';
+import type { BlobStore, ByteSource, ResumableHasher, UploadRef } from '../ports';
+import type { PartRecord, StagedTail } from '../records';
+import { ChunkReader } from './chunk-reader';
+
+/** Where an upload stands: what is durable in the store, and the hash of all of it. */
+export interface UploadProgress {
+  offset: number;
+  parts: PartRecord[];
+  tail: StagedTail | undefined;
+  hashState: string;
+}
+
+export interface PartWriterOptions {
+  blobs: BlobStore;
+  upload: UploadRef;
+  /** Hasher positioned at `start.offset`. */
+  hasher: ResumableHasher;
+  start: Omit<UploadProgress, 'hashState'>;
+  /** Reject the body once it exceeds this many bytes. */
+  maxBytes?: number;
+  /** Called after every part lands, so a crash loses at most one part; also renews the lease. */
+  checkpoint(progress: UploadProgress): Promise<void>;
+  /** Called per chunk; may throw to abort (the lease was lost). */
+  onBytes?(): Promise<void>;
+  /** Unique name for a staged tail written by this request. */
+  tailName: string;
+}
+
+/**
+ * Appends one request body to an upload, cutting it into parts the store accepts:
+ * - streaming stores (files) take each part as a stream of `partSize` bytes;
+ * - buffered stores (S3) take parts of at least `minPartSize`, buffered in memory one at a
+ *   time while the previous one uploads; a remainder too short to be a part is staged and
+ *   folded into the next request's first part.
+ * Every byte is hashed exactly once, as it arrives.
+ */
+export async function appendBody(source: ByteSource, options: PartWriterOptions): Promise<UploadProgress> {
+  const policy = options.blobs.partPolicy;
+  return policy.minPartSize === 0 ? appendStreamed(source, options) : appendBuffered(source, options);
+}
+
+function nextPartNumber(parts: PartRecord[], maxParts: number): number {
+  const number = (parts.at(-1)?.number ?? 0) + 1;
+  if (number > maxParts) {
+    throw new RegistryError('SIZE_INVALID', `upload exceeds the store's limit of ${maxParts} parts`, { status: 413 });
+  }
+  return number;
+}
+
+async function appendStreamed(source: ByteSource, options: PartWriterOptions): Promise<UploadProgress> {
+  const { blobs, upload, hasher, checkpoint } = options;
+  const { partSize, maxParts } = blobs.partPolicy;
+  const reader = new ChunkReader(source, hasher, options.maxBytes, options.onBytes);
+  const parts = [...options.start.parts];
+  let offset = options.start.offset;
+  let hashState = hasher.save();
+
+  while (await reader.hasMore()) {
+    const number = nextPartNumber(parts, maxParts);
+    const before = reader.consumed;
+    const record = await blobs.writePart(upload, { number, offset }, reader.take(partSize));
+    const written = reader.consumed - before;
+    if (record.size !== written) throw new Error(`store wrote ${record.size} bytes of a ${written}-byte part`);
+    parts.push(record);
+    offset += written;
+    hashState = hasher.save();
+    if (await reader.hasMore()) await checkpoint({ offset, parts: [...parts], tail: undefined, hashState });
+  }
+  return { offset, parts, tail: undefined, hashState };
+}
+
+async function appendBuffered(source: ByteSource, options: PartWriterOptions): Promise<UploadProgress> {
+  const { blobs, upload, hasher, checkpoint, start } = options;
+  const { partSize, minPartSize, maxParts } = blobs.partPolicy;
+  const reader = new ChunkReader(source, hasher, options.maxBytes, options.onBytes);
+  const parts = [...start.parts];
+  const tailBytes = start.tail ? await blobs.getStaged(upload, start.tail.name) : new Uint8Array(0);
+  if (start.tail && tailBytes.byteLength !== start.tail.size) {
+    throw new Error(`staged tail ${start.tail.name} holds ${tailBytes.byteLength} bytes, expected ${start.tail.size}`);
+  }
+  // The staged tail was hashed when it arrived; it only needs to join the next part.
+  let pending: Uint8Array[] = tailBytes.byteLength ? [tailBytes] : [];
+  let pendingSize = tailBytes.byteLength;
+  let durableOffset = start.offset - (start.tail?.size ?? 0);
+  let tail = start.tail;
+  let inFlight: Promise<void> | undefined;
+
+  const uploadPart = (bytes: Uint8Array, hashState: string, isLast: boolean): Promise<void> => {
+    const number = nextPartNumber(parts, maxParts);
+    const offset = durableOffset;
+    // Reserve the number now so the next buffered part gets the following one.
+    parts.push({ number, size: bytes.byteLength, etag: '' });
+    durableOffset += bytes.byteLength;
+    return blobs.writePart(upload, { number, offset }, bytes).then(async (record) => {
+      const index = parts.findIndex((part) => part.number === number);
+      parts[index] = record;
+      tail = undefined;
+      // The request's final state is persisted by the caller; checkpoint only parts before it.
+      if (!isLast) await checkpoint({ offset: offset + bytes.byteLength, parts: parts.slice(0, index + 1), tail: undefined, hashState });
+    });
+  };
+
+  while (await reader.hasMore()) {
+    for await (const chunk of reader.take(partSize - pendingSize)) {
+      pending.push(chunk);
+      pendingSize += chunk.byteLength;
+    }
+    if (pendingSize < partSize) break; // the body ended inside this part
+    const bytes = concat(pending, pendingSize);
+    pending = [];
+    pendingSize = 0;
+    const hashState = hasher.save();
+    await inFlight; // at most one part uploading while the next one fills
+    const next = uploadPart(bytes, hashState, false);
+    next.catch(() => undefined); // observed by the await above or below; avoid an unhandled rejection meanwhile
+    inFlight = next;
+  }
+  await inFlight;
+
+  const hashState = hasher.save();
+  if (pendingSize >= minPartSize && pendingSize > 0) {
+    await uploadPart(concat(pending, pendingSize), hashState, true);
+  } else if (pendingSize > 0) {
+    const name = options.tailName;
+    await blobs.putStaged(upload, name, concat(pending, pendingSize));
+    tail = { name, size: pendingSize };
+  }
+  const offset = durableOffset + (tail?.size ?? 0);
+  return { offset, parts, tail, hashState };
+}
+
+export function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1 && chunks[0]!.byteLength === size) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}

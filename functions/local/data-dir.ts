@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** Loads the HMAC key for upload capabilities, creating it (mode 0600) on first start. */
+export async function loadOrCreateSecret(dataDir: string, name: string): Promise<Uint8Array> {
+  const dir = join(dataDir, 'meta', 'secrets');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const path = join(dir, name);
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const secret = randomBytes(32);
+  try {
+    const handle = await open(path, 'wx', 0o600);
+    await handle.writeFile(secret);
+    await handle.close();
+    return new Uint8Array(secret);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return new Uint8Array(await readFile(path));
+    throw error;
+  }
+}
+
+/**
+ * One server per data dir: the metadata store keeps sorted indexes in memory. A second
+ * server on the same dir would serve stale listings, so refuse it with a clear message.
+ */
+export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const path = join(dataDir, '.lock');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const handle = await open(path, 'wx', 0o600);
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => rm(path, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+      if (pid && pid !== process.pid && isAlive(pid)) {
+        throw new Error(`${dataDir} is in use by another Nimbus server (pid ${pid}). Stop it, or set NIMBUS_DATA_DIR to another directory.`);
+      }
+      await writeFile(path, '').catch(() => undefined);
+      await rm(path, { force: true }); // stale lock from a crashed server
+    }
+  }
+  throw new Error(`could not lock ${dataDir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,56 @@
+import { mkdir } from 'node:fs/promises';
+import { jsonLogger } from '../adapters/node/logger';
+import { startHttpServer } from '../adapters/node-http/server';
+import { lockDataDir } from './data-dir';
+import { createLocalRegistry } from './local-registry';
+import { helpText, readSettings, SettingsError } from './settings';
+
+const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(helpText());
+    return;
+  }
+  const settings = readSettings(process.env);
+  const logger = jsonLogger(settings.logLevel);
+  await mkdir(settings.dataDir, { recursive: true });
+  const unlock = await lockDataDir(settings.dataDir);
+  const local = await createLocalRegistry(settings, logger);
+  const server = await startHttpServer({
+    fetch: local.registry.fetch,
+    logger,
+    host: settings.host,
+    port: settings.port,
+    ...(settings.publicUrl ? { publicOrigin: settings.publicUrl } : {}),
+  });
+  const sweep = () => local.sweepExpiredUploads()
+    .then((count) => count && logger.log('info', 'swept expired uploads', { count }))
+    .catch((error: unknown) => logger.log('warn', 'upload sweep failed', { error: String(error) }));
+  void sweep();
+  const sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
+  sweeper.unref();
+  logger.log('info', 'nimbus registry listening', { url: server.url, dataDir: settings.dataDir });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log('info', 'shutting down', { signal });
+    clearInterval(sweeper);
+    await server.close();
+    await unlock();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  const message = error instanceof SettingsError || error instanceof Error ? error.message : String(error);
+  console.error(`nimbus: ${message}`);
+  if (!(error instanceof SettingsError) && error instanceof Error && (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    console.error('The port is taken: stop the other server or set PORT to a free port (PORT=5001 npm start).');
+  }
+  process.exit(1);
+});

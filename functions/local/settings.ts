@@ -1,0 +1,70 @@
+import { resolve } from 'node:path';
+import { isLogLevel } from '../adapters/node/logger';
+import type { LogLevel } from '../core/index';
+
+/** Every setting of `npm start`, read from the environment; --help prints this table. */
+export const SETTINGS = [
+  ['HOST', '127.0.0.1', 'Address to listen on. Use 0.0.0.0 to serve other machines.'],
+  ['PORT', '5000', 'Port to listen on.'],
+  ['NIMBUS_DATA_DIR', './data', 'Where blobs, manifests, tags and upload sessions are stored.'],
+  ['NIMBUS_FSYNC', 'on', 'on: flush data to disk before it becomes visible (survives power loss). off: faster, survives process crashes only.'],
+  ['NIMBUS_LOG_LEVEL', 'info', 'debug, info, warn or error. One JSON line per request at info.'],
+  ['NIMBUS_PUBLIC_URL', '(from Host header)', 'Origin clients reach the registry at, when behind a proxy.'],
+  ['NIMBUS_UPLOAD_URL_TTL', '3600', 'Seconds an upload Location stays valid.'],
+  ['NIMBUS_UPLOAD_SESSION_TTL', '86400', 'Seconds an idle upload is kept before it is swept.'],
+] as const;
+
+export interface LocalSettings {
+  host: string;
+  port: number;
+  dataDir: string;
+  fsync: boolean;
+  logLevel: LogLevel;
+  publicUrl: string | undefined;
+  uploadUrlTtlSeconds: number;
+  uploadSessionTtlSeconds: number;
+}
+
+export class SettingsError extends Error {}
+
+export function readSettings(env: NodeJS.ProcessEnv): LocalSettings {
+  const logLevel = env.NIMBUS_LOG_LEVEL ?? 'info';
+  if (!isLogLevel(logLevel)) throw new SettingsError(`NIMBUS_LOG_LEVEL must be debug, info, warn or error, not "${logLevel}"`);
+  const fsync = env.NIMBUS_FSYNC ?? 'on';
+  if (fsync !== 'on' && fsync !== 'off') throw new SettingsError(`NIMBUS_FSYNC must be on or off, not "${fsync}"`);
+  return {
+    host: env.HOST || '127.0.0.1',
+    port: integer(env, 'PORT', 5000, 0, 65535),
+    dataDir: resolve(env.NIMBUS_DATA_DIR || './data'),
+    fsync: fsync === 'on',
+    logLevel,
+    publicUrl: env.NIMBUS_PUBLIC_URL?.replace(/\/+$/, '') || undefined,
+    uploadUrlTtlSeconds: integer(env, 'NIMBUS_UPLOAD_URL_TTL', 3600, 60, 7 * 86400),
+    uploadSessionTtlSeconds: integer(env, 'NIMBUS_UPLOAD_SESSION_TTL', 86400, 300, 30 * 86400),
+  };
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new SettingsError(`${name} must be an integer from ${min} to ${max}, not "${raw}"`);
+  }
+  return value;
+}
+
+export function helpText(): string {
+  const width = Math.max(...SETTINGS.map(([name]) => name.length)) + 2;
+  const rows = SETTINGS.map(([name, fallback, text]) => `  ${name.padEnd(width)}${text}\n  ${''.padEnd(width)}default: ${fallback}`);
+  return [
+    'Usage: npm start [-- --help]',
+    '',
+    'Runs the Nimbus OCI registry on local disk: a drop-in for `docker run -p 5000:5000 registry:2`.',
+    '',
+    'Settings (environment variables):',
+    ...rows,
+    '',
+    'Example: PORT=5001 NIMBUS_DATA_DIR=/var/lib/nimbus npm start',
+  ].join('\n');
+}

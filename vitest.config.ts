@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+    // Real-client e2e suites share dockerd/podman state; keep files in separate forks.
+    pool: 'forks',
+  },
+});
