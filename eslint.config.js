@@ -15,9 +15,11 @@ export default tseslint.config(
     files: ['functions/core/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
+        paths: ['http', 'https', 'http2', 'fs', 'fs/promises', 'net', 'stream', 'crypto', 'path', 'os', 'child_process', 'aws-lambda', 'aws-cdk-lib']
+          .map((name) => ({ name, message: 'functions/core is runtime-free: use a port.' })),
         patterns: [
-          { group: ['@aws-sdk/*', 'aws-lambda', 'aws-cdk-lib', 'aws-cdk-lib/*'], message: 'functions/core must not depend on AWS.' },
-          { group: ['node:*', 'http', 'https', 'fs', 'fs/*', 'net', 'stream', 'crypto', 'path'], message: 'functions/core must not depend on Node runtime modules; use a port.' },
+          { group: ['@aws-sdk/*', 'aws-cdk-lib/*', '@aws-lambda-powertools/*'], message: 'functions/core must not depend on AWS.' },
+          { group: ['node:*'], message: 'functions/core must not depend on Node runtime modules; use a port.' },
         ],
       }],
     },

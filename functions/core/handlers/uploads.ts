@@ -115,7 +115,7 @@ function appendOptions(ctx: RequestContext, range: { start: number; end: number 
     options.expectedLength = range.end - range.start + 1;
     if (length !== undefined && length !== options.expectedLength) {
       throw new RegistryError('SIZE_INVALID', `Content-Length ${length} does not match Content-Range ${range.start}-${range.end}`, {
-        status: 416, detail: { contentLength: length, range },
+        detail: { contentLength: length, range },
       });
     }
   } else if (length !== undefined) {

@@ -23,11 +23,22 @@ export class ChunkReader {
   /** Whether another byte follows; never hashes. */
   async hasMore(): Promise<boolean> {
     while (!this.pending && !this.done) {
-      const next = await this.iterator.next();
+      const next = await this.nextChunk();
       if (next.done) this.done = true;
       else if (next.value.byteLength > 0) this.pending = next.value;
     }
     return this.pending !== undefined;
+  }
+
+  /** A body that fails to arrive (the client went away) is the client's problem, not a 500. */
+  private async nextChunk(): Promise<IteratorResult<Uint8Array>> {
+    try {
+      return await this.iterator.next();
+    } catch (error) {
+      throw new RegistryError('BLOB_UPLOAD_INVALID', 'the request body ended before it was complete; check the upload status and resume', {
+        detail: { reason: error instanceof Error ? error.message : String(error), received: this.consumed },
+      });
+    }
   }
 
   /** Yields up to `limit` bytes, hashing them as they go out. */
