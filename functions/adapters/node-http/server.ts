@@ -3,6 +3,9 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../core/index';
 import { sendResponse, toRequest } from './convert';
 
+/** The peer address of the connection, set by this server on every request it forwards. */
+export const CLIENT_ADDRESS_HEADER = 'x-nimbus-client-address';
+
 export interface HttpServerOptions {
   readonly fetch: (request: Request) => Promise<Response>;
   readonly logger: Logger;
@@ -44,10 +47,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     let status = 500;
     let bytesOut = 0;
     try {
-      const request = toRequest(req, origin, abort.signal);
-      // Counted beside the web stream's own reader, which keeps control of flow (backpressure).
-      req.on('data', (chunk: Buffer) => (bytesIn += chunk.byteLength));
+      // Never add a 'data' listener to req: it would switch the stream to flowing mode and
+      // steal chunks from the body stream. Bytes are counted as the body is read.
+      const request = toRequest(req, origin, abort.signal, (count) => (bytesIn += count));
       request.headers.set('x-request-id', requestId);
+      // Overwrites any client-sent value, so the auth layer can trust it (login rate limits).
+      request.headers.set(CLIENT_ADDRESS_HEADER, req.socket.remoteAddress ?? 'unknown');
       const response = await fetch(request);
       status = response.status;
       // A body the handler left unread (a rejected upload) is not worth draining: close instead.
