@@ -32,7 +32,8 @@ export function nodeHashing(): Hashing {
       return LIVE_PREFIX + this.key;
     }
     digest(): string {
-      if (this.key) parked.delete(this.key);
+      // The last saved state stays parked: if the commit that follows fails, a retry resumes
+      // from it. The size bound reclaims it eventually.
       return this.hash.digest('hex');
     }
   }

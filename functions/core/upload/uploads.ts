@@ -68,7 +68,10 @@ export class Uploads {
     try {
       const hasher = await this.resumeHasher(held.session);
       const progress = await this.write(held, hasher, body, options);
-      return await this.save(held.session, progress, { release: true });
+      const saved = await this.save(held.session, progress, { release: true });
+      // The old tail was folded into this request's parts (or re-staged under a new name).
+      if (session.tail && session.tail.name !== saved.tail?.name) await this.forgetStaged(session, session.tail.name);
+      return saved;
     } catch (error) {
       await this.release(held.session);
       throw error;
@@ -100,7 +103,9 @@ export class Uploads {
           detail: { expected: digest.value, actual: `${digest.algorithm}:${actual}`, size: progress.offset },
         });
       }
-      return await this.commit(leased, progress, digest.value);
+      const record = await this.commit(leased, progress, digest.value);
+      if (session.tail && session.tail.name !== progress.tail?.name) await this.forgetStaged(session, session.tail.name);
+      return record;
     } catch (error) {
       if (!(error instanceof RegistryError && error.code === 'DIGEST_INVALID')) await this.release(held.session);
       throw error;
@@ -117,7 +122,7 @@ export class Uploads {
   }
 
   private async commit(session: UploadSession, progress: UploadProgress, digest: string): Promise<BlobRecord> {
-    const { blobs, metadata, clock, logger } = this.deps;
+    const { blobs, metadata, clock } = this.deps;
     const ref = refOf(session);
     const existing = await metadata.getBlob(digest);
     let record: BlobRecord;
@@ -139,10 +144,15 @@ export class Uploads {
     }
     await metadata.linkBlob(session.repository, digest);
     await metadata.deleteUpload(session.id);
-    if (progress.tail) await blobs.deleteStaged(ref, progress.tail.name).catch((error: unknown) => {
-      logger.log('warn', 'could not delete staged tail', { upload: session.id, error: String(error) });
-    });
+    if (progress.tail) await this.forgetStaged(session, progress.tail.name);
     return record;
+  }
+
+  /** Best effort: a leftover staged object is reclaimed by the store's expiry rules. */
+  private async forgetStaged(session: UploadSession, name: string): Promise<void> {
+    await this.deps.blobs.deleteStaged(refOf(session), name).catch((error: unknown) => {
+      this.deps.logger.log('warn', 'could not delete staged tail', { upload: session.id, error: String(error) });
+    });
   }
 
   private async discard(session: UploadSession, progress: UploadProgress): Promise<void> {
