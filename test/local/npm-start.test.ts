@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SETTINGS } from '../../functions/local/settings';
+
+const ROOT = join(import.meta.dirname, '../..');
+const ENTRY = ['--import', 'tsx', join(ROOT, 'functions/local/main.ts')];
+
+interface Started {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+/** Starts the `npm start` entry and waits for its "listening" log line. */
+function start(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, ENTRY, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const line = output.split('\n').find((l) => l.includes('"nimbus registry listening"'));
+      if (line) {
+        clearTimeout(timer);
+        resolve({ child, url: (JSON.parse(line) as { url: string }).url, output: () => output });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`server exited with ${code}:\n${output}`)));
+  });
+}
+
+function exitCode(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+}
+
+describe('npm start', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nimbus-start-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('lists every setting in --help', async () => {
+    const child = spawn(process.execPath, [...ENTRY, '--help'], { cwd: ROOT });
+    let text = '';
+    child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    expect(await exitCode(child)).toBe(0);
+    for (const [name] of SETTINGS) expect(text).toContain(name);
+  });
+
+  it('honours HOST, PORT and NIMBUS_DATA_DIR, logs each request, keeps data across restarts, and stops on SIGTERM', async () => {
+    const data = join(dir, 'data');
+    const first = await start({ HOST: '127.0.0.1', PORT: '0', NIMBUS_DATA_DIR: data, NIMBUS_FSYNC: 'off' });
+    expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const version = await fetch(`${first.url}/v2/`);
+    expect(version.status).toBe(200);
+    const bytes = new TextEncoder().encode('persist me');
+    const digest = `sha256:${(await import('node:crypto')).createHash('sha256').update(bytes).digest('hex')}`;
+    const put = await fetch(`${first.url}/v2/keep/me/blobs/uploads/?digest=${digest}`, { method: 'POST', body: bytes });
+    expect(put.status).toBe(201);
+    await stat(join(data, 'blobs'));
+
+    first.child.kill('SIGTERM');
+    expect(await exitCode(first.child)).toBe(0);
+    const lines = first.output().split('\n').filter((l) => l.includes('"msg":"request"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ method: 'GET', path: '/v2/', status: 200 });
+    expect(lines[1]).toMatchObject({ method: 'POST', status: 201, bytesIn: bytes.byteLength });
+    for (const line of lines) expect(typeof line.ms).toBe('number');
+
+    const second = await start({ PORT: '0', NIMBUS_DATA_DIR: data });
+    try {
+      const back = await fetch(`${second.url}/v2/keep/me/blobs/${digest}`);
+      expect(await back.text()).toBe('persist me');
+      expect(await (await fetch(`${second.url}/v2/_catalog`)).json()).toEqual({ repositories: ['keep/me'] });
+    } finally {
+      second.child.kill('SIGTERM');
+      await exitCode(second.child);
+    }
+  });
+
+  it('refuses a second server on the same data dir, and bad settings, with actionable messages', async () => {
+    const data = join(dir, 'shared');
+    const first = await start({ PORT: '0', NIMBUS_DATA_DIR: data });
+    try {
+      await expect(start({ PORT: '0', NIMBUS_DATA_DIR: data })).rejects.toThrow(/in use by another Nimbus server/);
+    } finally {
+      first.child.kill('SIGTERM');
+      await exitCode(first.child);
+    }
+    await expect(start({ PORT: 'abc', NIMBUS_DATA_DIR: data })).rejects.toThrow(/PORT must be an integer/);
+  });
+});
