@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,6 +51,11 @@ describe('npm start', () => {
     child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
     expect(await exitCode(child)).toBe(0);
     for (const [name] of SETTINGS) expect(text).toContain(name);
+  });
+
+  it('documents every setting in the README', async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    for (const [name, fallback] of SETTINGS) expect(readme, name).toMatch(new RegExp(`\\| \`${name}\` \\| ${fallback.startsWith('(') ? '' : `\`${fallback.replace(/[./]/g, '\\$&')}\``}`));
   });
 
   it('honours HOST, PORT and NIMBUS_DATA_DIR, logs each request, keeps data across restarts, and stops on SIGTERM', async () => {
