@@ -15,7 +15,7 @@ export function sha256(bytes: Uint8Array | string): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-export function rand(size: number): Uint8Array {
+export function rand(size: number): Uint8Array<ArrayBuffer> {
   return new Uint8Array(randomBytes(size));
 }
 
@@ -74,7 +74,7 @@ export class RegistryClient {
     return { mediaType: OCI_LAYER, digest, size: bytes.byteLength, location: put.headers.get('location')! };
   }
 
-  async putManifest(repo: string, reference: string, body: string | Uint8Array, contentType: string): Promise<Response> {
+  async putManifest(repo: string, reference: string, body: string | Uint8Array<ArrayBuffer>, contentType: string): Promise<Response> {
     return this.send('PUT', `/v2/${repo}/manifests/${reference}`, { body, headers: { 'Content-Type': contentType } });
   }
 

@@ -74,7 +74,7 @@ export class S3LikeStore implements BlobStore {
     const blob = this.blobs.get(location);
     if (!blob) throw new StoreNotFoundError(location);
     const bytes = range ? blob.subarray(range.start, range.end + 1) : blob;
-    return { body: new Response(bytes).body!, length: bytes.byteLength };
+    return { body: new Response(bytes as Uint8Array<ArrayBuffer>).body!, length: bytes.byteLength };
   }
   async presign(): Promise<string | undefined> {
     return undefined;

@@ -1,0 +1,98 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LogBuffer, ServerProcess } from './server-process';
+
+/**
+ * A registry the end-to-end suite can run against. The suite only talks to it over HTTP
+ * (host, url) and through these methods: it must not assume where or how data is stored.
+ */
+export interface RegistryTarget {
+  readonly name: string;
+  start(): Promise<RunningTarget>;
+}
+
+export interface RunningTarget {
+  /** 127.0.0.1:PORT, as used in image references (HOST/team/app:v1). */
+  readonly host: string;
+  /** http://127.0.0.1:PORT */
+  readonly url: string;
+  /** Stops and starts the registry on the same host and the same data. */
+  restart(): Promise<void>;
+  /** Stops the registry and removes its data. */
+  stop(): Promise<void>;
+  /** What the registry printed recently, for failure messages. */
+  logs(): string;
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const LISTENING = 'nimbus registry listening';
+
+export interface LocalNimbusOptions {
+  /** NIMBUS_FSYNC; off is faster and still survives a process restart. @default false */
+  fsync?: boolean;
+  /** NIMBUS_LOG_LEVEL. @default info (one JSON line per request) */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/**
+ * Nimbus on local disk, started the way `npm start` starts it (functions/local/main.ts),
+ * on an ephemeral port with a private data directory.
+ */
+export function localNimbusTarget(options: LocalNimbusOptions = {}): RegistryTarget {
+  return {
+    name: 'nimbus-local',
+    async start() {
+      const dataDir = await mkdtemp(join(tmpdir(), 'nimbus-e2e-data-'));
+      const log = new LogBuffer();
+      const launch = async (port: number) => {
+        const server = new ServerProcess('nimbus (npm start)', process.execPath, ['--import', 'tsx', 'functions/local/main.ts'], {
+          cwd: REPO_ROOT,
+          log,
+          env: {
+            PATH: process.env.PATH ?? '/usr/bin:/bin',
+            HOST: '127.0.0.1',
+            PORT: String(port),
+            NIMBUS_DATA_DIR: dataDir,
+            NIMBUS_FSYNC: options.fsync ? 'on' : 'off',
+            NIMBUS_LOG_LEVEL: options.logLevel ?? 'info',
+          },
+        });
+        const url = await server.waitForLine((line) => listeningUrl(line)).catch(async (error: unknown) => {
+          await server.stop();
+          throw error;
+        });
+        return { server, url };
+      };
+
+      let { server, url } = await launch(0);
+      const port = Number(new URL(url).port);
+      return {
+        host: new URL(url).host,
+        url,
+        logs: () => log.text(),
+        async restart() {
+          await server.stop();
+          log.push('----- restart (same data directory, same port) -----');
+          ({ server, url } = await launch(port));
+        },
+        async stop() {
+          await server.stop();
+          await rm(dataDir, { recursive: true, force: true });
+        },
+      };
+    },
+  };
+}
+
+/** The URL from the startup log line, or undefined for any other line. */
+function listeningUrl(line: string): string | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };
+    return entry.msg === LISTENING && typeof entry.url === 'string' ? entry.url : undefined;
+  } catch {
+    return undefined;
+  }
+}
