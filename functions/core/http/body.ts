@@ -1,5 +1,6 @@
 import { RegistryError } from '../errors';
 import type { ByteSource } from '../ports';
+import { concat } from '../bytes';
 
 /** Content-Length as a number, undefined when absent; 400 when malformed. */
 export function contentLength(request: Request): number | undefined {
@@ -30,11 +31,5 @@ export async function readBodyWithin(request: Request, limit: number, what: stri
     if (size > limit) throw tooLarge();
     chunks.push(chunk);
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
+  return concat(chunks, size);
 }

@@ -2,6 +2,7 @@ import { RegistryError } from '../errors';
 import type { BlobStore, ByteSource, ResumableHasher, UploadRef } from '../ports';
 import type { PartRecord, StagedTail } from '../records';
 import { ChunkReader } from './chunk-reader';
+import { concat } from '../bytes';
 
 /** Where an upload stands: what is durable in the store, and the hash of all of it. */
 export interface UploadProgress {
@@ -128,15 +129,4 @@ async function appendBuffered(source: ByteSource, options: PartWriterOptions): P
   }
   const offset = durableOffset + (tail?.size ?? 0);
   return { offset, parts, tail, hashState };
-}
-
-export function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1 && chunks[0]!.byteLength === size) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
 }
