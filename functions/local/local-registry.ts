@@ -1,5 +1,9 @@
 import { FsBlobStore } from '../adapters/fs/blob-store';
+import { FsIdentityStore } from '../adapters/fs/identity-store';
 import { FsMetadataStore } from '../adapters/fs/metadata-store';
+import { CLIENT_ADDRESS_HEADER } from '../adapters/node-http/server';
+import { createTokenAuthorizer } from '../auth/index';
+import { loadOrCreateKeySet } from '../auth/key-file';
 import { nodeHashing } from '../adapters/node/hashing';
 import { createRegistry, type Authorizer, type Logger, type Registry } from '../core/index';
 import { refOf } from '../core/upload/uploads';
@@ -22,7 +26,7 @@ export async function createLocalRegistry(settings: LocalSettings, logger: Logge
     metadata,
     logger,
     hashing: nodeHashing(),
-    ...(authorizer ? { authorizer } : {}),
+    authorizer: authorizer ?? (settings.auth ? await localAuthorizer(settings, logger) : undefined),
     config: {
       uploadSecret: await loadOrCreateSecret(settings.dataDir, 'upload-hmac.key'),
       uploadUrlTtlSeconds: settings.uploadUrlTtlSeconds,
@@ -42,4 +46,16 @@ export async function createLocalRegistry(settings: LocalSettings, logger: Logge
       return expired.length;
     },
   };
+}
+
+/** NIMBUS_AUTH=on: users and grants in <data>/meta/auth/, the signing key in <data>/meta/secrets/. */
+async function localAuthorizer(settings: LocalSettings, logger: Logger): Promise<Authorizer> {
+  return createTokenAuthorizer({
+    store: new FsIdentityStore(settings.dataDir, { fsync: settings.fsync }),
+    keys: await loadOrCreateKeySet(settings.dataDir),
+    service: settings.authService,
+    accessTtlSeconds: settings.authTokenTtlSeconds,
+    logger,
+    clientAddress: (request) => request.headers.get(CLIENT_ADDRESS_HEADER) ?? undefined,
+  });
 }

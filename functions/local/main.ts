@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { FsIdentityStore } from '../adapters/fs/identity-store';
 import { jsonLogger } from '../adapters/node/logger';
 import { startHttpServer } from '../adapters/node-http/server';
 import { lockDataDir } from './data-dir';
@@ -30,7 +31,10 @@ async function main(): Promise<void> {
   void sweep();
   const sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
   sweeper.unref();
-  logger.log('info', 'nimbus registry listening', { url: server.url, dataDir: settings.dataDir });
+  logger.log('info', 'nimbus registry listening', { url: server.url, dataDir: settings.dataDir, auth: settings.auth ? 'on' : 'off' });
+  if (settings.auth && (await new FsIdentityStore(settings.dataDir).listPrincipals()).length === 0) {
+    logger.log('warn', 'auth is on and there are no users yet: add one with `npx nimbus user add NAME --password-stdin`, then `npx nimbus grant NAME \'**\' pull,push,delete`');
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -12,6 +12,9 @@ export const SETTINGS = [
   ['NIMBUS_PUBLIC_URL', '(from Host header)', 'Origin clients reach the registry at, when behind a proxy.'],
   ['NIMBUS_UPLOAD_URL_TTL', '3600', 'Seconds an upload Location stays valid.'],
   ['NIMBUS_UPLOAD_SESSION_TTL', '86400', 'Seconds an idle upload is kept before it is swept.'],
+  ['NIMBUS_AUTH', 'off', 'on: require docker login (token auth; manage users with `npx nimbus`). off: anyone may push and pull, like registry:2.'],
+  ['NIMBUS_AUTH_SERVICE', 'nimbus', 'With NIMBUS_AUTH=on: the service name in auth challenges and the audience of issued tokens.'],
+  ['NIMBUS_AUTH_TOKEN_TTL', '300', 'With NIMBUS_AUTH=on: seconds an access token stays valid.'],
 ] as const;
 
 export interface LocalSettings {
@@ -23,6 +26,9 @@ export interface LocalSettings {
   publicUrl: string | undefined;
   uploadUrlTtlSeconds: number;
   uploadSessionTtlSeconds: number;
+  auth: boolean;
+  authService: string;
+  authTokenTtlSeconds: number;
 }
 
 export class SettingsError extends Error {}
@@ -32,6 +38,12 @@ export function readSettings(env: NodeJS.ProcessEnv): LocalSettings {
   if (!isLogLevel(logLevel)) throw new SettingsError(`NIMBUS_LOG_LEVEL must be debug, info, warn or error, not "${logLevel}"`);
   const fsync = env.NIMBUS_FSYNC ?? 'on';
   if (fsync !== 'on' && fsync !== 'off') throw new SettingsError(`NIMBUS_FSYNC must be on or off, not "${fsync}"`);
+  const auth = env.NIMBUS_AUTH || 'off';
+  if (auth !== 'on' && auth !== 'off') throw new SettingsError(`NIMBUS_AUTH must be on or off, not "${auth}"`);
+  const authService = env.NIMBUS_AUTH_SERVICE || 'nimbus';
+  if (!/^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/.test(authService)) {
+    throw new SettingsError('NIMBUS_AUTH_SERVICE must be 1-128 printable characters without spaces, quotes or backslashes');
+  }
   return {
     host: env.HOST || '127.0.0.1',
     port: integer(env, 'PORT', 5000, 0, 65535),
@@ -41,6 +53,9 @@ export function readSettings(env: NodeJS.ProcessEnv): LocalSettings {
     publicUrl: env.NIMBUS_PUBLIC_URL?.replace(/\/+$/, '') || undefined,
     uploadUrlTtlSeconds: integer(env, 'NIMBUS_UPLOAD_URL_TTL', 3600, 60, 7 * 86400),
     uploadSessionTtlSeconds: integer(env, 'NIMBUS_UPLOAD_SESSION_TTL', 86400, 300, 30 * 86400),
+    auth: auth === 'on',
+    authService,
+    authTokenTtlSeconds: integer(env, 'NIMBUS_AUTH_TOKEN_TTL', 300, 60, 86400),
   };
 }
 

@@ -61,8 +61,12 @@ export function defineRegistryE2E(target: RegistryTarget): void {
     it('podman: manifest create/add/push --all of a linux/amd64 + linux/arm64 index', CLIENT_TIMEOUT, () =>
       withLogs(registryLogs(), () => podmanManifestList(ctx)));
 
-    it('docker: push a 50 MiB layer, rmi, pull it back', CLIENT_TIMEOUT, () =>
-      withLogs(dockerLogs(), () => dockerBigLayer(ctx)));
+    // docker sends each layer as one request: only targets without a per-request body
+    // limit can take a 50 MiB layer (the Lambda-only path takes chunking clients instead).
+    if ((target.maxRequestBodyBytes ?? Infinity) >= 64 * 1024 * 1024) {
+      it('docker: push a 50 MiB layer, rmi, pull it back', CLIENT_TIMEOUT, () =>
+        withLogs(dockerLogs(), () => dockerBigLayer(ctx)));
+    }
 
     it('catalog and tags list everything pushed, before and after a restart', CLIENT_TIMEOUT, () =>
       withLogs(dockerLogs(), () => catalogSurvivesRestart(ctx)));

@@ -10,6 +10,11 @@ import { LogBuffer, ServerProcess } from './server-process';
  */
 export interface RegistryTarget {
   readonly name: string;
+  /**
+   * The largest request body the target accepts (a Lambda invoke), when it has a limit.
+   * Unmodified docker sends a layer as one request, so big-layer docker pushes need none.
+   */
+  readonly maxRequestBodyBytes?: number;
   start(): Promise<RunningTarget>;
 }
 

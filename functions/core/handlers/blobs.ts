@@ -1,4 +1,4 @@
-import { RegistryError } from '../errors';
+import { RegistryError, StoreNotFoundError } from '../errors';
 import { parseDigest } from '../digest';
 import { repositoryOf, type RequestContext } from '../context';
 import { CONTENT_DIGEST_HEADER } from '../http/headers';
@@ -40,7 +40,11 @@ export async function getBlob(ctx: RequestContext): Promise<Response> {
   const range = parseRangeHeader(ctx.request.headers.get('range'), record.size);
   const type = { 'Content-Type': 'application/octet-stream' };
   if (isHead) return emptyResponse(200, { ...headers, ...type, 'Content-Length': String(record.size) });
-  const result = await blobs.read(record.location, range);
+  const result = await blobs.read(record.location, range).catch((error: unknown) => {
+    // Metadata says yes, storage says no: the blob was garbage-collected or lost. Say so.
+    if (error instanceof StoreNotFoundError) throw new RegistryError('BLOB_UNKNOWN', `blob ${record.digest} is not available`, { detail: { digest: record.digest } });
+    throw error;
+  });
   const status = range ? 206 : 200;
   const rangeHeaders: Record<string, string> = range ? { 'Content-Range': `bytes ${range.start}-${range.end}/${record.size}` } : {};
   return new Response(result.body, {

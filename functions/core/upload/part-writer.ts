@@ -123,6 +123,7 @@ async function appendBuffered(source: ByteSource, options: PartWriterOptions): P
   if (pendingSize >= minPartSize && pendingSize > 0) {
     await uploadPart(concat(pending, pendingSize), hashState, true);
   } else if (pendingSize > 0) {
+    nextPartNumber(parts, maxParts); // the tail becomes a part at commit: refuse it now if there is no room
     const name = options.tailName;
     await blobs.putStaged(upload, name, concat(pending, pendingSize));
     tail = { name, size: pendingSize };

@@ -1,4 +1,4 @@
-import { RegistryError, StoreConflictError } from '../errors';
+import { RegistryError, StoreConflictError, StoreNotFoundError } from '../errors';
 import type { Digest, DigestAlgorithm } from '../digest';
 import type { BlobStore, ByteSource, Clock, Hashing, Logger, MetadataStore, ResumableHasher, UploadRef } from '../ports';
 import type { BlobRecord, UploadSession } from '../records';
@@ -74,7 +74,7 @@ export class Uploads {
       return saved;
     } catch (error) {
       await this.release(held.session);
-      throw error;
+      throw goneIfMissing(error, session);
     }
   }
 
@@ -108,7 +108,7 @@ export class Uploads {
       return record;
     } catch (error) {
       if (!(error instanceof RegistryError && error.code === 'DIGEST_INVALID')) await this.release(held.session);
-      throw error;
+      throw goneIfMissing(error, session);
     }
   }
 
@@ -271,6 +271,14 @@ function outOfOrder(session: UploadSession, message: string): RegistryError {
     status: 416,
     headers: { Range: uploadRangeHeader(session.offset) },
     detail: { offset: session.offset },
+  });
+}
+
+/** The store lost the upload (a DELETE won a race, or it expired): the client must start over. */
+function goneIfMissing(error: unknown, session: UploadSession): unknown {
+  if (!(error instanceof StoreNotFoundError)) return error;
+  return new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${session.id} was cancelled or has expired; start a new upload`, {
+    detail: { reason: error.message },
   });
 }
 

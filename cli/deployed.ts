@@ -1,0 +1,33 @@
+import { readFile } from 'node:fs/promises';
+import { awsClients } from '../functions/adapters/aws/clients';
+import { DynamoIdentityStore } from '../functions/adapters/aws/dynamo-identity-store';
+import type { IdentityStore } from '../functions/auth/identity-store';
+import { CliError } from './errors';
+import type { TargetOptions } from './target';
+
+/** The output of the registry stack that names its table (infra/registry-stack.ts). */
+const TABLE_OUTPUT = 'MetadataTableName';
+const OUTPUTS_FILE = 'cdk-outputs.json';
+
+/** A deployed stack's identity store: its DynamoDB table, named by --table or by the stack outputs. */
+export async function openDeployedIdentityStore(options: TargetOptions): Promise<IdentityStore> {
+  const table = options.table ?? (await tableFromOutputs(options.stack!));
+  const { dynamodb } = awsClients(options.region ? { region: options.region } : {});
+  return new DynamoIdentityStore(dynamodb, table);
+}
+
+/** Reads the table name from `cdk deploy --outputs-file cdk-outputs.json`. */
+async function tableFromOutputs(stack: string): Promise<string> {
+  const hint = `pass --table with the stack's ${TABLE_OUTPUT} output `
+    + `(aws cloudformation describe-stacks --stack-name ${stack} --query "Stacks[0].Outputs"), `
+    + `or deploy with --outputs-file ${OUTPUTS_FILE}`;
+  let outputs: Record<string, Record<string, string>>;
+  try {
+    outputs = JSON.parse(await readFile(OUTPUTS_FILE, 'utf8')) as typeof outputs;
+  } catch {
+    throw new CliError(`no ${OUTPUTS_FILE} here to read stack ${stack}'s outputs from: ${hint}`);
+  }
+  const table = outputs[stack]?.[TABLE_OUTPUT];
+  if (!table) throw new CliError(`${OUTPUTS_FILE} has no ${TABLE_OUTPUT} for stack ${stack}: ${hint}`);
+  return table;
+}

@@ -1,0 +1,43 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { FsIdentityStore } from '../functions/adapters/fs/identity-store';
+import type { IdentityStore } from '../functions/auth/identity-store';
+import { CliError } from './errors';
+import { note } from './io';
+
+/**
+ * Where the CLI's commands act: the local data dir `npm start` uses (NIMBUS_DATA_DIR,
+ * default ./data), or a deployed stack's table (--table, or --stack to read it from the
+ * stack's outputs).
+ */
+export interface TargetOptions {
+  dataDir?: string;
+  table?: string;
+  stack?: string;
+  region?: string;
+}
+
+export function addTargetOptions(program: Command): Command {
+  return program
+    .option('--data-dir <dir>', 'local data directory, as used by npm start (default: $NIMBUS_DATA_DIR or ./data)')
+    .option('--table <name>', 'DynamoDB table of a deployed stack')
+    .option('--stack <name>', 'deployed CloudFormation stack; its outputs name the table')
+    .option('--region <region>', 'AWS region of the deployed stack (default: $AWS_REGION)');
+}
+
+export function localDataDir(options: TargetOptions): string | undefined {
+  if (options.table || options.stack) return undefined;
+  return resolve(options.dataDir ?? (process.env.NIMBUS_DATA_DIR || './data'));
+}
+
+/** The identity store to act on; `forWrite` creates a missing local data dir (and says so). */
+export async function openIdentityStore(options: TargetOptions, forWrite: boolean): Promise<IdentityStore> {
+  const dataDir = localDataDir(options);
+  if (dataDir === undefined) return (await import('./deployed')).openDeployedIdentityStore(options);
+  if (!existsSync(dataDir)) {
+    if (!forWrite) throw new CliError(`no data directory at ${dataDir}: point --data-dir or NIMBUS_DATA_DIR at the one npm start uses`);
+    note(`nimbus: creating data directory ${dataDir}`);
+  }
+  return new FsIdentityStore(dataDir);
+}

@@ -1,0 +1,167 @@
+import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { BlobRecord, Descriptor, ManifestRecord, MetadataStore, Page, PageRequest, UploadSession } from '../../core/index';
+import { StoreConflictError } from '../../core/index';
+import { guarded } from './aws-errors';
+import { itemKeys } from './data-layout';
+import { pageOfSortKeys, queryAll } from './dynamo-helpers';
+import { ManifestBodies } from './manifest-bodies';
+import { ManifestIndex } from './manifest-index';
+import { PARTITION_KEY, SORT_KEY } from './table-schema';
+import { UploadSessionTable } from './upload-sessions';
+
+export interface DynamoMetadataStoreOptions {
+  readonly table: string;
+  /** Bucket for manifest bodies too large for a DynamoDB item. */
+  readonly bucket: string;
+}
+
+/** Repositories this process has already entered in the catalog; bounded, a cache only. */
+const KNOWN_REPOSITORIES_LIMIT = 10_000;
+
+/**
+ * Registry metadata in one DynamoDB table (layout and access patterns: data-layout.ts).
+ * Reads are strongly consistent, so a client sees its own writes at once.
+ */
+export class DynamoMetadataStore implements MetadataStore {
+  private readonly table: string;
+  private readonly manifests: ManifestIndex;
+  private readonly uploads: UploadSessionTable;
+  private readonly knownRepositories = new Set<string>();
+
+  constructor(private readonly doc: DynamoDBDocumentClient, s3: S3Client, options: DynamoMetadataStoreOptions) {
+    this.table = options.table;
+    this.manifests = new ManifestIndex(doc, options.table, new ManifestBodies(s3, options.bucket));
+    this.uploads = new UploadSessionTable(doc, options.table);
+  }
+
+  // Blobs
+
+  async getBlob(digest: string): Promise<BlobRecord | undefined> {
+    const item = await this.get(itemKeys.blob(digest), 'blob');
+    return item && { digest: item.digest as string, size: item.size as number, location: item.location as string, createdAt: item.createdAt as number };
+  }
+
+  async putBlob(record: BlobRecord): Promise<{ record: BlobRecord; created: boolean }> {
+    try {
+      await guarded('DynamoDB PutItem (blob)', () => this.doc.send(new PutCommand({
+        TableName: this.table,
+        Item: { ...itemKeys.blob(record.digest), digest: record.digest, size: record.size, location: record.location, createdAt: record.createdAt },
+        ConditionExpression: 'attribute_not_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+      })));
+      return { record, created: true };
+    } catch (error) {
+      if (!(error instanceof StoreConflictError)) throw error;
+      const existing = await this.getBlob(record.digest);
+      // Deleted again between our write and this read: let the caller retry.
+      if (!existing) throw new StoreConflictError(`blob ${record.digest} was created and deleted concurrently`);
+      return { record: existing, created: false };
+    }
+  }
+
+  async deleteBlob(digest: string): Promise<void> {
+    await this.remove(itemKeys.blob(digest), 'blob');
+  }
+
+  async linkBlob(repository: string, digest: string): Promise<void> {
+    await Promise.all([
+      guarded('DynamoDB PutItem (blob link)', () => this.doc.send(new PutCommand({ TableName: this.table, Item: itemKeys.blobLink(digest, repository) }))),
+      this.noteRepository(repository),
+    ]);
+  }
+
+  async isBlobLinked(repository: string, digest: string): Promise<boolean> {
+    return (await this.get(itemKeys.blobLink(digest, repository), 'blob link')) !== undefined;
+  }
+
+  async unlinkBlob(repository: string, digest: string): Promise<boolean> {
+    return this.remove(itemKeys.blobLink(digest, repository), 'blob link');
+  }
+
+  async blobRepositories(digest: string, limit: number): Promise<string[]> {
+    const prefix = itemKeys.blobLinkPrefix;
+    const links = await queryAll(this.doc, this.table, itemKeys.blobLinksPartition(digest), prefix, 'DynamoDB Query (blob links)', limit);
+    return links.map((link) => (link[SORT_KEY] as string).slice(prefix.length));
+  }
+
+  // Manifests and tags
+
+  async putManifest(repository: string, manifest: ManifestRecord, tag?: string): Promise<void> {
+    await Promise.all([this.manifests.put(repository, manifest, tag), this.noteRepository(repository)]);
+  }
+
+  getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined> {
+    return this.manifests.get(repository, digest);
+  }
+
+  deleteManifest(repository: string, digest: string): Promise<boolean> {
+    return this.manifests.delete(repository, digest);
+  }
+
+  resolveTag(repository: string, tag: string): Promise<string | undefined> {
+    return this.manifests.resolveTag(repository, tag);
+  }
+
+  deleteTag(repository: string, tag: string): Promise<boolean> {
+    return this.manifests.deleteTag(repository, tag);
+  }
+
+  listTags(repository: string, page: PageRequest): Promise<Page<string>> {
+    return this.manifests.listTags(repository, page);
+  }
+
+  listReferrers(repository: string, subject: string): Promise<Descriptor[]> {
+    return this.manifests.listReferrers(repository, subject);
+  }
+
+  // Repositories
+
+  async repositoryExists(repository: string): Promise<boolean> {
+    return (await this.get(itemKeys.repository(repository), 'repository')) !== undefined;
+  }
+
+  listRepositories(page: PageRequest): Promise<Page<string>> {
+    return pageOfSortKeys(this.doc, this.table, itemKeys.catalogPartition, page, 'DynamoDB Query (catalog)');
+  }
+
+  /**
+   * Enters a repository in the catalog. The catalog is one partition, so writes to it are
+   * skipped for repositories this process has already entered.
+   */
+  private async noteRepository(repository: string): Promise<void> {
+    if (this.knownRepositories.has(repository)) return;
+    await guarded('DynamoDB PutItem (repository)', () => this.doc.send(new PutCommand({ TableName: this.table, Item: itemKeys.repository(repository) })));
+    if (this.knownRepositories.size >= KNOWN_REPOSITORIES_LIMIT) this.knownRepositories.clear();
+    this.knownRepositories.add(repository);
+  }
+
+  // Upload sessions
+
+  createUpload(session: UploadSession): Promise<void> {
+    return this.uploads.create(session);
+  }
+
+  getUpload(id: string): Promise<UploadSession | undefined> {
+    return this.uploads.get(id);
+  }
+
+  updateUpload(session: UploadSession, expectedVersion: number): Promise<void> {
+    return this.uploads.update(session, expectedVersion);
+  }
+
+  deleteUpload(id: string): Promise<void> {
+    return this.uploads.delete(id);
+  }
+
+  private async get(key: Record<string, string>, what: string): Promise<Record<string, unknown> | undefined> {
+    const result = await guarded(`DynamoDB GetItem (${what})`, () => this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true })));
+    return result.Item;
+  }
+
+  /** Deletes an item; returns whether it existed. */
+  private async remove(key: Record<string, string>, what: string): Promise<boolean> {
+    const result = await guarded(`DynamoDB DeleteItem (${what})`, () => this.doc.send(new DeleteCommand({ TableName: this.table, Key: key, ReturnValues: 'ALL_OLD' })));
+    return result.Attributes !== undefined;
+  }
+}

@@ -1,0 +1,58 @@
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { RegistryError, StoreNotFoundError, type ManifestRecord } from '../../core/index';
+import { guarded } from './aws-errors';
+import { objectKeys } from './data-layout';
+
+/** DynamoDB items hold at most 400 KB; this leaves room for keys and the other attributes. */
+const INLINE_BODY_BUDGET = 350_000;
+/** Everything but the body must fit in an item, with room to spare. */
+const METADATA_BUDGET = 300_000;
+
+/** Where a manifest's bytes live: inline in its item, or in S3 when too large for one. */
+export type StoredBody = { body: Uint8Array; bodyKey?: undefined } | { body?: undefined; bodyKey: string };
+
+/**
+ * Manifest bodies, which may reach 4 MiB while a DynamoDB item holds 400 KB: small ones
+ * (nearly all) stay inline, large ones go to S3 under manifests/ before the item that
+ * points to them is written. The key is the repository and digest, so re-pushing a
+ * manifest rewrites the same object.
+ */
+export class ManifestBodies {
+  constructor(private readonly s3: S3Client, private readonly bucket: string) {}
+
+  async store(repository: string, manifest: ManifestRecord): Promise<StoredBody> {
+    const metadataSize = approximateSize({ ...manifest, body: undefined });
+    if (metadataSize > METADATA_BUDGET) {
+      throw new RegistryError('MANIFEST_INVALID', `manifest annotations take ${metadataSize} bytes; this registry indexes at most ${METADATA_BUDGET}`, {
+        detail: { digest: manifest.digest },
+      });
+    }
+    if (manifest.body.byteLength + metadataSize <= INLINE_BODY_BUDGET) return { body: manifest.body };
+    const bodyKey = objectKeys.manifestBody(repository, manifest.digest);
+    await guarded('S3 PutObject (manifest body)', () => this.s3.send(new PutObjectCommand({
+      Bucket: this.bucket, Key: bodyKey, Body: manifest.body, ContentLength: manifest.body.byteLength, ChecksumAlgorithm: 'CRC32',
+    })));
+    return { bodyKey };
+  }
+
+  /** The body, or undefined when its object is gone (a delete raced a re-push). */
+  async load(stored: StoredBody): Promise<Uint8Array | undefined> {
+    if (stored.body) return stored.body;
+    try {
+      const object = await guarded('S3 GetObject (manifest body)', () => this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: stored.bodyKey })));
+      return object.Body ? await object.Body.transformToByteArray() : undefined;
+    } catch (error) {
+      if (error instanceof StoreNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  async remove(stored: StoredBody): Promise<void> {
+    if (!stored.bodyKey) return;
+    await guarded('S3 DeleteObject (manifest body)', () => this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: stored.bodyKey })));
+  }
+}
+
+function approximateSize(value: unknown): number {
+  return new TextEncoder().encode(JSON.stringify(value)).byteLength;
+}

@@ -1,0 +1,210 @@
+import {
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
+  DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { BlobReadResult, BlobStore, ByteRange, ByteSource, PartPolicy, PartRecord, UploadRef } from '../../core/index';
+import { StoreNotFoundError } from '../../core/index';
+import { awsErrorName, guarded, isAwsError } from './aws-errors';
+import { objectKeys } from './data-layout';
+
+const MiB = 1024 * 1024;
+/** S3's floor for every part but the last. */
+export const S3_MIN_PART_SIZE = 5 * MiB;
+export const S3_MAX_PARTS = 10_000;
+
+export interface S3BlobStoreOptions {
+  readonly bucket: string;
+  /**
+   * Where the core cuts a part when a request body is long enough. At most two parts are
+   * in memory at once (one filling, one uploading). @default 16 MiB
+   */
+  readonly partSize?: number;
+}
+
+/** What createUpload hands the core: the object key and S3's multipart UploadId. */
+interface UploadHandle {
+  key: string;
+  uploadId: string;
+}
+
+const IMMUTABLE = 'max-age=31536000, immutable';
+
+/**
+ * Blobs in S3. Each upload session is one S3 multipart upload at blobs/<session id>;
+ * the core cuts bodies into parts of at least 5 MiB and stages shorter tails here as
+ * small objects. Completing the multipart upload leaves the blob where it is, so commit
+ * costs the same for 1 KiB and 10 GiB. Every part carries a CRC32 that S3 verifies on
+ * arrival and again at completion, so corrupted bytes never become a blob.
+ */
+export class S3BlobStore implements BlobStore {
+  readonly partPolicy: PartPolicy;
+  private readonly bucket: string;
+
+  constructor(private readonly s3: S3Client, options: S3BlobStoreOptions) {
+    const partSize = options.partSize ?? 16 * MiB;
+    if (!Number.isInteger(partSize) || partSize < S3_MIN_PART_SIZE || partSize > 512 * MiB) {
+      throw new RangeError(`partSize must be between 5 MiB and 512 MiB, not ${partSize}`);
+    }
+    this.bucket = options.bucket;
+    this.partPolicy = { minPartSize: S3_MIN_PART_SIZE, partSize, maxParts: S3_MAX_PARTS };
+  }
+
+  async createUpload(id: string): Promise<string> {
+    const key = objectKeys.blob(id);
+    const created = await guarded('S3 CreateMultipartUpload', () => this.s3.send(new CreateMultipartUploadCommand({
+      Bucket: this.bucket, Key: key, ContentType: 'application/octet-stream', CacheControl: IMMUTABLE, ChecksumAlgorithm: 'CRC32',
+    })));
+    if (!created.UploadId) throw new Error('S3 CreateMultipartUpload returned no UploadId');
+    return JSON.stringify({ key, uploadId: created.UploadId } satisfies UploadHandle);
+  }
+
+  async writePart(upload: UploadRef, part: { number: number; offset: number }, body: ByteSource | Uint8Array): Promise<PartRecord> {
+    if (!(body instanceof Uint8Array)) throw new Error('S3BlobStore takes buffered parts; the core buffers them when minPartSize > 0');
+    if (part.number < 1 || part.number > S3_MAX_PARTS) throw new RangeError(`S3 part numbers run from 1 to ${S3_MAX_PARTS}, not ${part.number}`);
+    const { key, uploadId } = parseHandle(upload);
+    const written = await guarded(`S3 UploadPart ${part.number}`, () => this.s3.send(new UploadPartCommand({
+      Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: part.number,
+      Body: body, ContentLength: body.byteLength, ChecksumAlgorithm: 'CRC32',
+    })));
+    if (!written.ETag || !written.ChecksumCRC32) throw new Error(`S3 UploadPart ${part.number} returned no ETag or CRC32`);
+    // Both are needed to complete the upload; part-codec.ts packs this form into 20 bytes.
+    return { number: part.number, size: body.byteLength, etag: `${written.ETag} ${written.ChecksumCRC32}` };
+  }
+
+  async putStaged(upload: UploadRef, name: string, bytes: Uint8Array): Promise<void> {
+    await guarded('S3 PutObject (staged tail)', () => this.s3.send(new PutObjectCommand({
+      Bucket: this.bucket, Key: objectKeys.staged(upload.id, name), Body: bytes, ContentLength: bytes.byteLength, ChecksumAlgorithm: 'CRC32',
+    })));
+  }
+
+  async getStaged(upload: UploadRef, name: string): Promise<Uint8Array> {
+    const key = objectKeys.staged(upload.id, name);
+    const object = await guarded('S3 GetObject (staged tail)', () => this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
+    if (!object.Body) throw new StoreNotFoundError(`staged bytes ${name} of upload ${upload.id} are missing`);
+    return object.Body.transformToByteArray();
+  }
+
+  async deleteStaged(upload: UploadRef, name: string): Promise<void> {
+    await guarded('S3 DeleteObject (staged tail)', () => this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: objectKeys.staged(upload.id, name) })));
+  }
+
+  async completeUpload(upload: UploadRef, parts: PartRecord[], size: number, _digest: string): Promise<string> {
+    const { key, uploadId } = parseHandle(upload);
+    const total = parts.reduce((sum, part) => sum + part.size, 0);
+    if (total !== size) throw new Error(`parts of upload ${upload.id} hold ${total} bytes, not ${size}`);
+    if (parts.length === 0) {
+      // S3 cannot complete a multipart upload without parts: an empty blob is a plain object.
+      await guarded('S3 PutObject (empty blob)', () => this.s3.send(new PutObjectCommand({
+        Bucket: this.bucket, Key: key, Body: new Uint8Array(0), ContentLength: 0, ContentType: 'application/octet-stream', CacheControl: IMMUTABLE,
+      })));
+      await this.abortUpload(upload);
+      return key;
+    }
+    const sorted = [...parts].sort((a, b) => a.number - b.number);
+    try {
+      await guarded('S3 CompleteMultipartUpload', () => this.s3.send(new CompleteMultipartUploadCommand({
+        Bucket: this.bucket, Key: key, UploadId: uploadId,
+        MultipartUpload: { Parts: sorted.map((part) => ({ PartNumber: part.number, ...splitEtag(part) })) },
+      })));
+    } catch (error) {
+      // A retry after a completion whose response was lost: the object is already there.
+      if (error instanceof StoreNotFoundError && (await this.objectSize(key)) === size) return key;
+      if (isAwsError(error, 'EntityTooSmall', 'InvalidPart', 'InvalidPartOrder')) {
+        // The recorded parts do not form a valid upload: a bug in part cutting or bookkeeping, not the client's fault.
+        throw new Error(`S3 rejected the parts of upload ${upload.id} (${awsErrorName(error)}): ${sorted.length} parts, sizes ${describeSizes(sorted)}`, { cause: error });
+      }
+      throw error;
+    }
+    return key;
+  }
+
+  async abortUpload(upload: UploadRef): Promise<void> {
+    const { key, uploadId } = parseHandle(upload);
+    try {
+      await guarded('S3 AbortMultipartUpload', () => this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })));
+    } catch (error) {
+      if (!(error instanceof StoreNotFoundError)) throw error;
+    }
+    await this.deleteAllStaged(upload.id);
+  }
+
+  async readUpload(): Promise<ByteSource | undefined> {
+    return undefined; // S3 cannot read the parts of an unfinished multipart upload
+  }
+
+  async read(location: string, range?: ByteRange): Promise<BlobReadResult> {
+    const object = await guarded('S3 GetObject', () => this.s3.send(new GetObjectCommand({
+      Bucket: this.bucket, Key: checkLocation(location), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+    })));
+    if (!object.Body) throw new StoreNotFoundError(`blob ${location} has no body`);
+    return { body: object.Body.transformToWebStream() as ReadableStream<Uint8Array>, length: object.ContentLength ?? 0 };
+  }
+
+  async presign(location: string, options: { method: 'GET' | 'HEAD'; expiresInSeconds: number; digest: string }): Promise<string> {
+    const target = { Bucket: this.bucket, Key: checkLocation(location) };
+    const command = options.method === 'GET' ? new GetObjectCommand(target) : new HeadObjectCommand(target);
+    // Only the host is signed, so clients may add a Range header to the URL.
+    return getSignedUrl(this.s3, command, { expiresIn: options.expiresInSeconds });
+  }
+
+  async delete(location: string): Promise<void> {
+    await guarded('S3 DeleteObject', () => this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: checkLocation(location) })));
+  }
+
+  private async objectSize(key: string): Promise<number | undefined> {
+    try {
+      const head = await guarded('S3 HeadObject', () => this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
+      return head.ContentLength;
+    } catch (error) {
+      if (error instanceof StoreNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  /** Staged tails the core no longer references (folded into parts) go with the upload. */
+  private async deleteAllStaged(uploadId: string): Promise<void> {
+    const prefix = objectKeys.stagingPrefix(uploadId);
+    let token: string | undefined;
+    do {
+      const page = await guarded('S3 ListObjectsV2 (staged tails)', () => this.s3.send(new ListObjectsV2Command({
+        Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}),
+      })));
+      const keys = (page.Contents ?? []).flatMap((object) => (object.Key ? [{ Key: object.Key }] : []));
+      if (keys.length > 0) {
+        await guarded('S3 DeleteObjects (staged tails)', () => this.s3.send(new DeleteObjectsCommand({
+          Bucket: this.bucket, Delete: { Objects: keys, Quiet: true },
+        })));
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+}
+
+function parseHandle(upload: UploadRef): UploadHandle {
+  try {
+    const parsed = JSON.parse(upload.handle) as Partial<UploadHandle>;
+    if (typeof parsed.key === 'string' && typeof parsed.uploadId === 'string' && objectKeys.isBlob(parsed.key)) {
+      return { key: parsed.key, uploadId: parsed.uploadId };
+    }
+  } catch {
+    // fall through
+  }
+  throw new Error(`upload ${upload.id} has no S3 multipart handle`);
+}
+
+function splitEtag(part: PartRecord): { ETag: string; ChecksumCRC32?: string } {
+  const space = part.etag.lastIndexOf(' ');
+  return space < 0 ? { ETag: part.etag } : { ETag: part.etag.slice(0, space), ChecksumCRC32: part.etag.slice(space + 1) };
+}
+
+function describeSizes(parts: PartRecord[]): string {
+  const shown = parts.length > 6 ? [...parts.slice(0, 3), ...parts.slice(-3)] : parts;
+  return shown.map((part) => `#${part.number}=${part.size}`).join(' ');
+}
+
+function checkLocation(location: string): string {
+  if (!objectKeys.isBlob(location)) throw new Error(`not a blob location: ${location.slice(0, 140)}`);
+  return location;
+}

@@ -1,0 +1,83 @@
+import type { Action } from '../core/access';
+
+/**
+ * Grants: which actions a principal holds on repositories matching a pattern.
+ * Patterns are repository names where `*` matches within one path component and
+ * `**` matches any number of components: `team/*`, `team/**`, `**`.
+ */
+export const ACTIONS: readonly Action[] = ['pull', 'push', 'delete'];
+
+export interface Grant {
+  pattern: string;
+  actions: Action[];
+}
+
+const PATTERN = /^(?:\*\*|[a-z0-9*._-]+)(?:\/(?:\*\*|[a-z0-9*._-]+))*$/;
+
+export class GrantSyntaxError extends Error {}
+
+export function parsePattern(pattern: string): string {
+  if (pattern.length > 255 || !PATTERN.test(pattern) || /[^/*]\*\*|\*\*[^/*]|\*{3}/.test(pattern)) {
+    throw new GrantSyntaxError(
+      `"${pattern}" is not a repository pattern: use lower-case name components separated by "/", `
+      + 'with * for any one component (team/*) or ** for any depth (team/**, **)',
+    );
+  }
+  return pattern;
+}
+
+/** "pull,push" → ['pull', 'push'], in canonical order, refusing unknown actions. */
+export function parseActions(list: string): Action[] {
+  const wanted = new Set(list.split(',').map((a) => a.trim()).filter(Boolean));
+  if (wanted.size === 0) throw new GrantSyntaxError('name at least one action: pull, push or delete (e.g. pull,push)');
+  for (const action of wanted) {
+    if (!(ACTIONS as readonly string[]).includes(action)) {
+      throw new GrantSyntaxError(`unknown action "${action}": actions are pull, push and delete, as a comma list (pull,push)`);
+    }
+  }
+  return ACTIONS.filter((a) => wanted.has(a));
+}
+
+const compiled = new Map<string, RegExp>();
+
+export function patternMatches(pattern: string, repository: string): boolean {
+  let regex = compiled.get(pattern);
+  if (!regex) {
+    const parts = pattern.split('/');
+    // "a/**/b" also matches "a/b"; a trailing or lone ** needs at least one component.
+    const source = parts.map((part, i) => {
+      const last = i === parts.length - 1;
+      if (part === '**') return last ? '[^/]+(?:/[^/]+)*' : '(?:[^/]+/)*';
+      return part.replace(/\./g, '\\.').replace(/\*/g, '[^/]*') + (last ? '' : '/');
+    }).join('');
+    regex = new RegExp(`^${source}$`);
+    if (compiled.size > 1000) compiled.clear();
+    compiled.set(pattern, regex);
+  }
+  return regex.test(repository);
+}
+
+/** The actions `grants` allow on `repository`. */
+export function allowedActions(grants: readonly Grant[], repository: string): Set<Action> {
+  const allowed = new Set<Action>();
+  for (const grant of grants) {
+    if (patternMatches(grant.pattern, repository)) for (const action of grant.actions) allowed.add(action);
+  }
+  return allowed;
+}
+
+/** The catalog lists every repository, so it needs pull on all of them: a `**` grant. */
+export function allowsCatalog(grants: readonly Grant[]): boolean {
+  return grants.some((grant) => grant.pattern === '**' && grant.actions.includes('pull'));
+}
+
+/** One grant per pattern, actions united and in canonical order. */
+export function mergeGrants(grants: readonly Grant[]): Grant[] {
+  const byPattern = new Map<string, Set<Action>>();
+  for (const grant of grants) {
+    const actions = byPattern.get(grant.pattern) ?? new Set();
+    for (const action of grant.actions) actions.add(action);
+    byPattern.set(grant.pattern, actions);
+  }
+  return [...byPattern].map(([pattern, actions]) => ({ pattern, actions: ACTIONS.filter((a) => actions.has(a)) }));
+}

@@ -1,0 +1,61 @@
+import type { AccessRequest } from '../core/access';
+
+/**
+ * Token scopes as docker and containers/image send them (`repository:team/app:pull,push`,
+ * `registry:catalog:*`) and the `access` claim of tokens, in distribution's format.
+ */
+export interface ResourceAccess {
+  type: 'repository' | 'registry';
+  name: string;
+  actions: string[];
+}
+
+export const CATALOG: Omit<ResourceAccess, 'actions'> = { type: 'registry', name: 'catalog' };
+
+/**
+ * Parses scope values; each may hold several space-separated scopes (the POST form
+ * does). Unknown resource types and malformed scopes are dropped, as distribution does.
+ */
+export function parseScopes(values: readonly string[]): ResourceAccess[] {
+  const merged = new Map<string, ResourceAccess>();
+  for (const scope of values.flatMap((value) => value.split(' ')).filter(Boolean)) {
+    const first = scope.indexOf(':');
+    const last = scope.lastIndexOf(':');
+    if (first <= 0 || last === first) continue;
+    // "repository(plugin)" carries a resource class; the class does not change access.
+    const type = scope.slice(0, first).replace(/\(.*\)$/, '');
+    const name = scope.slice(first + 1, last);
+    const actions = scope.slice(last + 1).split(',').filter(Boolean);
+    if ((type !== 'repository' && type !== 'registry') || !name) continue;
+    const key = `${type}:${name}`;
+    const entry = merged.get(key) ?? { type, name, actions: [] };
+    for (const action of actions) if (!entry.actions.includes(action)) entry.actions.push(action);
+    merged.set(key, entry);
+  }
+  return [...merged.values()];
+}
+
+export function formatScope(access: ResourceAccess): string {
+  return `${access.type}:${access.name}:${access.actions.join(',')}`;
+}
+
+/** The scope a route's access needs, or undefined when it needs only a login (GET /v2/). */
+export function scopeFor(access: AccessRequest): ResourceAccess | undefined {
+  if (access.repository !== undefined) return { type: 'repository', name: access.repository, actions: [...access.actions] };
+  if (access.actions.length > 0) return { ...CATALOG, actions: ['*'] };
+  return undefined;
+}
+
+/** Whether a token's access claims cover `needed`. */
+export function covers(granted: readonly ResourceAccess[], needed: ResourceAccess): boolean {
+  const entry = granted.find((g) => g.type === needed.type && g.name === needed.name);
+  return entry !== undefined && needed.actions.every((action) => entry.actions.includes(action));
+}
+
+/** The WWW-Authenticate value that sends a client to the token endpoint. */
+export function bearerChallenge(realm: string, service: string, scope?: ResourceAccess, error?: 'invalid_token' | 'insufficient_scope'): string {
+  const parts = [`realm="${realm}"`, `service="${service}"`];
+  if (scope) parts.push(`scope="${formatScope(scope)}"`);
+  if (error) parts.push(`error="${error}"`);
+  return `Bearer ${parts.join(',')}`;
+}

@@ -1,0 +1,135 @@
+import type { Action } from '../core/access';
+import { RegistryError } from '../core/errors';
+import type { Clock, Logger } from '../core/ports';
+import { isRepositoryName } from '../core/names';
+import { AuthenticationError, Authenticator, type Identity } from './authenticator';
+import { loggableName, readCredentials } from './credentials';
+import { allowedActions, allowsCatalog, type Grant } from './grants';
+import type { IdentityStore } from './identity-store';
+import type { KeySet } from './keyset';
+import { LoginThrottle, MemoryAttemptCounter, type AttemptCounter, type LoginLimits } from './login-throttle';
+import { OidcUnavailableError, OidcVerifier } from './oidc';
+import { bearerChallenge, CATALOG, type ResourceAccess } from './scopes';
+import { TokenService } from './token-service';
+
+export interface TokenAuthOptions {
+  store: IdentityStore;
+  keys: KeySet;
+  /** Reads the keys again when a token names an unknown kid (rotation seen by older instances). */
+  reloadKeys?: () => Promise<KeySet>;
+  /** The `service` of challenges and the `aud` of tokens. @default "nimbus" */
+  service?: string;
+  /** Token endpoint URL; @default <request origin>/token */
+  realm?: string;
+  /** @default 300 */
+  accessTtlSeconds?: number;
+  /** Lifetime of docker's stored login (refresh token). @default 90 days */
+  refreshTtlSeconds?: number;
+  /** Cap on refresh tokens from CI ID tokens. @default 3600 */
+  oidcRefreshTtlSeconds?: number;
+  clock?: Clock;
+  logger?: Logger;
+  attempts?: AttemptCounter;
+  limits?: LoginLimits;
+  /** The caller's address as the transport saw it (never a client-supplied header). */
+  clientAddress?: (request: Request) => string | undefined;
+  oidc?: { fetchTimeoutMs?: number; cacheSeconds?: number };
+}
+
+export const TOKEN_PATH = '/token';
+
+/** State shared by the authorizer and the token endpoint. */
+export class TokenAuth {
+  readonly tokens: TokenService;
+  readonly authenticator: Authenticator;
+  readonly service: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+
+  constructor(private readonly options: TokenAuthOptions) {
+    this.clock = options.clock ?? { now: () => Date.now() };
+    this.logger = options.logger ?? { log() {} };
+    this.service = options.service ?? 'nimbus';
+    this.tokens = new TokenService({
+      keys: options.keys,
+      ...(options.reloadKeys ? { reloadKeys: options.reloadKeys } : {}),
+      issuer: 'nimbus',
+      service: this.service,
+      accessTtlSeconds: options.accessTtlSeconds ?? 300,
+      refreshTtlSeconds: options.refreshTtlSeconds ?? 90 * 86_400,
+      clock: this.clock,
+    });
+    const throttle = new LoginThrottle(options.attempts ?? new MemoryAttemptCounter(), this.clock, options.limits);
+    const oidc = new OidcVerifier({ store: options.store, clock: this.clock, ...options.oidc });
+    this.authenticator = new Authenticator(options.store, oidc, throttle, this.clock);
+  }
+
+  get oidcRefreshTtlSeconds(): number {
+    return this.options.oidcRefreshTtlSeconds ?? 3600;
+  }
+
+  realm(request: Request): string {
+    return this.options.realm ?? new URL(request.url).origin + TOKEN_PATH;
+  }
+
+  clientAddress(request: Request): string | undefined {
+    return this.options.clientAddress?.(request);
+  }
+
+  /** 401 with a challenge that sends the client to the token endpoint for `scope`. */
+  unauthorized(request: Request, message: string, scope?: ResourceAccess, error?: 'invalid_token' | 'insufficient_scope'): RegistryError {
+    return new RegistryError('UNAUTHORIZED', message, {
+      headers: { 'WWW-Authenticate': bearerChallenge(this.realm(request), this.service, scope, error) },
+      ...(scope ? { detail: [{ Type: scope.type, Name: scope.name, Action: scope.actions.join(',') }] } : {}),
+    });
+  }
+
+  /** Basic credentials → identity, with failures as spec errors (401, 429, 503). */
+  async login(request: Request, username: string, password: string, scope?: ResourceAccess): Promise<Identity> {
+    const address = this.clientAddress(request);
+    try {
+      return await this.authenticator.login(username, password, address);
+    } catch (error) {
+      if (error instanceof AuthenticationError) {
+        this.logger.log('warn', 'login failed', { principal: loggableName(username), address, reason: error.message });
+        throw this.unauthorized(request, error.message, scope);
+      }
+      if (error instanceof OidcUnavailableError) {
+        this.logger.log('warn', 'CI issuer unavailable', { reason: error.message });
+        throw new RegistryError('UNAVAILABLE', error.message, { headers: { 'Retry-After': '5' } });
+      }
+      throw error;
+    }
+  }
+
+  /** Identity from the request's credentials for the token endpoint; undefined when anonymous. */
+  async identify(request: Request): Promise<Identity | undefined> {
+    const credentials = readCredentials(request);
+    if (credentials.scheme === 'none') return undefined;
+    if (credentials.scheme !== 'basic') throw this.unauthorized(request, 'the token endpoint takes Basic credentials or none');
+    return this.login(request, credentials.username, credentials.password);
+  }
+
+  /** The requested access the caller's grants allow; refused actions are left out, not errors. */
+  async grantedAccess(identity: Identity | undefined, requested: ResourceAccess[]): Promise<ResourceAccess[]> {
+    if (requested.length === 0) return [];
+    const grants = await this.authenticator.grantsOf(identity);
+    const granted: ResourceAccess[] = [];
+    for (const scope of requested) {
+      const actions = allowed(grants, scope).filter((action) => scope.actions.includes(action) || scope.actions.includes('*'));
+      if (actions.length > 0) granted.push({ ...scope, actions });
+    }
+    return granted;
+  }
+}
+
+function allowed(grants: Grant[], scope: ResourceAccess): string[] {
+  if (scope.type === 'registry') return scope.name === CATALOG.name && allowsCatalog(grants) ? ['*'] : [];
+  if (!isRepositoryName(scope.name)) return [];
+  return [...allowedActions(grants, scope.name)];
+}
+
+/** Whether `grants` allow `action` on `repository`. */
+export function grantsAllow(grants: Grant[], repository: string, action: Action): boolean {
+  return allowedActions(grants, repository).has(action);
+}

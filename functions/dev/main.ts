@@ -1,0 +1,105 @@
+/**
+ * `npm run dev:aws`: the deployed path, offline. DynamoDB Local and an S3 emulator, a
+ * stand-in for Secrets Manager's GetSecretValue, and the registry's real Lambda handler
+ * (functions/lambda/registry.ts, configured through the same environment variables the
+ * stack sets) behind an API-Gateway-faithful HTTP server. One difference remains: Lambda
+ * runs one request per container, here they share a process, so per-invocation log keys
+ * of concurrent requests can interleave (each request line still names its own id).
+ */
+import { startAwsEmulators, type AwsEmulators } from '../../test/support/emulators';
+import { API_GATEWAY_TIMEOUT_MS } from '../adapters/apigw/limits';
+import { LAMBDA_ENV } from '../lambda/env';
+import { loadOrCreateSecret } from '../local/data-dir';
+import { startGatewayServer, type LambdaHandler, type RunningGateway } from './gateway-server';
+import { ensureResources } from './resources';
+import { startSecretsStub, type SecretsStub } from './secrets-stub';
+import { devHelpText, DevSettingsError, readDevSettings } from './settings';
+
+const REGION = 'us-east-1';
+const ACCOUNT = '000000000000';
+const UPLOAD_KEY_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:nimbus-dev-upload-key`;
+
+function print(level: string, message: string, fields: Record<string, unknown> = {}): void {
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields })}\n`);
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(devHelpText());
+    return;
+  }
+  const settings = readDevSettings(process.env);
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((error: unknown) => print('warn', 'shutdown step failed', { error: String(error) }));
+  };
+  try {
+    let endpoints = settings.endpoints;
+    if (!endpoints) {
+      print('info', 'starting DynamoDB Local and the S3 emulator');
+      const emulators: AwsEmulators = await startAwsEmulators();
+      stops.push(() => emulators.stop());
+      endpoints = emulators.endpoints;
+    }
+    await ensureResources(REGION, endpoints, { table: settings.table, bucket: settings.bucket });
+
+    // A stable key across restarts, so upload URLs handed out before a restart stay valid.
+    const key = await loadOrCreateSecret(settings.stateDir, 'upload-hmac.key');
+    const secrets: SecretsStub = await startSecretsStub(new Map([[UPLOAD_KEY_ARN, Buffer.from(key).toString('hex')]]));
+    stops.push(() => secrets.close());
+
+    const functionName = 'nimbus-registry-dev';
+    Object.assign(process.env, {
+      [LAMBDA_ENV.table]: settings.table,
+      [LAMBDA_ENV.bucket]: settings.bucket,
+      [LAMBDA_ENV.uploadSecretArn]: UPLOAD_KEY_ARN,
+      [LAMBDA_ENV.emulator]: '1',
+      AWS_REGION: REGION,
+      AWS_DEFAULT_REGION: REGION,
+      AWS_ACCESS_KEY_ID: 'emulator',
+      AWS_SECRET_ACCESS_KEY: 'emulator',
+      AWS_ENDPOINT_URL_S3: endpoints.s3,
+      AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+      AWS_LAMBDA_FUNCTION_NAME: functionName,
+      POWERTOOLS_SERVICE_NAME: 'nimbus-registry',
+      POWERTOOLS_LOG_LEVEL: settings.logLevel.toUpperCase(),
+    });
+    // Imported only now: like a Lambda cold start, the module reads its environment on load.
+    const { handler } = await import('../lambda/registry') as { handler: LambdaHandler };
+
+    const gateway: RunningGateway = await startGatewayServer({
+      handler,
+      host: settings.host,
+      port: settings.port,
+      function: { functionName, memoryLimitInMB: 1024, timeoutMs: API_GATEWAY_TIMEOUT_MS - 1000, region: REGION, accountId: ACCOUNT },
+      accessLog: (entry) => print('info', 'api gateway access', entry),
+    });
+    stops.push(() => gateway.close());
+    print('info', 'nimbus dev:aws listening', {
+      url: gateway.url, s3: endpoints.s3, dynamodb: endpoints.dynamodb, table: settings.table, bucket: settings.bucket,
+    });
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    print('info', 'shutting down', { signal });
+    await stopAll();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  console.error(`nimbus dev:aws: ${error instanceof Error ? error.message : String(error)}`);
+  if (!(error instanceof DevSettingsError) && (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    console.error('The port is taken: stop the other server or set PORT to a free port (PORT=5001 npm run dev:aws).');
+  }
+  process.exit(1);
+});

@@ -1,0 +1,62 @@
+import { resolve } from 'node:path';
+import type { EmulatorEndpoints } from './resources';
+
+/** Every setting of `npm run dev:aws`, read from the environment; --help prints this table. */
+export const DEV_SETTINGS = [
+  ['HOST', '127.0.0.1', 'Address the API Gateway stand-in listens on.'],
+  ['PORT', '5000', 'Port the API Gateway stand-in listens on.'],
+  ['NIMBUS_LOG_LEVEL', 'info', 'debug, info, warn or error (the function\'s Powertools log level).'],
+  ['NIMBUS_DEV_STATE_DIR', './.tmp/dev-aws', 'Where the local upload-URL key is kept, so upload URLs survive a restart.'],
+  ['NIMBUS_DEV_S3_ENDPOINT', '(start fauxqs)', 'Use an S3 emulator that is already running instead of starting one.'],
+  ['NIMBUS_DEV_DYNAMODB_ENDPOINT', '(start DynamoDB Local)', 'Use a DynamoDB Local that is already running instead of starting one.'],
+  ['NIMBUS_DEV_TABLE', 'nimbus-dev', 'Table name (created if missing).'],
+  ['NIMBUS_DEV_BUCKET', 'nimbus-dev', 'Bucket name (created if missing).'],
+] as const;
+
+export interface DevSettings {
+  host: string;
+  port: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  stateDir: string;
+  /** Running emulators to use; undefined starts fresh ones. */
+  endpoints: EmulatorEndpoints | undefined;
+  table: string;
+  bucket: string;
+}
+
+export class DevSettingsError extends Error {}
+
+export function readDevSettings(env: NodeJS.ProcessEnv): DevSettings {
+  const port = Number(env.PORT || 5000);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new DevSettingsError(`PORT must be an integer from 0 to 65535, not "${env.PORT}"`);
+  const logLevel = env.NIMBUS_LOG_LEVEL || 'info';
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new DevSettingsError(`NIMBUS_LOG_LEVEL must be debug, info, warn or error, not "${logLevel}"`);
+  const s3 = env.NIMBUS_DEV_S3_ENDPOINT || undefined;
+  const dynamodb = env.NIMBUS_DEV_DYNAMODB_ENDPOINT || undefined;
+  if ((s3 === undefined) !== (dynamodb === undefined)) {
+    throw new DevSettingsError('set both NIMBUS_DEV_S3_ENDPOINT and NIMBUS_DEV_DYNAMODB_ENDPOINT, or neither (to start both emulators)');
+  }
+  return {
+    host: env.HOST || '127.0.0.1',
+    port,
+    logLevel: logLevel as DevSettings['logLevel'],
+    stateDir: resolve(env.NIMBUS_DEV_STATE_DIR || './.tmp/dev-aws'),
+    endpoints: s3 && dynamodb ? { s3, dynamodb } : undefined,
+    table: env.NIMBUS_DEV_TABLE || 'nimbus-dev',
+    bucket: env.NIMBUS_DEV_BUCKET || 'nimbus-dev',
+  };
+}
+
+export function devHelpText(): string {
+  const width = Math.max(...DEV_SETTINGS.map(([name]) => name.length)) + 2;
+  return [
+    'Usage: npm run dev:aws [-- --help]',
+    '',
+    'Runs the registry\'s real Lambda handler behind a local stand-in for API Gateway (HTTP API,',
+    'payload 2.0, $default stage: 10 MB request limit, 6 MB Lambda event limit, 30 s timeout),',
+    'on DynamoDB Local and the fauxqs S3 emulator, which it starts itself (Java 17+ required).',
+    '',
+    'Settings (environment variables):',
+    ...DEV_SETTINGS.map(([name, fallback, text]) => `  ${name.padEnd(width)}${text}\n  ${''.padEnd(width)}default: ${fallback}`),
+  ].join('\n');
+}

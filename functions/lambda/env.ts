@@ -1,0 +1,20 @@
+/**
+ * Environment variables the registry function reads. The CDK construct imports these
+ * names to set them, so the stack and the function cannot disagree.
+ */
+export const LAMBDA_ENV = {
+  /** DynamoDB table of metadata. */
+  table: 'NIMBUS_TABLE_NAME',
+  /** S3 bucket of blobs. */
+  bucket: 'NIMBUS_BUCKET_NAME',
+  /** Secrets Manager secret holding the upload-URL HMAC key (read at cold start). */
+  uploadSecretArn: 'NIMBUS_UPLOAD_SECRET_ARN',
+  /** Lifetime of presigned blob URLs, seconds. */
+  blobRedirectSeconds: 'NIMBUS_BLOB_REDIRECT_SECONDS',
+  /** Lifetime of upload URLs, seconds. */
+  uploadUrlTtlSeconds: 'NIMBUS_UPLOAD_URL_TTL',
+  /** How long an idle upload session is kept, seconds. */
+  uploadSessionTtlSeconds: 'NIMBUS_UPLOAD_SESSION_TTL',
+  /** "1" under `npm run dev:aws` only: the AWS services are local emulators. */
+  emulator: 'NIMBUS_AWS_EMULATOR',
+} as const;

@@ -1,0 +1,70 @@
+/**
+ * The registry's Lambda entry: wiring only. Clients and stores are built at module scope
+ * (once per container, connections reused); the upload key is read from Secrets Manager
+ * once per cold start. Requests arrive from API Gateway (HTTP API, payload 2.0).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { createApiGatewayHandler, MAX_LAMBDA_BODY_BYTES, type ApiGatewayHandler } from '../adapters/apigw/index';
+import { createAwsStores } from '../adapters/aws/index';
+import { createRegistry } from '../core/index';
+import { powertoolsLogger } from './logger';
+import { readLambdaSettings } from './settings';
+import { loadUploadSecret } from './upload-secret';
+
+const settings = readLambdaSettings(process.env);
+const powertools = new Logger({ serviceName: 'nimbus-registry' });
+const logger = powertoolsLogger(powertools);
+const stores = createAwsStores({ bucket: settings.bucket, table: settings.table, emulator: settings.emulator });
+const secrets = new SecretsManagerClient(settings.emulator ? { credentials: { accessKeyId: 'emulator', secretAccessKey: 'emulator' } } : {});
+
+async function start(): Promise<ApiGatewayHandler> {
+  const uploadSecret = await loadUploadSecret(secrets, settings.uploadSecretArn);
+  const registry = createRegistry({
+    blobs: stores.blobs,
+    metadata: stores.metadata,
+    logger,
+    config: {
+      uploadSecret,
+      // What one request can carry through API Gateway and Lambda; advertised as OCI-Chunk-Max-Length.
+      maxRequestBodyBytes: MAX_LAMBDA_BODY_BYTES,
+      blobRedirectSeconds: settings.blobRedirectSeconds,
+      ...(settings.uploadUrlTtlSeconds !== undefined ? { uploadUrlTtlSeconds: settings.uploadUrlTtlSeconds } : {}),
+      ...(settings.uploadSessionTtlSeconds !== undefined ? { uploadSessionTtlSeconds: settings.uploadSessionTtlSeconds } : {}),
+    },
+  });
+  return createApiGatewayHandler({ fetch: registry.fetch, logger });
+}
+
+// Started during the init phase; a failure is retried by the next invocation.
+let ready: Promise<ApiGatewayHandler> | undefined = start();
+ready.catch(() => undefined);
+
+export async function handler(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
+  powertools.addContext(context);
+  powertools.appendKeys({ apiRequestId: event.requestContext.requestId });
+  try {
+    ready ??= start();
+    const serve = await ready.catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    });
+    return await serve(event, context);
+  } catch (error) {
+    powertools.error('registry could not start', { error: error instanceof Error ? error.message : String(error) });
+    return unavailable(event.requestContext.requestId);
+  } finally {
+    powertools.resetKeys();
+  }
+}
+
+/** A retryable spec error while the function cannot reach its secret or stores. */
+function unavailable(requestId: string): APIGatewayProxyStructuredResultV2 {
+  return {
+    statusCode: 503,
+    headers: { 'content-type': 'application/json', 'retry-after': '1', 'docker-distribution-api-version': 'registry/2.0' },
+    body: JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'the registry is starting or cannot reach its storage; retry', detail: { requestId } }] }),
+    isBase64Encoded: false,
+  };
+}

@@ -1,0 +1,42 @@
+import { LAMBDA_ENV } from './env';
+
+export interface LambdaSettings {
+  readonly table: string;
+  readonly bucket: string;
+  readonly uploadSecretArn: string;
+  readonly blobRedirectSeconds: number;
+  readonly uploadUrlTtlSeconds: number | undefined;
+  readonly uploadSessionTtlSeconds: number | undefined;
+  /**
+   * Talk to local emulators (path-style S3, dummy credentials). Set by `npm run dev:aws`
+   * only; endpoints then come from AWS_ENDPOINT_URL_S3 / _DYNAMODB / _SECRETS_MANAGER.
+   */
+  readonly emulator: boolean;
+}
+
+/** Reads the function's configuration; a missing value fails the cold start with its name. */
+export function readLambdaSettings(env: NodeJS.ProcessEnv): LambdaSettings {
+  return {
+    table: required(env, LAMBDA_ENV.table),
+    bucket: required(env, LAMBDA_ENV.bucket),
+    uploadSecretArn: required(env, LAMBDA_ENV.uploadSecretArn),
+    blobRedirectSeconds: integer(env, LAMBDA_ENV.blobRedirectSeconds) ?? 300,
+    uploadUrlTtlSeconds: integer(env, LAMBDA_ENV.uploadUrlTtlSeconds),
+    uploadSessionTtlSeconds: integer(env, LAMBDA_ENV.uploadSessionTtlSeconds),
+    emulator: env[LAMBDA_ENV.emulator] === '1',
+  };
+}
+
+function required(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`environment variable ${name} is not set`);
+  return value;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, not "${raw}"`);
+  return value;
+}

@@ -1,0 +1,9 @@
+/** The registry as reusable CDK constructs, for stacks of your own. */
+export { NimbusRegistry, type NimbusRegistryProps } from './constructs/registry';
+export { RegistryDomain, type RegistryDomainProps, type HostedZoneRef } from './constructs/registry-domain';
+export { BlobBucket, type BlobBucketProps } from './constructs/blob-bucket';
+export { MetadataTable, type MetadataTableProps } from './constructs/metadata-table';
+export { RegistryFunction, type RegistryFunctionProps } from './constructs/registry-function';
+export { RegistryApi, type RegistryApiProps } from './constructs/registry-api';
+export { UploadSecret } from './constructs/upload-secret';
+export { RegistryStack, type RegistryStackProps } from './registry-stack';

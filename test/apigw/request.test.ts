@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { eventToRequest } from '../../functions/adapters/apigw/index';
+import { apiGatewayEvent } from './events';
+
+const allBytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+
+describe('eventToRequest', () => {
+  it('decodes a base64 body to the exact bytes and states its length', async () => {
+    const request = eventToRequest(apiGatewayEvent({ method: 'PATCH', body: allBytes }));
+    expect(new Uint8Array(await request.arrayBuffer())).toEqual(allBytes);
+    expect(request.headers.get('content-length')).toBe('256');
+  });
+
+  it('reads a text body as UTF-8', async () => {
+    const manifest = '{"name":"caf\u00e9 \u2603"}';
+    const request = eventToRequest(apiGatewayEvent({ method: 'PUT', body: manifest, base64: false, headers: { 'content-type': 'application/json' } }));
+    expect(await request.text()).toBe(manifest);
+    expect(request.headers.get('content-length')).toBe(String(Buffer.byteLength(manifest)));
+  });
+
+  it('keeps the raw path and query exactly, colons and percent-escapes alike', () => {
+    const rawPath = '/v2/team/app/blobs/sha256:0123abcd%3A';
+    const rawQueryString = 'digest=sha256%3A0123&_state=a-b_c.d~e&n=1&n=2';
+    const url = new URL(eventToRequest(apiGatewayEvent({ rawPath, rawQueryString })).url);
+    expect(url.pathname).toBe(rawPath);
+    expect(url.search).toBe(`?${rawQueryString}`);
+    expect(url.searchParams.get('digest')).toBe('sha256:0123');
+    expect(url.searchParams.getAll('n')).toEqual(['1', '2']);
+  });
+
+  it('builds the URL on the forwarded protocol and host', () => {
+    const request = eventToRequest(apiGatewayEvent({ headers: { host: 'registry.example.com', 'x-forwarded-proto': 'https' } }));
+    expect(request.url).toBe('https://registry.example.com/v2/');
+  });
+
+  it('passes repeated headers on as API Gateway joined them', () => {
+    const request = eventToRequest(apiGatewayEvent({ headers: { accept: 'application/vnd.oci.image.index.v1+json,application/vnd.oci.image.manifest.v1+json' } }));
+    expect(request.headers.get('accept')).toBe('application/vnd.oci.image.index.v1+json,application/vnd.oci.image.manifest.v1+json');
+  });
+
+  it('puts payload 2.0 cookies back into one Cookie header', () => {
+    const request = eventToRequest(apiGatewayEvent({ cookies: ['a=1', 'b=2'] }));
+    expect(request.headers.get('cookie')).toBe('a=1; b=2');
+  });
+
+  it('drops connection headers that described the hop to API Gateway', async () => {
+    const request = eventToRequest(apiGatewayEvent({ method: 'PATCH', body: allBytes, headers: { 'transfer-encoding': 'chunked', connection: 'keep-alive' } }));
+    expect(request.headers.get('transfer-encoding')).toBeNull();
+    expect(request.headers.get('connection')).toBeNull();
+    expect((await request.arrayBuffer()).byteLength).toBe(256);
+  });
+
+  it('gives HEAD and GET no body', () => {
+    expect(eventToRequest(apiGatewayEvent({ method: 'HEAD', rawPath: '/v2/a/blobs/sha256:00' })).body).toBeNull();
+    expect(eventToRequest(apiGatewayEvent({ method: 'GET', body: 'ignored', base64: false })).body).toBeNull();
+  });
+
+  it('treats an empty PATCH body as zero bytes', async () => {
+    const request = eventToRequest(apiGatewayEvent({ method: 'PATCH', body: new Uint8Array(0) }));
+    expect(request.headers.get('content-length')).toBe('0');
+    expect((await request.arrayBuffer()).byteLength).toBe(0);
+  });
+});

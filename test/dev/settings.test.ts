@@ -1,0 +1,27 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { DEV_SETTINGS, devHelpText, readDevSettings } from '../../functions/dev/settings';
+
+const readmePath = fileURLToPath(new URL('../../README.md', import.meta.url));
+
+describe('npm run dev:aws settings', () => {
+  it('uses PORT 5000 and starts its own emulators by default', () => {
+    const settings = readDevSettings({});
+    expect(settings).toMatchObject({ host: '127.0.0.1', port: 5000, endpoints: undefined, table: 'nimbus-dev', bucket: 'nimbus-dev' });
+  });
+
+  it('refuses one emulator endpoint without the other, naming both', () => {
+    expect(() => readDevSettings({ NIMBUS_DEV_S3_ENDPOINT: 'http://127.0.0.1:1' })).toThrow(/NIMBUS_DEV_S3_ENDPOINT and NIMBUS_DEV_DYNAMODB_ENDPOINT/);
+  });
+
+  it('lists every setting in --help and in the README', async () => {
+    const readme = await readFile(readmePath, 'utf8');
+    const help = devHelpText();
+    for (const [name, fallback] of DEV_SETTINGS) {
+      expect(help).toContain(name);
+      const documented = fallback.startsWith('(') ? `| \`${name}\` | ${fallback} |` : `| \`${name}\` | \`${fallback}\` |`;
+      expect(readme, name).toContain(documented);
+    }
+  });
+});

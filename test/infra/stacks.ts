@@ -1,0 +1,25 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { NimbusRegistryProps } from '../../infra/constructs/registry';
+import { RegistryStack } from '../../infra/registry-stack';
+
+/**
+ * A RegistryStack in a fresh app. Bundling is skipped (the function gets a placeholder
+ * asset), so template tests stay fast; synth.test.ts bundles for real through the CLI.
+ */
+export function registryStack(registry: NimbusRegistryProps = {}, context: Record<string, unknown> = {}): { app: App; stack: RegistryStack } {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
+  const stack = new RegistryStack(app, 'Nimbus', { registry });
+  return { app, stack };
+}
+
+export function template(registry: NimbusRegistryProps = {}): Template {
+  return Template.fromStack(registryStack(registry).stack);
+}
+
+/** The single resource of a type, failing loudly when there is not exactly one. */
+export function only(tpl: Template, type: string): { Properties: Record<string, unknown>; DeletionPolicy?: string; UpdateReplacePolicy?: string } {
+  const found = Object.values(tpl.findResources(type));
+  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+  return found[0] as { Properties: Record<string, unknown> };
+}
