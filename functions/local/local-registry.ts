@@ -1,10 +1,10 @@
 import { FsBlobStore } from '../adapters/fs/blob-store';
 import { FsIdentityStore } from '../adapters/fs/identity-store';
 import { FsMetadataStore } from '../adapters/fs/metadata-store';
-import { CLIENT_ADDRESS_HEADER } from '../adapters/node-http/server';
 import { createTokenAuthorizer } from '../auth/index';
 import { loadOrCreateKeySet } from '../auth/key-file';
 import { nodeHashing } from '../adapters/node/hashing';
+import { CLIENT_ADDRESS_HEADER } from '../core/http/headers';
 import { createRegistry, type Authorizer, type Logger, type Registry } from '../core/index';
 import { refOf } from '../core/upload/uploads';
 import { loadOrCreateSecret } from './data-dir';
@@ -21,6 +21,8 @@ export async function createLocalRegistry(settings: LocalSettings, logger: Logge
   const blobs = new FsBlobStore(settings.dataDir, { fsync: settings.fsync });
   const metadata = new FsMetadataStore(settings.dataDir, { fsync: settings.fsync });
   await Promise.all([blobs.init(), metadata.init()]);
+  // A crashed server's leases would block resuming its uploads until they expire.
+  await metadata.releaseAllLeases();
   const registry = createRegistry({
     blobs,
     metadata,

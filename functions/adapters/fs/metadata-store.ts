@@ -204,6 +204,23 @@ export class FsMetadataStore implements MetadataStore {
     await this.mutex.run(`upload:${id}`, () => removeFile(this.layout.uploadSession(id)));
   }
 
+  /**
+   * Frees uploads leased by a server that is gone. Only safe at startup, while holding the
+   * data dir's lock: no request of this process can hold a lease yet.
+   */
+  async releaseAllLeases(): Promise<number> {
+    const files = await listDir(this.layout.uploadSessionsRoot);
+    let released = 0;
+    for (const file of files) {
+      const session = await readJson<UploadSession>(join(this.layout.uploadSessionsRoot, file));
+      if (!session?.lease) continue;
+      const { lease: _lease, ...rest } = session;
+      await this.updateUpload({ ...rest, version: session.version + 1 }, session.version);
+      released++;
+    }
+    return released;
+  }
+
   /** Sessions past their expiry, for the sweeper that reclaims abandoned uploads. */
   async expiredUploads(nowSeconds: number): Promise<UploadSession[]> {
     const files = await listDir(this.layout.uploadSessionsRoot);
