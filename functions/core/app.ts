@@ -8,10 +8,14 @@ import { errorResponse } from './http/responses';
 import { parseRepositoryName } from './names';
 import { matchRoute } from './routes';
 import { Uploads } from './upload/uploads';
+import { DirectUploads } from './direct/direct-uploads';
+import type { RegistryTask } from './ports';
 
 export interface Registry {
   /** Serves one Distribution API request. Never throws: every failure becomes a spec error. */
   fetch(request: Request): Promise<Response>;
+  /** Runs background work handed to the task queue (in a worker Lambda, or in-process). */
+  runTask(task: RegistryTask): Promise<void>;
   readonly services: Services;
 }
 
@@ -33,6 +37,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
     authorizer: deps.authorizer ?? allowAll,
     signer: new CapabilitySigner(config.uploadSecret),
     uploads: new Uploads({ blobs: deps.blobs, metadata: deps.metadata, hashing, clock, logger, config }),
+    direct: new DirectUploads({ blobs: deps.blobs, metadata: deps.metadata, hashing, clock, logger, config, tasks: deps.tasks }),
   };
 
   async function dispatch(request: Request, requestId: string): Promise<Response> {
@@ -57,6 +62,9 @@ export function createRegistry(deps: RegistryDeps): Registry {
 
   return {
     services,
+    async runTask(task) {
+      if (task.type === 'verify-direct-upload') await services.direct.verify(task.upload);
+    },
     async fetch(request) {
       const requestId = request.headers.get('x-request-id') ?? crypto.randomUUID();
       try {

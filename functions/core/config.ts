@@ -1,5 +1,5 @@
 import type { Authorizer } from './access';
-import type { BlobStore, Clock, Hashing, Logger, MetadataStore } from './ports';
+import type { BlobStore, Clock, Hashing, Logger, MetadataStore, TaskQueue } from './ports';
 
 export interface RegistryConfig {
   /** HMAC key (≥ 32 bytes) that signs upload Location capabilities. */
@@ -24,6 +24,8 @@ export interface RegistryConfig {
   readonly maxRequestBodyBytes?: number;
   /** Lifetime of presigned blob URLs; 0 serves blob bytes directly. @default 300 */
   readonly blobRedirectSeconds?: number;
+  /** Lifetime of presigned part URLs of direct uploads. @default 3600 */
+  readonly directPartUrlTtlSeconds?: number;
 }
 
 export interface RegistryDeps {
@@ -38,6 +40,8 @@ export interface RegistryDeps {
   readonly hashing?: Hashing;
   /** @default allow everything (auth off) */
   readonly authorizer?: Authorizer;
+  /** Where background work goes. @default run it inline, within the request */
+  readonly tasks?: TaskQueue;
 }
 
 export interface ResolvedConfig {
@@ -49,6 +53,7 @@ export interface ResolvedConfig {
   maxManifestBytes: number;
   maxRequestBodyBytes: number | undefined;
   blobRedirectSeconds: number;
+  directPartUrlTtlSeconds: number;
 }
 
 export const MiB = 1024 * 1024;
@@ -63,5 +68,6 @@ export function resolveConfig(config: RegistryConfig): ResolvedConfig {
     maxManifestBytes: config.maxManifestBytes ?? 4 * MiB,
     maxRequestBodyBytes: config.maxRequestBodyBytes,
     blobRedirectSeconds: config.blobRedirectSeconds ?? 300,
+    directPartUrlTtlSeconds: config.directPartUrlTtlSeconds ?? 3600,
   };
 }

@@ -3,12 +3,14 @@ import type { CapabilitySigner } from './capability';
 import type { ResolvedConfig } from './config';
 import type { BlobStore, Clock, Hashing, Logger, MetadataStore } from './ports';
 import type { Uploads } from './upload/uploads';
+import type { DirectUploads } from './direct/direct-uploads';
 
 /** Everything a handler may use, built once per registry. */
 export interface Services {
   blobs: BlobStore;
   metadata: MetadataStore;
   uploads: Uploads;
+  direct: DirectUploads;
   signer: CapabilitySigner;
   hashing: Hashing;
   authorizer: Authorizer;

@@ -7,3 +7,4 @@ export type { Authorizer, AccessRequest, Action, Principal } from './access';
 export { allowAll } from './access';
 export * from './errors';
 export { wasmHashing, WASM_STATE_PREFIX } from './hashing';
+export { matchRoute, ROUTES } from './routes';

@@ -42,8 +42,26 @@ export interface BlobReadResult {
   length: number;
 }
 
+/**
+ * Optional store capability: clients upload parts straight to storage (S3 presigned
+ * UploadPart URLs), so blob bytes bypass the registry's compute entirely.
+ */
+export interface DirectPartUploads {
+  /** Smallest part but the last, and most parts, that storage accepts. */
+  readonly minPartSize: number;
+  readonly maxParts: number;
+  /** Part size to plan with when the blob allows it. */
+  readonly preferredPartSize: number;
+  /** Opens an upload whose parts the client sends itself (no per-part checksums to sign). */
+  createUpload(id: string): Promise<string>;
+  /** A URL the client PUTs part `partNumber` to, valid for `expiresInSeconds`. */
+  presignPart(upload: UploadRef, partNumber: number, expiresInSeconds: number): Promise<string>;
+}
+
 export interface BlobStore {
   readonly partPolicy: PartPolicy;
+  /** Present when the store can take parts from clients directly. */
+  readonly direct?: DirectPartUploads;
 
   /** Opens storage for a new upload and returns the handle to keep in the session. */
   createUpload(id: string): Promise<string>;
@@ -117,6 +135,16 @@ export interface MetadataStore {
   /** Replaces the session if its stored version equals `expectedVersion`, else throws StoreConflictError. */
   updateUpload(session: UploadSession, expectedVersion: number): Promise<void>;
   deleteUpload(id: string): Promise<void>;
+}
+
+/** Work the registry hands to a background worker (a separate Lambda, or in-process). */
+export interface RegistryTask {
+  type: 'verify-direct-upload';
+  upload: string;
+}
+
+export interface TaskQueue {
+  enqueue(task: RegistryTask): Promise<void>;
 }
 
 export interface Clock {

@@ -54,6 +54,21 @@ export interface UploadLease {
   until: number;
 }
 
+/**
+ * A direct upload: the client sends parts straight to storage through presigned URLs and
+ * the registry verifies the whole blob before it becomes visible (a Nimbus extension).
+ */
+export interface DirectUpload {
+  /** The digest and size the client promised. */
+  digest: string;
+  size: number;
+  partSize: number;
+  state: 'uploading' | 'verifying' | 'verified' | 'failed';
+  /** Where the assembled, not yet verified, bytes are. */
+  location?: string;
+  error?: { code: string; message: string };
+}
+
 export interface UploadSession {
   id: string;
   repository: string;
@@ -73,6 +88,8 @@ export interface UploadSession {
   updatedAt: number;
   /** Epoch seconds after which the store may forget the session (DynamoDB TTL). */
   expiresAt: number;
+  /** Set for direct uploads only. */
+  direct?: DirectUpload;
 }
 
 export interface Page<T> {

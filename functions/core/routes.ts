@@ -6,6 +6,7 @@ import { deleteManifest, getManifest, putManifest } from './handlers/manifests';
 import { listCatalog, listTags } from './handlers/listing';
 import { listReferrers } from './handlers/referrers';
 import { cancelUpload, completeUpload, patchUpload, startUpload, uploadStatus } from './handlers/uploads';
+import { cancelDirectUpload, completeDirectUpload, directPartUrls, directUploadStatus, startDirectUpload } from './handlers/direct';
 
 type Handler = (ctx: RequestContext) => Promise<Response>;
 
@@ -77,6 +78,26 @@ export const ROUTES: readonly Route[] = [
       GET: { handler: getBlob, access: onRepository(['pull']) },
       HEAD: { handler: getBlob, access: onRepository(['pull']) },
       DELETE: { handler: deleteBlob, access: onRepository(['delete']) },
+    },
+  },
+  // Nimbus extension: direct-to-storage uploads ("_" cannot start a name component).
+  {
+    name: 'direct-upload-start',
+    pattern: /^\/v2\/(?<name>.+)\/_nimbus\/direct-uploads\/?$/,
+    methods: { POST: { handler: startDirectUpload, access: onRepository(['push']) } },
+  },
+  {
+    name: 'direct-upload-parts',
+    pattern: /^\/v2\/(?<name>.+)\/_nimbus\/direct-uploads\/(?<session>[^/]+)\/parts$/,
+    methods: { GET: { handler: directPartUrls, access: onRepository(['push']) } },
+  },
+  {
+    name: 'direct-upload',
+    pattern: /^\/v2\/(?<name>.+)\/_nimbus\/direct-uploads\/(?<session>[^/]+)$/,
+    methods: {
+      GET: { handler: directUploadStatus, access: onRepository(['push']) },
+      PUT: { handler: completeDirectUpload, access: onRepository(['push']) },
+      DELETE: { handler: cancelDirectUpload, access: onRepository(['push']) },
     },
   },
   {

@@ -13,6 +13,14 @@ export class S3LikeStore implements BlobStore {
   readonly blobs = new Map<string, Uint8Array>();
   maxBufferedPart = 0;
   partWrites = 0;
+  /** Direct uploads: a "presigned URL" names the part; tests PUT bytes with uploadDirectPart. */
+  readonly direct = {
+    minPartSize: 0,
+    maxParts: 10_000,
+    preferredPartSize: 16 * 1024 * 1024,
+    createUpload: (id: string) => this.createUpload(id),
+    presignPart: async (upload: UploadRef, partNumber: number, expiresInSeconds: number) => `memory://${upload.id}/${partNumber}?expires=${expiresInSeconds}`,
+  };
 
   constructor(minPartSize: number, partSize: number, maxParts = 10_000) {
     this.partPolicy = { minPartSize, partSize, maxParts };
@@ -31,6 +39,15 @@ export class S3LikeStore implements BlobStore {
     this.maxBufferedPart = Math.max(this.maxBufferedPart, body.byteLength);
     parts.set(part.number, body.slice());
     return { number: part.number, size: body.byteLength, etag: `"${createHash('md5').update(body).digest('hex')}"` };
+  }
+
+  /** What a client's PUT to a presigned part URL does; returns the part's ETag. */
+  uploadDirectPart(url: string, bytes: Uint8Array): string {
+    const match = /^memory:\/\/([^/]+)\/(\d+)/.exec(url);
+    const parts = match && this.uploads.get(match[1]!);
+    if (!parts) throw new Error(`no such upload for ${url}`);
+    parts.set(Number(match[2]), bytes.slice());
+    return `"${createHash('md5').update(bytes).digest('hex')}"`;
   }
 
   async putStaged(upload: UploadRef, name: string, bytes: Uint8Array): Promise<void> {

@@ -18,6 +18,11 @@ export interface AwsClientOptions {
 
 export interface AwsClients {
   readonly s3: S3Client;
+  /**
+   * For presigning uploads only. With the SDK's default (checksums "when supported") a
+   * presigned UploadPart URL bakes in the CRC32 of an empty body, and S3 rejects the part.
+   */
+  readonly s3Presigner: S3Client;
   readonly dynamodb: DynamoDBDocumentClient;
 }
 
@@ -35,7 +40,11 @@ export function awsClients(options: AwsClientOptions = {}): AwsClients {
   const cacheKey = JSON.stringify([options.region, options.endpoints?.s3, options.endpoints?.dynamodb, options.emulator, options.maxAttempts]);
   let clients = cache.get(cacheKey);
   if (!clients) {
-    clients = { s3: createS3Client(options), dynamodb: createDocumentClient(options) };
+    clients = {
+      s3: createS3Client(options),
+      s3Presigner: createS3Client(options, { requestChecksumCalculation: 'WHEN_REQUIRED' }),
+      dynamodb: createDocumentClient(options),
+    };
     cache.set(cacheKey, clients);
   }
   return clients;
@@ -50,9 +59,10 @@ function common(options: AwsClientOptions) {
   } as const;
 }
 
-function createS3Client(options: AwsClientOptions): S3Client {
+function createS3Client(options: AwsClientOptions, overrides: Partial<S3ClientConfig> = {}): S3Client {
   const config: S3ClientConfig = {
     ...common(options),
+    ...overrides,
     // Parts are ≤ 16 MiB: a socket idle this long is dead, and the retry gets a new one.
     requestHandler: { connectionTimeout: 3_000, requestTimeout: 30_000 },
     ...(options.endpoints?.s3 ? { endpoint: options.endpoints.s3 } : {}),

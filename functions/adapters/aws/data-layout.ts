@@ -21,7 +21,8 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *     the referrers-index descriptor: mediaType, digest, size, artifactType?, annotations?
  *   upload session                    UPLOAD#<id>                    UPLOAD
  *     repository, handle, offset, parts (binary, part-codec.ts), tail?, hashState,
- *     hashAlgorithm, version, lease?, createdAt, updatedAt, expiresAt (TTL, epoch seconds)
+ *     hashAlgorithm, version, lease?, createdAt, updatedAt, expiresAt (TTL, epoch seconds),
+ *     direct? (direct uploads: promised digest and size, part size, state, assembled location)
  *
  * Names and tags are ASCII, and DynamoDB orders sort keys by UTF-8 bytes, so Query order
  * is the spec's lexical order. `#` cannot occur in names, tags or digests. The catalog
@@ -63,6 +64,12 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *   GET    tags/list?n&last           GetItem catalog; Query TAGS#<repo>, sk > last, Limit n+1
  *   GET    _catalog?n&last            Query CATALOG, sk > last, Limit n+1
  *   GET    referrers/<digest>         Query REFERRERS#<repo>#<digest>
+ *   Direct uploads (Nimbus extension, _nimbus/direct-uploads):
+ *   POST   (start)                    GetItem link; S3 CreateMultipartUpload (no part checksums);
+ *                                     PutItem session; presigned UploadPart URLs (no storage call)
+ *   PUT    <id> (complete)            GetItem session; S3 CompleteMultipartUpload; PutItem session (verifying);
+ *                                     the verifier: S3 GetObject (streamed, hashed), then PutItem blob +
+ *                                     link + catalog and PutItem session (verified), or DeleteObject (failed)
  */
 
 type Key = { [PARTITION_KEY]: string; [SORT_KEY]: string };

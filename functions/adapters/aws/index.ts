@@ -25,7 +25,7 @@ export interface AwsStores {
 export function createAwsStores(options: AwsStoresOptions): AwsStores {
   const clients = awsClients(options);
   return {
-    blobs: new S3BlobStore(clients.s3, { bucket: options.bucket, ...(options.partSize ? { partSize: options.partSize } : {}) }),
+    blobs: new S3BlobStore(clients.s3, { bucket: options.bucket, presigner: clients.s3Presigner, ...(options.partSize ? { partSize: options.partSize } : {}) }),
     metadata: new DynamoMetadataStore(clients.dynamodb, clients.s3, { table: options.table, bucket: options.bucket }),
     clients,
   };

@@ -4,7 +4,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { BlobReadResult, BlobStore, ByteRange, ByteSource, PartPolicy, PartRecord, UploadRef } from '../../core/index';
+import type { BlobReadResult, BlobStore, ByteRange, ByteSource, DirectPartUploads, PartPolicy, PartRecord, UploadRef } from '../../core/index';
 import { StoreNotFoundError } from '../../core/index';
 import { awsErrorName, guarded, isAwsError } from './aws-errors';
 import { objectKeys } from './data-layout';
@@ -21,6 +21,8 @@ export interface S3BlobStoreOptions {
    * in memory at once (one filling, one uploading). @default 16 MiB
    */
   readonly partSize?: number;
+  /** Client for presigned upload URLs (see AwsClients.s3Presigner). @default the main client */
+  readonly presigner?: S3Client;
 }
 
 /** What createUpload hands the core: the object key and S3's multipart UploadId. */
@@ -40,6 +42,7 @@ const IMMUTABLE = 'max-age=31536000, immutable';
  */
 export class S3BlobStore implements BlobStore {
   readonly partPolicy: PartPolicy;
+  readonly direct: DirectPartUploads;
   private readonly bucket: string;
 
   constructor(private readonly s3: S3Client, options: S3BlobStoreOptions) {
@@ -49,6 +52,7 @@ export class S3BlobStore implements BlobStore {
     }
     this.bucket = options.bucket;
     this.partPolicy = { minPartSize: S3_MIN_PART_SIZE, partSize, maxParts: S3_MAX_PARTS };
+    this.direct = directUploads(s3, options.presigner ?? s3, this.bucket, partSize);
   }
 
   async createUpload(id: string): Promise<string> {
@@ -180,6 +184,32 @@ export class S3BlobStore implements BlobStore {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
   }
+}
+
+/**
+ * Parts sent by clients through presigned UploadPart URLs. These uploads carry no per-part
+ * checksums (a client cannot know what to sign in advance); the registry verifies the
+ * whole blob's SHA-256 before it becomes visible instead.
+ */
+function directUploads(s3: S3Client, presigner: S3Client, bucket: string, preferredPartSize: number): DirectPartUploads {
+  return {
+    minPartSize: S3_MIN_PART_SIZE,
+    maxParts: S3_MAX_PARTS,
+    preferredPartSize,
+    async createUpload(id) {
+      const key = objectKeys.blob(id);
+      const created = await guarded('S3 CreateMultipartUpload (direct)', () => s3.send(new CreateMultipartUploadCommand({
+        Bucket: bucket, Key: key, ContentType: 'application/octet-stream', CacheControl: IMMUTABLE,
+      })));
+      if (!created.UploadId) throw new Error('S3 CreateMultipartUpload returned no UploadId');
+      return JSON.stringify({ key, uploadId: created.UploadId } satisfies UploadHandle);
+    },
+    async presignPart(upload, partNumber, expiresInSeconds) {
+      if (partNumber < 1 || partNumber > S3_MAX_PARTS) throw new RangeError(`S3 part numbers run from 1 to ${S3_MAX_PARTS}, not ${partNumber}`);
+      const { key, uploadId } = parseHandle(upload);
+      return getSignedUrl(presigner, new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber }), { expiresIn: expiresInSeconds });
+    },
+  };
 }
 
 function parseHandle(upload: UploadRef): UploadHandle {

@@ -63,6 +63,7 @@ function toItem(session: UploadSession): Record<string, unknown> {
     hashAlgorithm: session.hashAlgorithm,
     version: session.version,
     lease: session.lease ? { owner: session.lease.owner, until: session.lease.until } : undefined,
+    direct: session.direct ? { ...session.direct } : undefined,
     createdAt: session.createdAt,
     updatedAt: session.updatedAt,
     [TTL_ATTRIBUTE]: session.expiresAt,
@@ -87,5 +88,7 @@ function fromItem(item: Record<string, unknown>): UploadSession {
   if (tail) session.tail = { name: tail.name, size: tail.size };
   const lease = item.lease as UploadSession['lease'];
   if (lease) session.lease = { owner: lease.owner, until: lease.until };
+  const direct = item.direct as UploadSession['direct'];
+  if (direct) session.direct = { ...direct };
   return session;
 }

@@ -149,7 +149,8 @@ async function uploadResponse(ctx: RequestContext, status: number, session: Uplo
     Range: uploadRangeHeader(session.offset),
     [UPLOAD_UUID_HEADER]: session.id,
   };
-  if (config.maxRequestBodyBytes !== undefined) headers[CHUNK_MAX_LENGTH_HEADER] = String(config.maxRequestBodyBytes);
+  // The limit describes this endpoint; a Location on a separate upload origin is served without it.
+  if (config.maxRequestBodyBytes !== undefined && config.uploadOrigin === undefined) headers[CHUNK_MAX_LENGTH_HEADER] = String(config.maxRequestBodyBytes);
   return emptyResponse(status, headers);
 }
 

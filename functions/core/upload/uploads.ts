@@ -53,7 +53,7 @@ export class Uploads {
   /** Loads a live session of this repository, or throws BLOB_UPLOAD_UNKNOWN. */
   async load(repository: string, id: string): Promise<UploadSession> {
     const session = await this.deps.metadata.getUpload(id);
-    if (!session || session.repository !== repository || session.expiresAt * 1000 <= this.deps.clock.now()) {
+    if (!session || session.direct || session.repository !== repository || session.expiresAt * 1000 <= this.deps.clock.now()) {
       throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${id.slice(0, 64)} is unknown or has expired; start a new upload`);
     }
     return session;
