@@ -11,9 +11,21 @@ const OUTPUTS_FILE = 'cdk-outputs.json';
 
 /** A deployed stack's identity store: its DynamoDB table, named by --table or by the stack outputs. */
 export async function openDeployedIdentityStore(options: TargetOptions): Promise<IdentityStore> {
+  if (options.dynamodbLocal) return openDevIdentityStore(options.dynamodbLocal, options);
   const table = options.table ?? (await tableFromOutputs(options.stack!));
   const { dynamodb } = awsClients(options.region ? { region: options.region } : {});
   return new DynamoIdentityStore(dynamodb, table);
+}
+
+/**
+ * The table of `npm run dev:aws` in DynamoDB Local. DynamoDB Local accepts any signature,
+ * so placeholder credentials stand in for an AWS account the developer may not have.
+ */
+function openDevIdentityStore(endpoint: string, options: TargetOptions): IdentityStore {
+  if (!options.table) throw new CliError('--dynamodb-local needs --table too (npm run dev:aws prints both)');
+  if (!URL.canParse(endpoint)) throw new CliError(`--dynamodb-local takes a URL such as http://127.0.0.1:8000, not "${endpoint}"`);
+  const { dynamodb } = awsClients({ region: options.region ?? 'us-east-1', endpoints: { dynamodb: endpoint }, emulator: true });
+  return new DynamoIdentityStore(dynamodb, options.table);
 }
 
 /** Reads the table name from `cdk deploy --outputs-file cdk-outputs.json`. */

@@ -8,14 +8,16 @@ import { note } from './io';
 
 /**
  * Where the CLI's commands act: the local data dir `npm start` uses (NIMBUS_DATA_DIR,
- * default ./data), or a deployed stack's table (--table, or --stack to read it from the
- * stack's outputs).
+ * default ./data), a deployed stack's table (--table, or --stack to read it from the
+ * stack's outputs), or the table of `npm run dev:aws` in DynamoDB Local (--dynamodb-local
+ * and --table, as its startup log prints them).
  */
 export interface TargetOptions {
   dataDir?: string;
   table?: string;
   stack?: string;
   region?: string;
+  dynamodbLocal?: string;
 }
 
 export function addTargetOptions(program: Command): Command {
@@ -23,11 +25,12 @@ export function addTargetOptions(program: Command): Command {
     .option('--data-dir <dir>', 'local data directory, as used by npm start (default: $NIMBUS_DATA_DIR or ./data)')
     .option('--table <name>', 'DynamoDB table of a deployed stack')
     .option('--stack <name>', 'deployed CloudFormation stack; its outputs name the table')
-    .option('--region <region>', 'AWS region of the deployed stack (default: $AWS_REGION)');
+    .option('--region <region>', 'AWS region of the deployed stack (default: $AWS_REGION)')
+    .option('--dynamodb-local <url>', 'DynamoDB Local endpoint of npm run dev:aws (with --table; no AWS credentials needed)');
 }
 
 export function localDataDir(options: TargetOptions): string | undefined {
-  if (options.table || options.stack) return undefined;
+  if (options.table || options.stack || options.dynamodbLocal) return undefined;
   return resolve(options.dataDir ?? (process.env.NIMBUS_DATA_DIR || './data'));
 }
 

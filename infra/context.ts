@@ -13,6 +13,7 @@ export const CONTEXT_KEYS = {
   hostedZoneName: 'nimbus:hostedZoneName',
   tableDeletionProtection: 'nimbus:tableDeletionProtection',
   memorySize: 'nimbus:memorySize',
+  uploadEndpoint: 'nimbus:uploadEndpoint',
 } as const;
 
 export function stackNameFromContext(node: Node): string {
@@ -45,6 +46,7 @@ export function registryPropsFromContext(node: Node): NimbusRegistryProps {
     } : {}),
     ...(flag(node, CONTEXT_KEYS.tableDeletionProtection) ? { tableDeletionProtection: true } : {}),
     ...(memorySize !== undefined ? { memorySize } : {}),
+    ...(uploadEndpointOff(node) ? { uploadEndpoint: false as const } : {}),
   };
 }
 
@@ -52,6 +54,13 @@ function text(node: Node, key: string): string | undefined {
   const value: unknown = node.tryGetContext(key);
   if (value === undefined || value === null || value === '') return undefined;
   return String(value).trim() || undefined;
+}
+
+/** `false` turns the upload endpoint off; unset or `true` keeps the default (on). */
+function uploadEndpointOff(node: Node): boolean {
+  const value = text(node, CONTEXT_KEYS.uploadEndpoint);
+  if (value !== undefined && !['true', 'false'].includes(value)) throw new Error(`${CONTEXT_KEYS.uploadEndpoint} must be true or false, not "${value}"`);
+  return value === 'false';
 }
 
 function flag(node: Node, key: string): boolean {

@@ -4,6 +4,8 @@ export { RegistryDomain, type RegistryDomainProps, type HostedZoneRef } from './
 export { BlobBucket, type BlobBucketProps } from './constructs/blob-bucket';
 export { MetadataTable, type MetadataTableProps } from './constructs/metadata-table';
 export { RegistryFunction, type RegistryFunctionProps } from './constructs/registry-function';
-export { RegistryApi, type RegistryApiProps } from './constructs/registry-api';
+export { RegistryApi, DEFAULT_TOKEN_THROTTLE, type RegistryApiProps } from './constructs/registry-api';
 export { UploadSecret } from './constructs/upload-secret';
+export { UploadEndpoint, type UploadEndpointOptions, type UploadEndpointProps } from './constructs/upload-endpoint';
+export { TokenSigningSecret } from './constructs/token-secret';
 export { RegistryStack, type RegistryStackProps } from './registry-stack';

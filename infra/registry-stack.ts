@@ -19,6 +19,19 @@ export class RegistryStack extends Stack {
     new CfnOutput(this, 'DockerLoginCommand', { description: 'Log in to the registry', value: `docker login ${this.registry.host}` });
     new CfnOutput(this, 'BlobBucketName', { value: this.registry.blobs.bucket.bucketName });
     new CfnOutput(this, 'MetadataTableName', { value: this.registry.metadata.table.tableName });
+    if (this.registry.uploadEndpoint) {
+      new CfnOutput(this, 'UploadEndpointUrl', { description: 'Where upload Locations point (layers stream there)', value: this.registry.uploadEndpoint.origin });
+    }
+    // Auth is always on: nobody can push until an admin exists. Run from this checkout.
+    const nimbus = `npx nimbus --table ${this.registry.metadata.table.tableName} --region ${this.region}`;
+    new CfnOutput(this, 'FirstAdminCommand', {
+      description: 'Create the first admin (password from $PASSWORD) with every grant, then docker login -u admin',
+      value: `echo "$PASSWORD" | ${nimbus} user add admin --password-stdin && ${nimbus} grant admin '**' pull,push,delete`,
+    });
+    new CfnOutput(this, 'TokenSigningSecretArn', {
+      description: 'Seed of the login token key; rotate with aws secretsmanager put-secret-value',
+      value: this.registry.tokenKey.secret.secretArn,
+    });
     const domain = this.registry.domain;
     if (domain && !props.registry?.domain?.hostedZone) {
       new CfnOutput(this, 'ApiGatewayDomainTarget', {

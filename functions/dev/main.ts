@@ -10,14 +10,17 @@ import { startAwsEmulators, type AwsEmulators } from '../../test/support/emulato
 import { API_GATEWAY_TIMEOUT_MS } from '../adapters/apigw/limits';
 import { LAMBDA_ENV } from '../lambda/env';
 import { loadOrCreateSecret } from '../local/data-dir';
+import { devAdminCommands, devNimbusCli } from './admin-commands';
 import { startGatewayServer, type LambdaHandler, type RunningGateway } from './gateway-server';
 import { ensureResources } from './resources';
 import { startSecretsStub, type SecretsStub } from './secrets-stub';
+import { startDevUploadEndpoint } from './upload-endpoint-process';
 import { devHelpText, DevSettingsError, readDevSettings } from './settings';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
 const UPLOAD_KEY_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:nimbus-dev-upload-key`;
+const TOKEN_KEY_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:nimbus-dev-token-key`;
 
 function print(level: string, message: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields })}\n`);
@@ -43,9 +46,13 @@ async function main(): Promise<void> {
     }
     await ensureResources(REGION, endpoints, { table: settings.table, bucket: settings.bucket });
 
-    // A stable key across restarts, so upload URLs handed out before a restart stay valid.
+    // Stable keys across restarts, so upload URLs and docker logins from before a restart stay valid.
     const key = await loadOrCreateSecret(settings.stateDir, 'upload-hmac.key');
-    const secrets: SecretsStub = await startSecretsStub(new Map([[UPLOAD_KEY_ARN, Buffer.from(key).toString('hex')]]));
+    const tokenKey = await loadOrCreateSecret(settings.stateDir, 'token-signing.key');
+    const secrets: SecretsStub = await startSecretsStub(new Map([
+      [UPLOAD_KEY_ARN, Buffer.from(key).toString('hex')],
+      [TOKEN_KEY_ARN, Buffer.from(tokenKey).toString('hex')],
+    ]));
     stops.push(() => secrets.close());
 
     const functionName = 'nimbus-registry-dev';
@@ -53,6 +60,7 @@ async function main(): Promise<void> {
       [LAMBDA_ENV.table]: settings.table,
       [LAMBDA_ENV.bucket]: settings.bucket,
       [LAMBDA_ENV.uploadSecretArn]: UPLOAD_KEY_ARN,
+      [LAMBDA_ENV.tokenSecretArn]: TOKEN_KEY_ARN,
       [LAMBDA_ENV.emulator]: '1',
       AWS_REGION: REGION,
       AWS_DEFAULT_REGION: REGION,
@@ -65,6 +73,12 @@ async function main(): Promise<void> {
       POWERTOOLS_SERVICE_NAME: 'nimbus-registry',
       POWERTOOLS_LOG_LEVEL: settings.logLevel.toUpperCase(),
     });
+    // The upload endpoint as the stack runs it: a separate streaming process, Locations pointing at it.
+    const upload = settings.uploadEndpoint ? await startDevUploadEndpoint(process.env, settings.host, print) : undefined;
+    if (upload) {
+      stops.push(() => upload.close());
+      process.env[LAMBDA_ENV.uploadOrigin] = upload.url;
+    }
     // Imported only now: like a Lambda cold start, the module reads its environment on load.
     const { handler } = await import('../lambda/registry') as { handler: LambdaHandler };
 
@@ -76,9 +90,14 @@ async function main(): Promise<void> {
       accessLog: (entry) => print('info', 'api gateway access', entry),
     });
     stops.push(() => gateway.close());
+    const nimbusCli = devNimbusCli(endpoints.dynamodb, settings.table);
     print('info', 'nimbus dev:aws listening', {
-      url: gateway.url, s3: endpoints.s3, dynamodb: endpoints.dynamodb, table: settings.table, bucket: settings.bucket,
+      url: gateway.url, s3: endpoints.s3, dynamodb: endpoints.dynamodb, table: settings.table, bucket: settings.bucket, nimbusCli,
+      uploadUrl: upload?.url ?? null,
     });
+    // For the person at the terminal (stdout stays JSON lines): auth is on, as when deployed.
+    process.stderr.write(['', 'Auth is on, as when deployed. Add a user and log in:',
+      ...devAdminCommands(nimbusCli, new URL(gateway.url).host).map((line) => `  ${line}`), ''].join('\n'));
   } catch (error) {
     await stopAll();
     throw error;

@@ -23,14 +23,20 @@ export async function startSecretsStub(secrets: ReadonlyMap<string, string>): Pr
       if (req.headers['x-amz-target'] !== 'secretsmanager.GetSecretValue') {
         return reply(400, { __type: 'UnsupportedOperation', message: `dev:aws answers GetSecretValue only, not ${req.headers['x-amz-target']}` });
       }
-      let secretId = '';
+      let input: { SecretId?: unknown; VersionStage?: unknown };
       try {
-        secretId = String((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { SecretId?: unknown }).SecretId ?? '');
+        input = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof input;
       } catch {
         return reply(400, { __type: 'InvalidRequestException', message: 'body is not JSON' });
       }
+      const secretId = String(input.SecretId ?? '');
       const value = secrets.get(secretId);
       if (value === undefined) return reply(400, { __type: 'ResourceNotFoundException', message: `Secrets Manager can't find the specified secret: ${secretId}` });
+      // Each secret here has one version, never rotated: only AWSCURRENT exists, as for a fresh stack.
+      const stage = String(input.VersionStage ?? 'AWSCURRENT');
+      if (stage !== 'AWSCURRENT') {
+        return reply(400, { __type: 'ResourceNotFoundException', message: `Secrets Manager can't find the specified secret value for staging label: ${stage}` });
+      }
       return reply(200, {
         ARN: secretId, Name: secretId.split(':').at(-1), VersionId: 'dev', VersionStages: ['AWSCURRENT'],
         SecretString: value, CreatedDate: Math.floor(Date.now() / 1000),

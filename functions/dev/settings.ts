@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { devAdminCommands, devNimbusCli } from './admin-commands';
 import type { EmulatorEndpoints } from './resources';
 
 /** Every setting of `npm run dev:aws`, read from the environment; --help prints this table. */
@@ -6,11 +7,12 @@ export const DEV_SETTINGS = [
   ['HOST', '127.0.0.1', 'Address the API Gateway stand-in listens on.'],
   ['PORT', '5000', 'Port the API Gateway stand-in listens on.'],
   ['NIMBUS_LOG_LEVEL', 'info', 'debug, info, warn or error (the function\'s Powertools log level).'],
-  ['NIMBUS_DEV_STATE_DIR', './.tmp/dev-aws', 'Where the local upload-URL key is kept, so upload URLs survive a restart.'],
+  ['NIMBUS_DEV_STATE_DIR', './.tmp/dev-aws', 'Where the local upload-URL and token signing keys are kept, so upload URLs and logins survive a restart.'],
   ['NIMBUS_DEV_S3_ENDPOINT', '(start fauxqs)', 'Use an S3 emulator that is already running instead of starting one.'],
   ['NIMBUS_DEV_DYNAMODB_ENDPOINT', '(start DynamoDB Local)', 'Use a DynamoDB Local that is already running instead of starting one.'],
   ['NIMBUS_DEV_TABLE', 'nimbus-dev', 'Table name (created if missing).'],
   ['NIMBUS_DEV_BUCKET', 'nimbus-dev', 'Bucket name (created if missing).'],
+  ['NIMBUS_DEV_UPLOAD_ENDPOINT', 'on', 'on: run the upload endpoint beside the API (a streaming process on its own port, as the stack deploys it). off: uploads stay on the function (≤ 4.45 MiB per request).'],
 ] as const;
 
 export interface DevSettings {
@@ -22,6 +24,8 @@ export interface DevSettings {
   endpoints: EmulatorEndpoints | undefined;
   table: string;
   bucket: string;
+  /** Run the upload endpoint (functions/upload-server) and point upload Locations at it. */
+  uploadEndpoint: boolean;
 }
 
 export class DevSettingsError extends Error {}
@@ -44,7 +48,14 @@ export function readDevSettings(env: NodeJS.ProcessEnv): DevSettings {
     endpoints: s3 && dynamodb ? { s3, dynamodb } : undefined,
     table: env.NIMBUS_DEV_TABLE || 'nimbus-dev',
     bucket: env.NIMBUS_DEV_BUCKET || 'nimbus-dev',
+    uploadEndpoint: onOff(env, 'NIMBUS_DEV_UPLOAD_ENDPOINT'),
   };
+}
+
+function onOff(env: NodeJS.ProcessEnv, name: string): boolean {
+  const value = env[name] || 'on';
+  if (value !== 'on' && value !== 'off') throw new DevSettingsError(`${name} must be on or off, not "${value}"`);
+  return value === 'on';
 }
 
 export function devHelpText(): string {
@@ -58,5 +69,9 @@ export function devHelpText(): string {
     '',
     'Settings (environment variables):',
     ...DEV_SETTINGS.map(([name, fallback, text]) => `  ${name.padEnd(width)}${text}\n  ${''.padEnd(width)}default: ${fallback}`),
+    '',
+    'Auth is always on, as when deployed. Users and grants live in the table; the startup log',
+    'prints the DynamoDB Local endpoint and these commands, ready to paste:',
+    ...devAdminCommands(devNimbusCli('<DynamoDB endpoint>', '<table>'), '127.0.0.1:5000').map((line) => `  ${line}`),
   ].join('\n');
 }

@@ -9,6 +9,8 @@ export const LAMBDA_ENV = {
   bucket: 'NIMBUS_BUCKET_NAME',
   /** Secrets Manager secret holding the upload-URL HMAC key (read at cold start). */
   uploadSecretArn: 'NIMBUS_UPLOAD_SECRET_ARN',
+  /** Secrets Manager secret seeding the token signing key (read at cold start; AWSPREVIOUS still verifies). */
+  tokenSecretArn: 'NIMBUS_TOKEN_SECRET_ARN',
   /** Lifetime of presigned blob URLs, seconds. */
   blobRedirectSeconds: 'NIMBUS_BLOB_REDIRECT_SECONDS',
   /** Lifetime of upload URLs, seconds. */
@@ -17,4 +19,9 @@ export const LAMBDA_ENV = {
   uploadSessionTtlSeconds: 'NIMBUS_UPLOAD_SESSION_TTL',
   /** "1" under `npm run dev:aws` only: the AWS services are local emulators. */
   emulator: 'NIMBUS_AWS_EMULATOR',
+  /** Origin of the upload endpoint (https://…); upload POSTs answer with Locations there. Unset: uploads stay here. */
+  uploadOrigin: 'NIMBUS_UPLOAD_ORIGIN',
+  /** ECS cluster and service of the upload endpoint, started by the first upload POST when scaled to zero. */
+  uploadEcsCluster: 'NIMBUS_UPLOAD_ECS_CLUSTER',
+  uploadEcsService: 'NIMBUS_UPLOAD_ECS_SERVICE',
 } as const;

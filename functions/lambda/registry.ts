@@ -1,40 +1,61 @@
 /**
  * The registry's Lambda entry: wiring only. Clients and stores are built at module scope
- * (once per container, connections reused); the upload key is read from Secrets Manager
- * once per cold start. Requests arrive from API Gateway (HTTP API, payload 2.0).
+ * (once per container, connections reused); the upload key and the token signing key are
+ * read from Secrets Manager once per cold start. Token auth is always on: users and grants
+ * live in the table (managed with `npx nimbus --table ...`). Requests arrive from API
+ * Gateway (HTTP API, payload 2.0).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createApiGatewayHandler, MAX_LAMBDA_BODY_BYTES, type ApiGatewayHandler } from '../adapters/apigw/index';
 import { createAwsStores } from '../adapters/aws/index';
+import { createAwsTokenAuthorizer } from '../auth/aws-auth';
+import { CLIENT_ADDRESS_HEADER } from '../core/http/headers';
 import { createRegistry } from '../core/index';
 import { powertoolsLogger } from './logger';
 import { readLambdaSettings } from './settings';
+import { LAMBDA_UPLOAD_LEASE_SECONDS, uploadEndpointGate } from './upload-endpoint';
 import { loadUploadSecret } from './upload-secret';
 
 const settings = readLambdaSettings(process.env);
 const powertools = new Logger({ serviceName: 'nimbus-registry' });
 const logger = powertoolsLogger(powertools);
 const stores = createAwsStores({ bucket: settings.bucket, table: settings.table, emulator: settings.emulator });
+const uploadGate = uploadEndpointGate(settings.uploadEndpoint, logger);
 const secrets = new SecretsManagerClient(settings.emulator ? { credentials: { accessKeyId: 'emulator', secretAccessKey: 'emulator' } } : {});
 
 async function start(): Promise<ApiGatewayHandler> {
-  const uploadSecret = await loadUploadSecret(secrets, settings.uploadSecretArn);
+  const [uploadSecret, authorizer] = await Promise.all([
+    loadUploadSecret(secrets, settings.uploadSecretArn),
+    createAwsTokenAuthorizer({
+      dynamodb: stores.clients.dynamodb,
+      table: settings.table,
+      secrets,
+      signingSecretId: settings.tokenSecretArn,
+      logger,
+      // The API Gateway adapter stamps sourceIp here, overwriting whatever the client sent.
+      clientAddress: (request) => request.headers.get(CLIENT_ADDRESS_HEADER) ?? undefined,
+    }),
+  ]);
   const registry = createRegistry({
     blobs: stores.blobs,
     metadata: stores.metadata,
     logger,
+    authorizer,
     config: {
       uploadSecret,
       // What one request can carry through API Gateway and Lambda; advertised as OCI-Chunk-Max-Length.
       maxRequestBodyBytes: MAX_LAMBDA_BODY_BYTES,
       blobRedirectSeconds: settings.blobRedirectSeconds,
+      uploadLeaseSeconds: LAMBDA_UPLOAD_LEASE_SECONDS,
+      // Upload Locations point at the upload endpoint, which takes bodies of any size.
+      ...(settings.uploadEndpoint ? { uploadOrigin: settings.uploadEndpoint.origin } : {}),
       ...(settings.uploadUrlTtlSeconds !== undefined ? { uploadUrlTtlSeconds: settings.uploadUrlTtlSeconds } : {}),
       ...(settings.uploadSessionTtlSeconds !== undefined ? { uploadSessionTtlSeconds: settings.uploadSessionTtlSeconds } : {}),
     },
   });
-  return createApiGatewayHandler({ fetch: registry.fetch, logger });
+  return createApiGatewayHandler({ fetch: uploadGate ? uploadGate.wrap(registry.fetch) : registry.fetch, logger });
 }
 
 // Started during the init phase; a failure is retried by the next invocation.

@@ -4,6 +4,8 @@ export interface LambdaSettings {
   readonly table: string;
   readonly bucket: string;
   readonly uploadSecretArn: string;
+  /** Token auth is always on when deployed: there is no setting to turn it off. */
+  readonly tokenSecretArn: string;
   readonly blobRedirectSeconds: number;
   readonly uploadUrlTtlSeconds: number | undefined;
   readonly uploadSessionTtlSeconds: number | undefined;
@@ -12,6 +14,8 @@ export interface LambdaSettings {
    * only; endpoints then come from AWS_ENDPOINT_URL_S3 / _DYNAMODB / _SECRETS_MANAGER.
    */
   readonly emulator: boolean;
+  /** The upload endpoint, when the stack deploys one; undefined keeps uploads on the function. */
+  readonly uploadEndpoint: { origin: string; ecs: { cluster: string; service: string } | undefined } | undefined;
 }
 
 /** Reads the function's configuration; a missing value fails the cold start with its name. */
@@ -20,11 +24,22 @@ export function readLambdaSettings(env: NodeJS.ProcessEnv): LambdaSettings {
     table: required(env, LAMBDA_ENV.table),
     bucket: required(env, LAMBDA_ENV.bucket),
     uploadSecretArn: required(env, LAMBDA_ENV.uploadSecretArn),
+    tokenSecretArn: required(env, LAMBDA_ENV.tokenSecretArn),
     blobRedirectSeconds: integer(env, LAMBDA_ENV.blobRedirectSeconds) ?? 300,
     uploadUrlTtlSeconds: integer(env, LAMBDA_ENV.uploadUrlTtlSeconds),
     uploadSessionTtlSeconds: integer(env, LAMBDA_ENV.uploadSessionTtlSeconds),
     emulator: env[LAMBDA_ENV.emulator] === '1',
+    uploadEndpoint: uploadEndpoint(env),
   };
+}
+
+function uploadEndpoint(env: NodeJS.ProcessEnv): LambdaSettings['uploadEndpoint'] {
+  const origin = env[LAMBDA_ENV.uploadOrigin]?.replace(/\/+$/, '');
+  if (!origin) return undefined;
+  if (!/^https?:\/\/[^/?#]+$/.test(origin)) throw new Error(`${LAMBDA_ENV.uploadOrigin} must be an origin like https://uploads.example.com, not "${origin}"`);
+  const cluster = env[LAMBDA_ENV.uploadEcsCluster];
+  const service = env[LAMBDA_ENV.uploadEcsService];
+  return { origin, ecs: cluster && service ? { cluster, service } : undefined };
 }
 
 function required(env: NodeJS.ProcessEnv, name: string): string {

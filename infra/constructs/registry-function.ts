@@ -20,6 +20,8 @@ export interface RegistryFunctionProps {
   /** Global secondary indexes the function queries; each is granted by name, not by wildcard. */
   readonly indexNames: readonly string[];
   readonly uploadSecret: secretsmanager.ISecret;
+  /** Seed of the token signing key (token auth is always on). */
+  readonly tokenSecret: secretsmanager.ISecret;
   /** @default 1024 */
   readonly memorySize?: number;
   /** @default logs.RetentionDays.ONE_MONTH */
@@ -33,7 +35,7 @@ export interface RegistryFunctionProps {
 /**
  * The registry's Lambda function: the real handler bundled by esbuild from this checkout
  * (no Docker), on nodejs22.x arm64, with its own log group and a role that can reach its
- * bucket, table and secret and nothing else.
+ * bucket, table and secrets and nothing else.
  */
 export class RegistryFunction extends Construct {
   readonly function: NodejsFunction;
@@ -47,7 +49,7 @@ export class RegistryFunction extends Construct {
     });
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Nimbus registry function: its bucket, table, secret and log group only',
+      description: 'Nimbus registry function: its bucket, table, secrets and log group only',
     });
 
     this.function = new NodejsFunction(this, 'Handler', {
@@ -66,6 +68,7 @@ export class RegistryFunction extends Construct {
         [LAMBDA_ENV.table]: props.table.tableName,
         [LAMBDA_ENV.bucket]: props.bucket.bucketName,
         [LAMBDA_ENV.uploadSecretArn]: props.uploadSecret.secretArn,
+        [LAMBDA_ENV.tokenSecretArn]: props.tokenSecret.secretArn,
         [LAMBDA_ENV.blobRedirectSeconds]: String(props.blobRedirectSeconds ?? 300),
         POWERTOOLS_SERVICE_NAME: 'nimbus-registry',
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
@@ -92,7 +95,7 @@ export class RegistryFunction extends Construct {
   }
 
   private grant(role: iam.Role, props: RegistryFunctionProps): void {
-    const { bucket, table, uploadSecret } = props;
+    const { bucket, table, uploadSecret, tokenSecret } = props;
     role.addToPolicy(new iam.PolicyStatement({
       sid: 'BlobObjects',
       // PutObject covers multipart create, upload-part and complete; GetObject covers HEAD and presigned URLs.
@@ -119,6 +122,12 @@ export class RegistryFunction extends Construct {
       sid: 'UploadKey',
       actions: ['secretsmanager:GetSecretValue'],
       resources: [uploadSecret.secretArn],
+    }));
+    role.addToPolicy(new iam.PolicyStatement({
+      sid: 'TokenKey',
+      // Users, grants and failed-login counters are items in the table, covered by MetadataItems.
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [tokenSecret.secretArn],
     }));
     role.addToPolicy(new iam.PolicyStatement({
       sid: 'OwnLogs',

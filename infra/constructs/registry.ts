@@ -2,11 +2,14 @@ import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { LAMBDA_ENV } from '../../functions/lambda/env';
 import { BlobBucket } from './blob-bucket';
 import { MetadataTable } from './metadata-table';
 import { RegistryApi } from './registry-api';
 import { RegistryDomain, type RegistryDomainProps } from './registry-domain';
 import { RegistryFunction } from './registry-function';
+import { TokenSigningSecret } from './token-secret';
+import { UploadEndpoint, type UploadEndpointOptions } from './upload-endpoint';
 import { UploadSecret } from './upload-secret';
 
 export interface NimbusRegistryProps {
@@ -31,16 +34,30 @@ export interface NimbusRegistryProps {
    * chunk of ~4.4 MiB plus a few per layer. @default { rateLimit: 200, burstLimit: 400 }
    */
   readonly throttle?: apigwv2.ThrottleSettings;
+  /**
+   * Rates for GET and POST /token (logins and token requests), on top of the function's
+   * per-name and per-address limits on failed logins. @default { rateLimit: 20, burstLimit: 40 }
+   */
+  readonly tokenThrottle?: apigwv2.ThrottleSettings;
   /** Lifetime of the presigned S3 URLs blob downloads redirect to, seconds. @default 300 */
   readonly blobRedirectSeconds?: number;
+  /**
+   * The upload endpoint (infra/constructs/upload-endpoint.ts): upload Locations point at a
+   * streaming container behind CloudFront, so unmodified docker, podman and skopeo push
+   * layers of any size. About $16.50 a month idle (the load balancer; the task scales to
+   * zero), and `cdk deploy` needs Docker to build its image. `false` keeps every upload on
+   * the function: no idle cost, but at most ~4.45 MiB per request. @default {} (on)
+   */
+  readonly uploadEndpoint?: UploadEndpointOptions | false;
   /** Log every blob download in S3 server access logs (kept 90 days). @default true */
   readonly serverAccessLogs?: boolean;
 }
 
 /**
- * A complete Nimbus registry: API Gateway HTTP API → Lambda, blobs in S3, metadata in
- * DynamoDB, the upload-signing key in Secrets Manager. Blob bytes never pass through the
- * function: downloads are 307 redirects to presigned S3 URLs.
+ * A complete Nimbus registry: API Gateway HTTP API → Lambda, blobs in S3, metadata (and
+ * users and grants) in DynamoDB, the upload-signing and token-signing keys in Secrets
+ * Manager. Token auth is always on. Blob bytes never pass through the function:
+ * downloads are 307 redirects to presigned S3 URLs.
  */
 export class NimbusRegistry extends Construct {
   /** https://<host>, the registry's base URL (the API is at /v2/). */
@@ -52,6 +69,10 @@ export class NimbusRegistry extends Construct {
   readonly handler: RegistryFunction;
   readonly api: RegistryApi;
   readonly domain: RegistryDomain | undefined;
+  /** undefined when `uploadEndpoint: false`. */
+  readonly uploadEndpoint: UploadEndpoint | undefined;
+  /** Seed of the login token signing key; rotate it with put-secret-value. */
+  readonly tokenKey: TokenSigningSecret;
 
   constructor(scope: Construct, id: string, props: NimbusRegistryProps = {}) {
     super(scope, id);
@@ -67,19 +88,36 @@ export class NimbusRegistry extends Construct {
       deletionProtection: props.tableDeletionProtection ?? false,
     });
     const uploadKey = new UploadSecret(this, 'UploadKey');
+    this.tokenKey = new TokenSigningSecret(this, 'TokenKey');
     this.handler = new RegistryFunction(this, 'Function', {
       bucket: this.blobs.bucket,
       table: this.metadata.table,
       indexNames: this.metadata.indexNames,
       uploadSecret: uploadKey.secret,
+      tokenSecret: this.tokenKey.secret,
       logRetention,
       ...(props.memorySize !== undefined ? { memorySize: props.memorySize } : {}),
       ...(props.blobRedirectSeconds !== undefined ? { blobRedirectSeconds: props.blobRedirectSeconds } : {}),
     });
+    this.uploadEndpoint = props.uploadEndpoint === false ? undefined : new UploadEndpoint(this, 'Uploads', {
+      ...props.uploadEndpoint,
+      bucket: this.blobs.bucket,
+      table: this.metadata.table,
+      uploadSecret: uploadKey.secret,
+      logRetention,
+    });
+    if (this.uploadEndpoint) {
+      const fn = this.handler.function;
+      fn.addEnvironment(LAMBDA_ENV.uploadOrigin, this.uploadEndpoint.origin);
+      fn.addEnvironment(LAMBDA_ENV.uploadEcsCluster, this.uploadEndpoint.cluster.clusterName);
+      fn.addEnvironment(LAMBDA_ENV.uploadEcsService, this.uploadEndpoint.service.serviceName);
+      this.uploadEndpoint.grantWake(fn);
+    }
     this.domain = props.domain ? new RegistryDomain(this, 'Domain', props.domain) : undefined;
     this.api = new RegistryApi(this, 'Http', {
       handler: this.handler.function,
       throttle: props.throttle ?? { rateLimit: 200, burstLimit: 400 },
+      ...(props.tokenThrottle ? { tokenThrottle: props.tokenThrottle } : {}),
       logRetention,
       ...(this.domain ? { domainName: this.domain.domainName } : {}),
     });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eventToRequest } from '../../functions/adapters/apigw/index';
+import { CLIENT_ADDRESS_HEADER } from '../../functions/core/http/headers';
 import { apiGatewayEvent } from './events';
 
 const allBytes = Uint8Array.from({ length: 256 }, (_, i) => i);
@@ -59,5 +60,10 @@ describe('eventToRequest', () => {
     const request = eventToRequest(apiGatewayEvent({ method: 'PATCH', body: new Uint8Array(0) }));
     expect(request.headers.get('content-length')).toBe('0');
     expect((await request.arrayBuffer()).byteLength).toBe(0);
+  });
+
+  it('stamps API Gateway\'s sourceIp as the client address, overwriting a client-sent value', () => {
+    const request = eventToRequest(apiGatewayEvent({ headers: { [CLIENT_ADDRESS_HEADER]: '203.0.113.9' } }));
+    expect(request.headers.get(CLIENT_ADDRESS_HEADER)).toBe('192.0.2.1');
   });
 });

@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import { CLIENT_ADDRESS_HEADER, startHttpServer } from '../../functions/adapters/node-http/server';
+import { startHttpServer } from '../../functions/adapters/node-http/server';
+import { CLIENT_ADDRESS_HEADER } from '../../functions/core/http/headers';
 
 it('the node server stamps the peer address on each request, overwriting a client-sent one', async () => {
   const server = await startHttpServer({

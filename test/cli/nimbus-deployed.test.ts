@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { awsClients } from '../../functions/adapters/aws/clients';
 import { DynamoIdentityStore } from '../../functions/adapters/aws/dynamo-identity-store';
 import { verifySecret } from '../../functions/auth/secret-hash';
 import { startAwsEmulators, type AwsEmulators } from '../support/emulators';
+import { template } from '../infra/stacks';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let emulators: AwsEmulators;
@@ -24,19 +25,31 @@ afterAll(async () => {
   if (cwd) await rm(cwd, { recursive: true, force: true });
 });
 
+type Outcome = { code: number | null; stdout: string; stderr: string };
+
+/** An admin's shell with AWS credentials and region, here pointed at DynamoDB Local. */
+function adminEnv(): Record<string, string | undefined> {
+  return {
+    PATH: process.env.PATH,
+    AWS_REGION: emulators.region,
+    AWS_ACCESS_KEY_ID: 'emulator',
+    AWS_SECRET_ACCESS_KEY: 'emulator',
+    AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb,
+  };
+}
+
 /** `nimbus` as an admin runs it against a deployed stack, here DynamoDB Local. */
-function nimbus(args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function nimbus(args: string[], input = '', env = adminEnv()): Promise<Outcome> {
+  return collect(spawn(process.execPath, [join(ROOT, 'bin/nimbus.mjs'), ...args], { cwd, env }), input);
+}
+
+/** A command line as an admin pastes it into a shell. */
+function shell(command: string, extraEnv: Record<string, string>): Promise<Outcome> {
+  return collect(spawn('sh', ['-c', command], { cwd, env: { ...adminEnv(), ...extraEnv } }), '');
+}
+
+function collect(child: ChildProcessWithoutNullStreams, input: string): Promise<Outcome> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin/nimbus.mjs'), ...args], {
-      cwd,
-      env: {
-        PATH: process.env.PATH,
-        AWS_REGION: emulators.region,
-        AWS_ACCESS_KEY_ID: 'emulator',
-        AWS_SECRET_ACCESS_KEY: 'emulator',
-        AWS_ENDPOINT_URL_DYNAMODB: emulators.endpoints.dynamodb,
-      },
-    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -60,4 +73,32 @@ it('manages users and grants in a deployed stack\'s table (--table, or --stack v
   await writeFile(join(cwd, 'cdk-outputs.json'), JSON.stringify({ NimbusRegistry: { MetadataTableName: table } }));
   const list = await nimbus(['--stack', 'NimbusRegistry', 'user', 'list']);
   expect(list.stdout).toMatch(/admin\s+user\s+.*\*\*:pull,push,delete/);
+});
+
+it('runs the stack\'s FirstAdminCommand output as printed (table and region filled in)', async () => {
+  const { table: fresh } = await emulators.createResources();
+  const outputs = template().toJSON().Outputs as Record<string, { Value: { 'Fn::Join': [string, unknown[]] } }>;
+  const printed = outputs.FirstAdminCommand!.Value['Fn::Join'][1]
+    .map((part) => (typeof part === 'string' ? part : (part as { Ref: string }).Ref === 'AWS::Region' ? emulators.region : fresh))
+    .join('');
+  expect(printed.match(/npx nimbus /g)).toHaveLength(2);
+  // `npx nimbus` in a checkout runs bin/nimbus.mjs; call it directly so the test needs no npm.
+  const command = printed.replaceAll('npx nimbus ', `"${process.execPath}" "${join(ROOT, 'bin/nimbus.mjs')}" `);
+  const result = await shell(command, { PASSWORD: 'first admin password' });
+  expect(result.code, result.stderr).toBe(0);
+  const store = new DynamoIdentityStore(awsClients({ region: emulators.region, endpoints: emulators.endpoints, emulator: true }).dynamodb, fresh);
+  expect(await verifySecret('first admin password', (await store.getPrincipal('admin'))!.secretHash)).toBe(true);
+  expect(await store.grantsOf('admin')).toEqual([{ pattern: '**', actions: ['pull', 'push', 'delete'] }]);
+});
+
+it('reaches the table of npm run dev:aws with --dynamodb-local, without AWS credentials or region', async () => {
+  const local = ['--dynamodb-local', emulators.endpoints.dynamodb, '--table', table];
+  const bare = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  expect((await nimbus([...local, 'user', 'add', 'dev-admin', '--password-stdin'], 'dev password\n', bare)).code).toBe(0);
+  expect((await nimbus([...local, 'grant', 'dev-admin', 'team/**', 'pull,push'], '', bare)).code).toBe(0);
+  expect((await nimbus([...local, 'user', 'list'], '', bare)).stdout).toMatch(/dev-admin\s+user\s+.*team\/\*\*:pull,push/);
+
+  const withoutTable = await nimbus(['--dynamodb-local', emulators.endpoints.dynamodb, 'user', 'list'], '', bare);
+  expect(withoutTable.code).toBe(1);
+  expect(withoutTable.stderr).toMatch(/--dynamodb-local needs --table/);
 });

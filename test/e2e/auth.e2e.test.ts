@@ -1,183 +1,41 @@
-import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
-import { DockerDaemon } from '../support/clients/docker';
-import { Podman } from '../support/clients/podman';
-import { clientEnv, CommandFailedError, run } from '../support/clients/process';
-import { Skopeo } from '../support/clients/skopeo';
-import { buildOciImage, KiB, writeDockerArchive, type BuiltImage } from '../support/oci-image';
 import { LogBuffer, ServerProcess } from '../support/server-process';
+import { defineAuthE2E, runNimbus } from './auth-e2e';
 
-/**
- * NIMBUS_AUTH=on npm start, driven by real clients: docker (through a private dockerd),
- * skopeo and podman log in, push and pull; wrong passwords, missing grants and removed
- * users are refused the way each client reports them.
- */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const PASSWORD = { alice: 'alice-e2e-password', admin: 'admin-e2e-password' };
 
-let work: string;
-let dataDir: string;
-let server: ServerProcess;
-const log = new LogBuffer();
-let host: string;
-let image: BuiltImage;
-let archive: string;
-let dockerd: DockerDaemon;
-let dockerConfig: string;
-
-/** `npx nimbus ...` against the server's data dir, with an optional stdin. */
-function nimbus(args: string[], input = ''): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/nimbus.mjs', ...args], { cwd: ROOT, env: { PATH: process.env.PATH, NIMBUS_DATA_DIR: dataDir } });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('close', (code) => (code === 0 ? resolve(output) : reject(new Error(`nimbus ${args.join(' ')} failed:\n${output}`))));
-    child.stdin.end(input);
-  });
-}
-
-/** Runs a client with the password on stdin (never on the command line). */
-function withPasswordOnStdin(password: string, command: string[], env: Record<string, string>) {
-  return run('sh', ['-c', 'printf %s "$NIMBUS_E2E_PASSWORD" | exec "$@"', 'sh', ...command], {
-    env: clientEnv({ ...env, NIMBUS_E2E_PASSWORD: password }),
-    label: `${command.join(' ')} (password on stdin)`,
-  });
-}
-
-/** The failure message of a client command that must fail. */
-async function failure(promise: Promise<unknown>): Promise<string> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error, 'the command should have failed').toBeInstanceOf(CommandFailedError);
-  const failed = error as CommandFailedError;
-  return `${failed.stdout}\n${failed.stderr}`;
-}
-
-const dockerCli = (args: string[]) => run('docker', ['-H', `unix://${dockerd.socket}`, ...args], {
-  env: clientEnv({ DOCKER_CONFIG: dockerConfig, HOME: work }), timeoutMs: 300_000,
-});
-const dockerLogin = (user: string, password: string) => withPasswordOnStdin(password, [
-  'docker', '-H', `unix://${dockerd.socket}`, 'login', '--username', user, '--password-stdin', host,
-], { DOCKER_CONFIG: dockerConfig, HOME: work });
-
-beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'nimbus-auth-e2e-'));
-  dataDir = join(work, 'data');
-  await nimbus(['user', 'add', 'alice', '--password-stdin'], PASSWORD.alice);
-  await nimbus(['user', 'add', 'admin', '--password-stdin'], PASSWORD.admin);
-  await nimbus(['grant', 'alice', 'alice/**', 'pull,push']);
-  await nimbus(['grant', 'admin', '**', 'pull,push,delete']);
-  await nimbus(['grant', 'anonymous', 'public/*', 'pull']);
-
-  server = new ServerProcess('nimbus (NIMBUS_AUTH=on npm start)', process.execPath, ['--import', 'tsx', 'functions/local/main.ts'], {
-    cwd: ROOT, log,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOST: '127.0.0.1', PORT: '0', NIMBUS_DATA_DIR: dataDir, NIMBUS_FSYNC: 'off', NIMBUS_AUTH: 'on' },
-  });
-  const url = await server.waitForLine((line) => {
-    if (!line.startsWith('{')) return undefined;
-    const entry = JSON.parse(line) as { msg?: string; url?: string; auth?: string };
-    return entry.msg === 'nimbus registry listening' && entry.auth === 'on' ? entry.url : undefined;
-  });
-  host = new URL(url!).host;
-
-  image = await buildOciImage(join(work, 'layout'), { seed: 'auth-e2e', layerSizes: [4 * KiB, 64 * KiB] }, 'v1');
-  archive = join(work, 'image.tar');
-  await writeDockerArchive(image, archive, ['auth-e2e/app:v1']);
-  dockerd = await DockerDaemon.start();
-  dockerConfig = join(work, 'docker-config');
-  await mkdir(dockerConfig, { recursive: true });
-}, 180_000);
-
-// A failing client says little: show what the registry logged (one JSON line per request).
-beforeEach(() => onTestFailed(() => {
-  console.error(`--- registry log (last 60 lines) ---\n${log.text(60)}\n--- dockerd log (last 20 lines) ---\n${dockerd?.logs().split('\n').slice(-20).join('\n')}`);
-}));
-
-afterAll(async () => {
-  await dockerd?.stop();
-  await server?.stop();
-  await rm(work, { recursive: true, force: true });
-});
-
-describe('docker through a private dockerd', () => {
-  it('refuses a wrong password, then logs in, pushes and pulls where granted', async () => {
-    expect(await failure(dockerLogin('alice', 'wrong-password'))).toMatch(/unauthorized|incorrect username or password/i);
-    await dockerLogin('alice', PASSWORD.alice);
-    const stored = JSON.parse(await readFile(join(dockerConfig, 'config.json'), 'utf8')) as { auths: Record<string, { identitytoken?: string; auth?: string }> };
-    // docker keeps the refresh token, not the password.
-    expect(stored.auths[host]?.identitytoken).toBeTruthy();
-
-    await dockerCli(['load', '--input', archive]);
-    await dockerCli(['tag', 'auth-e2e/app:v1', `${host}/alice/app:v1`]);
-    await dockerCli(['push', `${host}/alice/app:v1`]);
-    await dockerCli(['rmi', '--force', `${host}/alice/app:v1`]);
-    await dockerCli(['pull', `${host}/alice/app:v1`]);
-    expect((await dockerCli(['image', 'inspect', '--format', '{{.Id}}', `${host}/alice/app:v1`])).stdout.trim()).toBe(image.config.digest);
-  });
-
-  it('gets DENIED pushing to a repository without a grant', async () => {
-    await dockerCli(['tag', 'auth-e2e/app:v1', `${host}/bob/app:v1`]);
-    expect(await failure(dockerCli(['push', `${host}/bob/app:v1`]))).toMatch(/denied/i);
-  });
-
-  it('pulls anonymously only where configured', async () => {
-    await dockerLogin('admin', PASSWORD.admin);
-    await dockerCli(['tag', 'auth-e2e/app:v1', `${host}/public/app:v1`]);
-    await dockerCli(['tag', 'auth-e2e/app:v1', `${host}/private/app:v1`]);
-    await dockerCli(['push', `${host}/public/app:v1`]);
-    await dockerCli(['push', `${host}/private/app:v1`]);
-    await dockerCli(['logout', host]);
-    await dockerCli(['rmi', '--force', `${host}/public/app:v1`, `${host}/private/app:v1`]);
-    await dockerCli(['pull', `${host}/public/app:v1`]);
-    expect(await failure(dockerCli(['pull', `${host}/private/app:v1`]))).toMatch(/unauthorized|authentication required|denied/i);
-  });
-
-  it('stops refreshing a stored login after `nimbus user remove`', async () => {
-    await nimbus(['user', 'add', 'carol', '--password-stdin'], 'carol-e2e-password');
-    await nimbus(['grant', 'carol', 'alice/**', 'pull']);
-    await dockerLogin('carol', 'carol-e2e-password');
-    await dockerCli(['pull', `${host}/alice/app:v1`]);
-    await nimbus(['user', 'remove', 'carol']);
-    await dockerCli(['rmi', '--force', `${host}/alice/app:v1`]);
-    expect(await failure(dockerCli(['pull', `${host}/alice/app:v1`]))).toMatch(/unauthorized|log in again|revoked/i);
-    await dockerCli(['logout', host]);
-  });
-});
-
-describe('containers/image clients', () => {
-  it('skopeo login: wrong password refused; copies where granted, DENIED elsewhere', async () => {
-    const dir = join(work, 'skopeo');
-    const skopeo = await Skopeo.create(dir);
-    const authfile = join(dir, 'config', 'auth.json'); // the REGISTRY_AUTH_FILE the driver points skopeo at
-    const login = (password: string) => withPasswordOnStdin(password, [
-      'skopeo', 'login', '--tls-verify=false', '--authfile', authfile, '--username', 'alice', '--password-stdin', host,
-    ], { HOME: dir });
-    expect(await failure(login('wrong-password'))).toMatch(/unauthorized|invalid username\/password|incorrect/i);
-    await login(PASSWORD.alice);
-    const digest = await skopeo.copy(`oci:${image.layoutDir}:v1`, `docker://${host}/alice/skopeo:v1`);
-    expect(digest).toBe(image.manifest.digest);
-    expect((await skopeo.inspect(`docker://${host}/alice/skopeo:v1`)).Digest).toBe(digest);
-    // skopeo first HEADs the blobs, and a HEAD answer has no body to say DENIED in: 403 it is.
-    expect(await failure(skopeo.copy(`oci:${image.layoutDir}:v1`, `docker://${host}/bob/skopeo:v1`))).toMatch(/denied|403 \(Forbidden\)/i);
-  });
-
-  it('podman login: wrong password refused; pushes and pulls where granted', async () => {
-    const dir = join(work, 'podman');
-    const podman = await Podman.create(dir);
-    const login = (password: string) => withPasswordOnStdin(password, [
-      'podman', '--root', join(dir, 'root'), '--runroot', join(dir, 'run'), '--storage-driver', 'vfs',
-      '--events-backend', 'file', '--cgroup-manager', 'cgroupfs',
-      'login', '--tls-verify=false', '--authfile', join(dir, 'config', 'auth.json'), '--username', 'alice', '--password-stdin', host,
-    ], { HOME: join(dir, 'config', 'home'), XDG_RUNTIME_DIR: join(dir, 'config', 'xdg-runtime') });
-    expect(await failure(login('wrong-password'))).toMatch(/unauthorized|invalid username\/password|incorrect/i);
-    await login(PASSWORD.alice);
-    const id = await podman.pull(`${host}/alice/app:v1`);
-    expect(id).toBeTruthy();
-    await podman.tag(`${host}/alice/app:v1`, `${host}/alice/podman:v1`);
-    expect(await podman.push(`${host}/alice/podman:v1`)).toMatch(/^sha256:/);
-  });
+// NIMBUS_AUTH=on npm start, its users and grants managed with `npx nimbus` in its data dir.
+defineAuthE2E({
+  name: 'NIMBUS_AUTH=on npm start',
+  async start() {
+    const dataDir = await mkdtemp(join(tmpdir(), 'nimbus-auth-e2e-data-'));
+    const log = new LogBuffer();
+    const server = new ServerProcess('nimbus (NIMBUS_AUTH=on npm start)', process.execPath, ['--import', 'tsx', 'functions/local/main.ts'], {
+      cwd: ROOT, log,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOST: '127.0.0.1', PORT: '0', NIMBUS_DATA_DIR: dataDir, NIMBUS_FSYNC: 'off', NIMBUS_AUTH: 'on' },
+    });
+    const stop = async () => {
+      await server.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    };
+    try {
+      const url = await server.waitForLine((line) => {
+        if (!line.startsWith('{')) return undefined;
+        const entry = JSON.parse(line) as { msg?: string; url?: string; auth?: string };
+        return entry.msg === 'nimbus registry listening' && entry.auth === 'on' ? entry.url : undefined;
+      });
+      return {
+        host: new URL(url!).host,
+        nimbus: (args, input) => runNimbus(args, { NIMBUS_DATA_DIR: dataDir }, input),
+        logs: () => log.text(),
+        stop,
+      };
+    } catch (error) {
+      await stop();
+      throw error;
+    }
+  },
 });

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devAwsTarget, type RunningDevAws } from '../support/dev-aws-target';
+import { authHeaders } from '../support/registry-target';
 
 /**
  * The deployed path's size limits, through `npm run dev:aws` with the emulators it starts
@@ -11,12 +12,13 @@ describe('dev:aws: chunked uploads within what one Lambda request can carry', ()
   let registry: RunningDevAws;
 
   beforeAll(async () => {
-    registry = await devAwsTarget({ ownEmulators: true }).start();
+    registry = await devAwsTarget({ ownEmulators: true, uploadEndpoint: false }).start();
   }, 180_000);
   afterAll(() => registry?.stop(), 60_000);
 
   async function startUpload(repository: string): Promise<{ location: string; chunkMax: number }> {
-    const response = await fetch(`${registry.url}/v2/${repository}/blobs/uploads/`, { method: 'POST' });
+    // Auth is on, as when deployed; the upload URL that comes back is a capability and needs no login.
+    const response = await fetch(`${registry.url}/v2/${repository}/blobs/uploads/`, { method: 'POST', headers: authHeaders(registry) });
     expect(response.status).toBe(202);
     return { location: new URL(response.headers.get('location')!, registry.url).href, chunkMax: Number(response.headers.get('oci-chunk-max-length')) };
   }
@@ -53,12 +55,12 @@ describe('dev:aws: chunked uploads within what one Lambda request can carry', ()
     const { digest, chunks } = await pushChunked('e2e/chunked', blob);
     expect(chunks).toBeGreaterThanOrEqual(3);
 
-    const head = await fetch(`${registry.url}/v2/e2e/chunked/blobs/${digest}`, { method: 'HEAD' });
+    const head = await fetch(`${registry.url}/v2/e2e/chunked/blobs/${digest}`, { method: 'HEAD', headers: authHeaders(registry) });
     expect(head.status).toBe(200);
     expect(head.headers.get('content-length')).toBe(String(blob.byteLength));
     expect(head.headers.get('docker-content-digest')).toBe(digest);
 
-    const get = await fetch(`${registry.url}/v2/e2e/chunked/blobs/${digest}`, { redirect: 'manual' });
+    const get = await fetch(`${registry.url}/v2/e2e/chunked/blobs/${digest}`, { redirect: 'manual', headers: authHeaders(registry) });
     expect(get.status).toBe(307);
     const location = new URL(get.headers.get('location')!);
     expect(location.origin).toBe(new URL(registry.s3Endpoint).origin);

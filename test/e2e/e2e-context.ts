@@ -8,7 +8,7 @@ import type { Skopeo } from '../support/clients/skopeo';
 import {
   buildOciImage, buildOciIndex, KiB, LINUX_AMD64, LINUX_ARM64, MiB, writeDockerArchive, type BuiltImage, type BuiltIndex,
 } from '../support/oci-image';
-import type { RunningTarget } from '../support/registry-target';
+import { authHeaders, type RunningTarget } from '../support/registry-target';
 
 /** An image a scenario pushed and verified, which must survive a registry restart. */
 export interface PushedImage {
@@ -116,7 +116,7 @@ export async function layoutBlobs(layoutDir: string): Promise<string[]> {
 
 /** GET <registry>/<path> as JSON, with the response in the error when it is not 200. */
 export async function getJson<T>(registry: RunningTarget, path: string): Promise<T> {
-  const response = await fetch(`${registry.url}${path}`);
+  const response = await fetch(`${registry.url}${path}`, { headers: authHeaders(registry) });
   const body = await response.text();
   if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}: ${body.slice(0, 500)}`);
   return JSON.parse(body) as T;

@@ -42,6 +42,9 @@ export function defineRegistryE2E(target: RegistryTarget): void {
       const failed = results.find((result) => result.status === 'rejected');
       if (failed) throw failed.reason;
       ctx.docker = await ctx.dockerd.client();
+      // A target with auth (the deployed path) gets real logins, as its users would do.
+      const { host, credentials } = ctx.registry;
+      if (credentials) await Promise.all([ctx.skopeo, ctx.podman, ctx.docker].map((client) => client.login(host, credentials)));
     }, 300_000);
 
     afterAll(async () => {

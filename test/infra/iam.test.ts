@@ -2,12 +2,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { only, template } from './stacks';
+import { policyOfRole, template } from './stacks';
 
 interface Statement { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown }
 
 const tpl = template();
-const statements = (only(tpl, 'AWS::IAM::Policy').Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+const statements = (policyOfRole(tpl, /^RegistryFunctionRole/).Properties.PolicyDocument as { Statement: Statement[] }).Statement;
 const allowed = new Set(statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])));
 
 /** The IAM actions each SDK command the adapters send needs. */
@@ -39,7 +39,7 @@ function commandsSentBy(dir: string): Set<string> {
 describe('function role', () => {
   it('allows every call the adapters and the entry make', () => {
     const root = fileURLToPath(new URL('../../functions/', import.meta.url));
-    const commands = new Set([...commandsSentBy(join(root, 'adapters/aws')), ...commandsSentBy(join(root, 'lambda'))]);
+    const commands = new Set(['adapters/aws', 'lambda', 'auth'].flatMap((dir) => [...commandsSentBy(join(root, dir))]));
     expect(commands.size).toBeGreaterThan(5);
     for (const command of commands) {
       const needs = ACTIONS_OF[command];
@@ -63,10 +63,11 @@ describe('function role', () => {
     expect(bySid.BlobListing!.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^RegistryBlobs/), 'Arn'] });
     expect(bySid.MetadataItems!.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^RegistryMetadataTable/), 'Arn'] });
     expect(bySid.UploadKey!.Resource).toEqual({ Ref: expect.stringMatching(/^RegistryUploadKey/) });
+    expect(bySid.TokenKey!.Resource).toEqual({ Ref: expect.stringMatching(/^RegistryTokenKey/) });
     expect(bySid.OwnLogs!.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^RegistryFunctionLogs/), 'Arn'] });
   });
 
   it('uses no AWS managed policies', () => {
-    expect(only(tpl, 'AWS::IAM::Role').Properties.ManagedPolicyArns).toBeUndefined();
+    for (const role of Object.values(tpl.findResources('AWS::IAM::Role'))) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 });

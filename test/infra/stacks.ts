@@ -23,3 +23,13 @@ export function only(tpl: Template, type: string): { Properties: Record<string, 
   if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
   return found[0] as { Properties: Record<string, unknown> };
 }
+
+/** The one IAM policy attached to the role whose logical id matches `role`. */
+export function policyOfRole(tpl: Template, role: RegExp): { Properties: Record<string, unknown> } {
+  const found = Object.values(tpl.findResources('AWS::IAM::Policy')).filter((policy) => {
+    const roles = (policy.Properties as { Roles?: Array<{ Ref?: string }> }).Roles ?? [];
+    return roles.some((ref) => ref.Ref !== undefined && role.test(ref.Ref));
+  });
+  if (found.length !== 1) throw new Error(`expected one policy on a role matching ${role}, found ${found.length}`);
+  return found[0] as { Properties: Record<string, unknown> };
+}

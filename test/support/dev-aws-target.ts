@@ -1,10 +1,15 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { MAX_LAMBDA_BODY_BYTES } from '../../functions/adapters/apigw/limits';
+import { DynamoIdentityStore } from '../../functions/adapters/aws/dynamo-identity-store';
+import { hashSecret } from '../../functions/auth/secret-hash';
 import { startAwsEmulators, type AwsEmulators } from './emulators';
-import type { RegistryTarget, RunningTarget } from './registry-target';
+import type { Credentials, RegistryTarget, RunningTarget } from './registry-target';
 import { LogBuffer, ServerProcess } from './server-process';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -17,11 +22,27 @@ export interface DevAwsOptions {
    * @default false: the target runs the emulators, and restart() keeps the data
    */
   ownEmulators?: boolean;
+  /**
+   * Run the upload endpoint beside the API (NIMBUS_DEV_UPLOAD_ENDPOINT), as the stack does:
+   * upload Locations point at it and bodies of any size stream through it. Off, every
+   * upload request goes through the Lambda and its ~4.45 MiB limit. @default true
+   */
+  uploadEndpoint?: boolean;
+  /** Extra environment for dev:aws and the upload endpoint it starts (e.g. NIMBUS_UPLOAD_LEASE_SECONDS). */
+  env?: Record<string, string>;
 }
 
 export interface RunningDevAws extends RunningTarget {
   /** The S3 emulator's endpoint, where blob GETs are redirected. */
   readonly s3Endpoint: string;
+  /** The `npx nimbus ...` prefix the startup log prints for managing this registry's users. */
+  readonly nimbusCli: string;
+  /** Auth is always on, as when deployed: a user with every grant, made for the test. */
+  readonly credentials: Credentials;
+  /** The upload endpoint's process as last started (undefined when it is off). */
+  uploadEndpoint(): { url: string; pid: number } | undefined;
+  /** Resolves with the first line dev:aws prints from now on that `match` accepts. */
+  waitForLog<T>(match: (line: string) => T | undefined, timeoutMs?: number): Promise<T>;
 }
 
 export interface DevAwsTarget extends RegistryTarget {
@@ -29,7 +50,7 @@ export interface DevAwsTarget extends RegistryTarget {
    * Largest request body one Lambda invocation carries (the OCI-Chunk-Max-Length it
    * advertises): scenarios that need bigger single requests do not apply to this target.
    */
-  readonly maxRequestBodyBytes: number;
+  readonly maxRequestBodyBytes: number | undefined;
   start(): Promise<RunningDevAws>;
 }
 
@@ -40,7 +61,8 @@ export interface DevAwsTarget extends RegistryTarget {
 export function devAwsTarget(options: DevAwsOptions = {}): DevAwsTarget {
   return {
     name: options.ownEmulators ? 'nimbus-dev-aws' : 'nimbus-dev-aws (shared emulators)',
-    maxRequestBodyBytes: MAX_LAMBDA_BODY_BYTES,
+    // With the upload endpoint, upload bodies never pass through the Lambda.
+    maxRequestBodyBytes: options.uploadEndpoint === false ? MAX_LAMBDA_BODY_BYTES : undefined,
     async start() {
       const stateDir = await mkdtemp(join(tmpdir(), 'nimbus-dev-aws-'));
       const log = new LogBuffer();
@@ -67,7 +89,9 @@ export function devAwsTarget(options: DevAwsOptions = {}): DevAwsTarget {
             PORT: String(port),
             NIMBUS_DEV_STATE_DIR: stateDir,
             NIMBUS_LOG_LEVEL: 'info',
+            NIMBUS_DEV_UPLOAD_ENDPOINT: options.uploadEndpoint === false ? 'off' : 'on',
             ...emulatorEnv,
+            ...options.env,
           },
         });
         try {
@@ -92,10 +116,21 @@ export function devAwsTarget(options: DevAwsOptions = {}): DevAwsTarget {
         throw error;
       }
       const port = Number(new URL(current.url).port);
+      let credentials: Credentials;
+      try {
+        credentials = await createAdmin(current);
+      } catch (error) {
+        await cleanup(current.server);
+        throw error;
+      }
       return {
         host: new URL(current.url).host,
         url: current.url,
         s3Endpoint: current.s3,
+        nimbusCli: current.nimbusCli,
+        credentials,
+        uploadEndpoint: () => lastUploadEndpoint(log.text()),
+        waitForLog: (match, timeoutMs) => current.server.waitForLine(match, timeoutMs),
         logs: () => log.text(),
         async restart() {
           if (options.ownEmulators) throw new Error('restart() needs the target to run the emulators (ownEmulators: false)');
@@ -109,13 +144,55 @@ export function devAwsTarget(options: DevAwsOptions = {}): DevAwsTarget {
   };
 }
 
-/** The URL and S3 endpoint from dev:aws's startup line, or undefined for any other line. */
-function listening(line: string): { url: string; s3: string } | undefined {
+interface Listening {
+  url: string;
+  s3: string;
+  dynamodb: string;
+  table: string;
+  nimbusCli: string;
+}
+
+/** What dev:aws's startup line says about where it runs, or undefined for any other line. */
+function listening(line: string): Listening | undefined {
   if (!line.startsWith('{')) return undefined;
   try {
-    const entry = JSON.parse(line) as { msg?: unknown; url?: unknown; s3?: unknown };
-    return entry.msg === LISTENING && typeof entry.url === 'string' && typeof entry.s3 === 'string' ? { url: entry.url, s3: entry.s3 } : undefined;
+    const entry = JSON.parse(line) as Record<string, unknown>;
+    const fields = ['url', 's3', 'dynamodb', 'table', 'nimbusCli'] as const;
+    if (entry.msg !== LISTENING || !fields.every((name) => typeof entry[name] === 'string')) return undefined;
+    return Object.fromEntries(fields.map((name) => [name, entry[name]])) as unknown as Listening;
   } catch {
     return undefined;
   }
+}
+
+/** A user with pull, push and delete everywhere, written straight into dev:aws's table. */
+async function createAdmin(running: Listening): Promise<Credentials> {
+  const credentials = { username: `e2e-${randomBytes(3).toString('hex')}`, password: randomBytes(18).toString('base64url') };
+  const client = new DynamoDBClient({ region: 'us-east-1', endpoint: running.dynamodb, credentials: { accessKeyId: 'emulator', secretAccessKey: 'emulator' } });
+  try {
+    const store = new DynamoIdentityStore(DynamoDBDocumentClient.from(client), running.table);
+    await store.createPrincipal({
+      name: credentials.username, kind: 'user', secretHash: await hashSecret(credentials.password),
+      generation: randomUUID(), createdAt: new Date().toISOString(),
+    });
+    await store.setGrants(credentials.username, [{ pattern: '**', actions: ['pull', 'push', 'delete'] }]);
+  } finally {
+    client.destroy();
+  }
+  return credentials;
+}
+
+/** An "upload endpoint started" line of dev:aws: the endpoint's URL and pid. */
+export function uploadEndpointStarted(line: string): { url: string; pid: number } | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const entry = JSON.parse(line) as { msg?: unknown; url?: unknown; pid?: unknown };
+    return entry.msg === 'upload endpoint started' && typeof entry.url === 'string' && typeof entry.pid === 'number' ? { url: entry.url, pid: entry.pid } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function lastUploadEndpoint(logs: string): { url: string; pid: number } | undefined {
+  return logs.split('\n').map(uploadEndpointStarted).filter((entry) => entry !== undefined).at(-1);
 }

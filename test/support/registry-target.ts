@@ -29,6 +29,23 @@ export interface RunningTarget {
   stop(): Promise<void>;
   /** What the registry printed recently, for failure messages. */
   logs(): string;
+  /**
+   * A login with every grant, when the target requires one (the deployed path always
+   * does): the suite logs its clients in with it and sends it on its own HTTP requests.
+   */
+  readonly credentials?: Credentials;
+}
+
+export interface Credentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+/** Headers for the suite's own HTTP requests: Basic credentials when the target needs a login. */
+export function authHeaders(target: Pick<RunningTarget, 'credentials'>): Record<string, string> {
+  const { credentials } = target;
+  if (!credentials) return {};
+  return { Authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` };
 }
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { CLIENT_ADDRESS_HEADER } from '../../core/http/headers';
 
 /** Headers that described the client's connection to API Gateway, not this request. */
 const CONNECTION_HEADERS = ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect'];
@@ -16,6 +17,8 @@ export function eventToRequest(event: APIGatewayProxyEventV2, signal?: AbortSign
   // Payload 2.0 moves Cookie headers into `cookies`.
   if (event.cookies?.length) headers.set('cookie', event.cookies.join('; '));
   for (const name of CONNECTION_HEADERS) headers.delete(name);
+  // API Gateway's view of the caller, overwriting any value the client sent: login limits key on it.
+  headers.set(CLIENT_ADDRESS_HEADER, event.requestContext.http.sourceIp || 'unknown');
 
   const method = event.requestContext.http.method.toUpperCase();
   const protocol = headers.get('x-forwarded-proto') ?? 'https';

@@ -1,10 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CLIENT_ADDRESS_HEADER } from '../../core/http/headers';
 import type { Logger } from '../../core/index';
 import { sendResponse, toRequest } from './convert';
-
-/** The peer address of the connection, set by this server on every request it forwards. */
-export const CLIENT_ADDRESS_HEADER = 'x-nimbus-client-address';
 
 export interface HttpServerOptions {
   readonly fetch: (request: Request) => Promise<Response>;

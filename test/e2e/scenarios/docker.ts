@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { MiB } from '../../support/oci-image';
+import { authHeaders } from '../../support/registry-target';
 import { sha256, type E2EContext } from '../e2e-context';
 
 /**
@@ -23,7 +24,7 @@ export async function dockerBigLayer(ctx: E2EContext): Promise<void> {
   expect(manifest.layers[1]!.size).toBeGreaterThanOrEqual(50 * MiB);
   const head = await fetch(`${registry.url}/v2/e2e/docker/manifests/big`, {
     method: 'HEAD',
-    headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' },
+    headers: { ...authHeaders(registry), Accept: 'application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json' },
   });
   expect(head.status).toBe(200);
   expect(head.headers.get('docker-content-digest')).toBe(pushed);

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { expect } from 'vitest';
 import { blobPath } from '../../support/oci-image';
+import { authHeaders } from '../../support/registry-target';
 import { layoutBlobs, layoutDirFor, layoutRef, sha256, type E2EContext } from '../e2e-context';
 
 /**
@@ -37,10 +38,10 @@ export async function skopeoRoundTrip(ctx: E2EContext): Promise<void> {
   await skopeo.delete(`${repository}:v1`);
   for (const tag of ['v1', 'v2']) {
     await expect(skopeo.inspect(`${repository}:${tag}`), `${tag} after delete`).rejects.toThrow(/manifest unknown|not found|404/i);
-    const head = await fetch(`${registry.url}/v2/team/app/api/manifests/${tag}`, { method: 'HEAD' });
+    const head = await fetch(`${registry.url}/v2/team/app/api/manifests/${tag}`, { method: 'HEAD', headers: authHeaders(registry) });
     expect(head.status, `HEAD ${tag} after delete`).toBe(404);
   }
-  const byDigest = await fetch(`${registry.url}/v2/team/app/api/manifests/${api.manifest.digest}`, { method: 'HEAD' });
+  const byDigest = await fetch(`${registry.url}/v2/team/app/api/manifests/${api.manifest.digest}`, { method: 'HEAD', headers: authHeaders(registry) });
   expect(byDigest.status, 'HEAD by digest after delete').toBe(404);
   expect(await skopeo.listTags(repository)).toEqual(['v3']);
   expect((await skopeo.inspect(`${repository}:v3`)).Digest).toBe(apiNext.manifest.digest);

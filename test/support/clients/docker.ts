@@ -147,7 +147,12 @@ export class Docker {
     return stdout.split('\n').filter(Boolean);
   }
 
-  private docker(args: string[], timeoutMs = 120_000): Promise<RunResult> {
-    return run('docker', ['-H', `unix://${this.socket}`, ...args], { env: clientEnv(this.env), timeoutMs });
+  /** docker login, password on stdin; docker keeps the refresh token it gets in this client's config. */
+  async login(host: string, credentials: { username: string; password: string }): Promise<void> {
+    await this.docker(['login', '--username', credentials.username, '--password-stdin', host], 60_000, credentials.password);
+  }
+
+  private docker(args: string[], timeoutMs = 120_000, input?: string): Promise<RunResult> {
+    return run('docker', ['-H', `unix://${this.socket}`, ...args], { env: clientEnv(this.env), timeoutMs, ...(input === undefined ? {} : { input }) });
   }
 }

@@ -75,7 +75,12 @@ export class Podman {
     return (await readFile(digestFile, 'utf8')).trim();
   }
 
-  private podman(args: string[], timeoutMs = 120_000): Promise<RunResult> {
+  /** podman login, password on stdin; the credentials land in this driver's auth file. */
+  async login(host: string, credentials: { username: string; password: string }): Promise<void> {
+    await this.podman(['login', '--tls-verify=false', '--username', credentials.username, '--password-stdin', host], 60_000, credentials.password);
+  }
+
+  private podman(args: string[], timeoutMs = 120_000, input?: string): Promise<RunResult> {
     const global = [
       '--root', join(this.dir, 'root'),
       '--runroot', join(this.dir, 'run'),
@@ -85,6 +90,6 @@ export class Podman {
       '--events-backend', 'file',
       '--cgroup-manager', 'cgroupfs',
     ];
-    return run('podman', [...global, ...args], { env: clientEnv(this.config.env), timeoutMs });
+    return run('podman', [...global, ...args], { env: clientEnv(this.config.env), timeoutMs, ...(input === undefined ? {} : { input }) });
   }
 }

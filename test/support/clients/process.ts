@@ -10,6 +10,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** How to show the command in errors, when the real command line is a wrapper. */
   label?: string;
+  /** Written to the child's stdin (a password for --password-stdin); stdin is closed otherwise. */
+  input?: string;
 }
 
 export interface RunResult {
@@ -45,7 +47,10 @@ export function run(command: string, args: readonly string[], options: RunOption
   const commandLine = options.label ?? shellQuote([command, ...args]);
   const timeoutMs = options.timeoutMs ?? 120_000;
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: options.env, cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env: options.env, cwd: options.cwd, stdio: 'pipe' });
+    // A child that exits without reading stdin makes the write fail (EPIPE): its exit status says more.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input);
     let stdout = '';
     let stderr = '';
     // Keep the tail: it holds the error; progress output before it can be long.

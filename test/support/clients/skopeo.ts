@@ -61,13 +61,19 @@ export class Skopeo {
     await this.skopeo(['delete', ...tls(reference), reference]);
   }
 
-  private skopeo(args: string[], timeoutMs = 120_000): Promise<RunResult> {
+  /** skopeo login, password on stdin; the credentials land in this driver's auth file. */
+  async login(host: string, credentials: { username: string; password: string }): Promise<void> {
+    await this.skopeo(['login', '--tls-verify=false', '--username', credentials.username, '--password-stdin', host], 60_000, credentials.password);
+  }
+
+  private skopeo(args: string[], timeoutMs = 120_000, input?: string): Promise<RunResult> {
     const command = ['skopeo', '--policy', this.config.policyPath, '--tmpdir', this.dir, ...args];
     // $0 is the cache directory, "$@" the skopeo command line.
     const script = `mount --bind "$0" ${SYSTEM_BLOB_INFO_CACHE} && exec "$@"`;
     return run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, join(this.dir, 'blob-info-cache'), ...command], {
       env: clientEnv(this.config.env),
       timeoutMs,
+      ...(input === undefined ? {} : { input }),
       label: `${shellQuote(command)}  (in a mount namespace with a private blob-info cache)`,
     });
   }

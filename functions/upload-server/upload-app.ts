@@ -1,0 +1,37 @@
+import { RegistryError, type Registry } from '../core/index';
+import { matchRoute } from '../core/routes';
+import { errorResponse } from '../core/http/responses';
+import type { IdleMonitor } from './idle-monitor';
+
+/** Load balancer health checks: do not count as activity. */
+export const HEALTH_PATH = '/healthz';
+/** The registry function's wake-up probe: counts as activity, so the endpoint stays up for the push. */
+export const WAKE_PATH = '/_nimbus/wake';
+
+const silent = { log() {} };
+
+/**
+ * The upload endpoint's request handling: the registry's upload-session routes (PATCH, PUT,
+ * GET, DELETE on an upload Location, authorised by its signed capability) and the two
+ * probes. Every other route answers 404 in the spec's JSON: pulls, manifests and upload
+ * POSTs stay on the registry function.
+ */
+export function uploadEndpointFetch(registry: Registry, idle: IdleMonitor): (request: Request) => Promise<Response> {
+  return async (request) => {
+    const { pathname } = new URL(request.url);
+    if (pathname === HEALTH_PATH || pathname === WAKE_PATH) {
+      if (pathname === WAKE_PATH) idle.touch();
+      return Response.json({ status: 'ok' }, { headers: { 'cache-control': 'no-store' } });
+    }
+    if (matchRoute(pathname)?.route.name !== 'upload') {
+      const requestId = request.headers.get('x-request-id') ?? crypto.randomUUID();
+      return errorResponse(new RegistryError('UNSUPPORTED', 'this host serves upload sessions only; use the registry\'s own host for everything else', { status: 404 }), silent, requestId);
+    }
+    const done = idle.begin();
+    try {
+      return await registry.fetch(request);
+    } finally {
+      done();
+    }
+  };
+}
