@@ -1,6 +1,7 @@
 /**
  * `npm run dev:aws`: the deployed path, offline. DynamoDB Local and an S3 emulator, a
- * stand-in for Secrets Manager's GetSecretValue, and the registry's real Lambda handler
+ * stand-in for Secrets Manager's GetSecretValue and for Lambda's asynchronous Invoke (the
+ * direct-upload verifier runs in this process), and the registry's real Lambda handler
  * (functions/lambda/registry.ts, configured through the same environment variables the
  * stack sets) behind an API-Gateway-faithful HTTP server. One difference remains: Lambda
  * runs one request per container, here they share a process, so per-invocation log keys
@@ -14,6 +15,7 @@ import { devAdminCommands, devNimbusCli } from './admin-commands';
 import { startGatewayServer, type LambdaHandler, type RunningGateway } from './gateway-server';
 import { ensureResources } from './resources';
 import { startSecretsStub, type SecretsStub } from './secrets-stub';
+import { startLambdaStub, type AsyncHandler } from './lambda-stub';
 import { startDevUploadEndpoint } from './upload-endpoint-process';
 import { devHelpText, DevSettingsError, readDevSettings } from './settings';
 
@@ -55,6 +57,13 @@ async function main(): Promise<void> {
     ]));
     stops.push(() => secrets.close());
 
+    // The direct-upload verifier, invoked asynchronously as the stack does it.
+    const verifierName = 'nimbus-verifier-dev';
+    const lambdas = await startLambdaStub(new Map([
+      [verifierName, async () => ((await import('../lambda/verifier')) as { handler: AsyncHandler }).handler],
+    ]), print);
+    stops.push(() => lambdas.close());
+
     const functionName = 'nimbus-registry-dev';
     Object.assign(process.env, {
       [LAMBDA_ENV.table]: settings.table,
@@ -69,6 +78,8 @@ async function main(): Promise<void> {
       AWS_ENDPOINT_URL_S3: endpoints.s3,
       AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+      AWS_ENDPOINT_URL_LAMBDA: lambdas.endpoint,
+      [LAMBDA_ENV.verifierFunction]: verifierName,
       AWS_LAMBDA_FUNCTION_NAME: functionName,
       POWERTOOLS_SERVICE_NAME: 'nimbus-registry',
       POWERTOOLS_LOG_LEVEL: settings.logLevel.toUpperCase(),

@@ -24,4 +24,6 @@ export const LAMBDA_ENV = {
   /** ECS cluster and service of the upload endpoint, started by the first upload POST when scaled to zero. */
   uploadEcsCluster: 'NIMBUS_UPLOAD_ECS_CLUSTER',
   uploadEcsService: 'NIMBUS_UPLOAD_ECS_SERVICE',
+  /** The function that verifies direct uploads in the background (invoked asynchronously). */
+  verifierFunction: 'NIMBUS_VERIFIER_FUNCTION',
 } as const;

@@ -6,6 +6,7 @@
  * Gateway (HTTP API, payload 2.0).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createApiGatewayHandler, MAX_LAMBDA_BODY_BYTES, type ApiGatewayHandler } from '../adapters/apigw/index';
@@ -17,13 +18,17 @@ import { powertoolsLogger } from './logger';
 import { readLambdaSettings } from './settings';
 import { LAMBDA_UPLOAD_LEASE_SECONDS, uploadEndpointGate } from './upload-endpoint';
 import { loadUploadSecret } from './upload-secret';
+import { lambdaTaskQueue } from './task-queue';
 
 const settings = readLambdaSettings(process.env);
 const powertools = new Logger({ serviceName: 'nimbus-registry' });
 const logger = powertoolsLogger(powertools);
-const stores = createAwsStores({ bucket: settings.bucket, table: settings.table, emulator: settings.emulator });
+// fauxqs (dev:aws) refuses request bodies over 11 MiB; S3 takes parts of up to 5 GiB.
+const stores = createAwsStores({ bucket: settings.bucket, table: settings.table, emulator: settings.emulator, ...(settings.emulator ? { partSize: 8 * 1024 * 1024 } : {}) });
 const uploadGate = uploadEndpointGate(settings.uploadEndpoint, logger);
-const secrets = new SecretsManagerClient(settings.emulator ? { credentials: { accessKeyId: 'emulator', secretAccessKey: 'emulator' } } : {});
+const emulatorCredentials = settings.emulator ? { credentials: { accessKeyId: 'emulator', secretAccessKey: 'emulator' } } : {};
+const secrets = new SecretsManagerClient(emulatorCredentials);
+const tasks = settings.verifierFunction ? lambdaTaskQueue(new LambdaClient(emulatorCredentials), settings.verifierFunction) : undefined;
 
 async function start(): Promise<ApiGatewayHandler> {
   const [uploadSecret, authorizer] = await Promise.all([
@@ -43,6 +48,7 @@ async function start(): Promise<ApiGatewayHandler> {
     metadata: stores.metadata,
     logger,
     authorizer,
+    ...(tasks ? { tasks } : {}),
     config: {
       uploadSecret,
       // What one request can carry through API Gateway and Lambda; advertised as OCI-Chunk-Max-Length.

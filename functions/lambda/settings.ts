@@ -16,6 +16,8 @@ export interface LambdaSettings {
   readonly emulator: boolean;
   /** The upload endpoint, when the stack deploys one; undefined keeps uploads on the function. */
   readonly uploadEndpoint: { origin: string; ecs: { cluster: string; service: string } | undefined } | undefined;
+  /** Where direct uploads are verified; unset: within the completing request (fine for small blobs only). */
+  readonly verifierFunction: string | undefined;
 }
 
 /** Reads the function's configuration; a missing value fails the cold start with its name. */
@@ -30,6 +32,7 @@ export function readLambdaSettings(env: NodeJS.ProcessEnv): LambdaSettings {
     uploadSessionTtlSeconds: integer(env, LAMBDA_ENV.uploadSessionTtlSeconds),
     emulator: env[LAMBDA_ENV.emulator] === '1',
     uploadEndpoint: uploadEndpoint(env),
+    verifierFunction: env[LAMBDA_ENV.verifierFunction] || undefined,
   };
 }
 

@@ -1,4 +1,4 @@
-import { Validations } from 'aws-cdk-lib';
+import { CfnElement, Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 
 /**
@@ -8,4 +8,14 @@ import type { IConstruct } from 'constructs';
  */
 export function acknowledge(construct: IConstruct, id: string, reason: string): void {
   Validations.of(construct).acknowledge({ id, reason });
+}
+
+/**
+ * The CloudFormation logical id of a construct's main resource, as cdk-nag names it in
+ * finding ids (Resource::<LogicalId.Arn>/...).
+ */
+export function logicalIdOf(construct: IConstruct): string {
+  const resource = construct.node.defaultChild;
+  if (!(resource instanceof CfnElement)) throw new Error(`${construct.node.path} has no CloudFormation resource`);
+  return Stack.of(construct).getLogicalId(resource);
 }

@@ -1,18 +1,15 @@
-import { fileURLToPath } from 'node:url';
-import { CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct, type IConstruct } from 'constructs';
+import { Construct } from 'constructs';
 import { API_GATEWAY_TIMEOUT_MS } from '../../functions/adapters/apigw/limits';
 import { LAMBDA_ENV } from '../../functions/lambda/env';
-import { acknowledge } from './nag';
-
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+import { bundledFunction } from './bundled-function';
+import { acknowledge, logicalIdOf } from './nag';
 
 export interface RegistryFunctionProps {
   readonly bucket: s3.IBucket;
@@ -52,18 +49,13 @@ export class RegistryFunction extends Construct {
       description: 'Nimbus registry function: its bucket, table, secrets and log group only',
     });
 
-    this.function = new NodejsFunction(this, 'Handler', {
-      entry: `${repoRoot}functions/lambda/registry.ts`,
-      handler: 'handler',
-      projectRoot: repoRoot,
-      depsLockFilePath: `${repoRoot}package-lock.json`,
-      runtime: lambda.Runtime.NODEJS_22_X,
-      architecture: lambda.Architecture.ARM_64,
+    this.function = bundledFunction(this, 'Handler', {
+      entry: 'functions/lambda/registry.ts',
+      role,
+      logGroup: this.logGroup,
       memorySize: props.memorySize ?? 1024,
       // API Gateway stops waiting at 30 s; work past that is paid for and never seen.
       timeout: Duration.millis(API_GATEWAY_TIMEOUT_MS - 1000),
-      role,
-      logGroup: this.logGroup,
       environment: {
         [LAMBDA_ENV.table]: props.table.tableName,
         [LAMBDA_ENV.bucket]: props.bucket.bucketName,
@@ -72,26 +64,9 @@ export class RegistryFunction extends Construct {
         [LAMBDA_ENV.blobRedirectSeconds]: String(props.blobRedirectSeconds ?? 300),
         POWERTOOLS_SERVICE_NAME: 'nimbus-registry',
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
-        // Stack traces point into the TypeScript sources through the bundled source map.
-        NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node20',
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        mainFields: ['module', 'main'],
-        // Bundle the AWS SDK this repository pins instead of whichever the runtime carries.
-        externalModules: [],
-        // ESM bundles have no `require`; some CommonJS dependencies still call it.
-        banner: 'import{createRequire as __nimbusCreateRequire}from"node:module";const require=__nimbusCreateRequire(import.meta.url);',
-        forceDockerBundling: false,
       },
     });
     this.grant(role, props);
-    acknowledge(this.function, 'AwsSolutions-L1',
-      'Pinned to nodejs22.x on purpose: it is the runtime the project supports and tests against (the bundle targets node20). Moving to a newer runtime is a deliberate, tested change, never a side effect of a deploy.');
   }
 
   private grant(role: iam.Role, props: RegistryFunctionProps): void {
@@ -136,14 +111,7 @@ export class RegistryFunction extends Construct {
     }));
 
     // The finding id names the reference as cdk-nag flattens it: Resource::<LogicalId.Arn>/*.
-    acknowledge(role, `AwsSolutions-IAM5[Resource::<${logicalId(bucket)}.Arn>/*]`,
+    acknowledge(role, `AwsSolutions-IAM5[Resource::<${logicalIdOf(bucket)}.Arn>/*]`,
       'Object keys (blobs/<upload id>, staging/<upload id>/…, manifests/<repository>/…) are created at run time, so object actions are granted on this one bucket\'s objects; no other bucket, no bucket administration.');
   }
-}
-
-/** The CloudFormation logical id of a construct's main resource. */
-function logicalId(construct: IConstruct): string {
-  const resource = construct.node.defaultChild;
-  if (!(resource instanceof CfnElement)) throw new Error(`${construct.node.path} has no CloudFormation resource`);
-  return Stack.of(construct).getLogicalId(resource);
 }

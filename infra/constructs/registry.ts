@@ -8,6 +8,7 @@ import { MetadataTable } from './metadata-table';
 import { RegistryApi } from './registry-api';
 import { RegistryDomain, type RegistryDomainProps } from './registry-domain';
 import { RegistryFunction } from './registry-function';
+import { VerifierFunction } from './verifier-function';
 import { TokenSigningSecret } from './token-secret';
 import { UploadEndpoint, type UploadEndpointOptions } from './upload-endpoint';
 import { UploadSecret } from './upload-secret';
@@ -67,6 +68,8 @@ export class NimbusRegistry extends Construct {
   readonly blobs: BlobBucket;
   readonly metadata: MetadataTable;
   readonly handler: RegistryFunction;
+  /** Verifies direct uploads before their blobs become visible. */
+  readonly verifier: VerifierFunction;
   readonly api: RegistryApi;
   readonly domain: RegistryDomain | undefined;
   /** undefined when `uploadEndpoint: false`. */
@@ -99,6 +102,9 @@ export class NimbusRegistry extends Construct {
       ...(props.memorySize !== undefined ? { memorySize: props.memorySize } : {}),
       ...(props.blobRedirectSeconds !== undefined ? { blobRedirectSeconds: props.blobRedirectSeconds } : {}),
     });
+    // Direct uploads (`nimbus push`) are verified in the background, never inside an API request.
+    this.verifier = new VerifierFunction(this, 'Verifier', { bucket: this.blobs.bucket, table: this.metadata.table, logRetention });
+    this.verifier.grantEnqueue(this.handler.function);
     this.uploadEndpoint = props.uploadEndpoint === false ? undefined : new UploadEndpoint(this, 'Uploads', {
       ...props.uploadEndpoint,
       bucket: this.blobs.bucket,

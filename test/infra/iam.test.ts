@@ -26,6 +26,9 @@ const ACTIONS_OF: Record<string, string[]> = {
   TransactWriteItems: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
   // The Lambda entry.
   GetSecretValue: ['secretsmanager:GetSecretValue'],
+  Invoke: ['lambda:InvokeFunction'],
+  // The upload endpoint's scale-to-zero (the function wakes it).
+  UpdateService: ['ecs:UpdateService'],
 };
 
 function commandsSentBy(dir: string): Set<string> {

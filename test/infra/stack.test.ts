@@ -3,7 +3,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from '../../functions/adapters/aws/table-schema';
 import { LAMBDA_ENV } from '../../functions/lambda/env';
-import { only, template } from './stacks';
+import { only, template, registryFunction } from './stacks';
 
 const tpl = template();
 
@@ -67,7 +67,7 @@ describe('HTTP API', () => {
 });
 
 describe('Lambda function', () => {
-  const fn = only(tpl, 'AWS::Lambda::Function').Properties;
+  const fn = registryFunction(tpl).Properties;
 
   it('runs nodejs22.x on arm64, sized, within the API Gateway timeout', () => {
     expect(fn).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 1024 });

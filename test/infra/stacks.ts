@@ -33,3 +33,10 @@ export function policyOfRole(tpl: Template, role: RegExp): { Properties: Record<
   if (found.length !== 1) throw new Error(`expected one policy on a role matching ${role}, found ${found.length}`);
   return found[0] as { Properties: Record<string, unknown> };
 }
+
+/** The registry's API function (the stack also has the direct-upload verifier). */
+export function registryFunction(tpl: Template): { Properties: Record<string, unknown> } {
+  const found = Object.entries(tpl.findResources('AWS::Lambda::Function')).filter(([id]) => /^RegistryFunctionHandler/.test(id));
+  if (found.length !== 1) throw new Error(`expected one registry function, found ${found.length}`);
+  return found[0]![1] as { Properties: Record<string, unknown> };
+}

@@ -2,7 +2,7 @@ import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { registryPropsFromContext } from '../../infra/context';
 import { LAMBDA_ENV } from '../../functions/lambda/env';
-import { only, policyOfRole, template } from './stacks';
+import { only, policyOfRole, template, registryFunction } from './stacks';
 
 interface Statement { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown }
 
@@ -76,7 +76,7 @@ describe('upload endpoint (on by default)', () => {
   });
 
   it('points the function\'s upload Locations at the distribution and lets it start the service', () => {
-    const env = (only(tpl, 'AWS::Lambda::Function').Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const env = (registryFunction(tpl).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(env[LAMBDA_ENV.uploadOrigin]).toEqual({ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [expect.stringMatching(/^RegistryUploadsDistribution/), 'DomainName'] }]] });
     expect(env[LAMBDA_ENV.uploadEcsCluster]).toEqual({ Ref: expect.stringMatching(/^RegistryUploadsCluster/) });
     expect(env[LAMBDA_ENV.uploadEcsService]).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^RegistryUploadsService/), 'Name'] });
@@ -104,7 +104,7 @@ describe('upload endpoint turned off', () => {
     for (const type of ['AWS::EC2::VPC', 'AWS::ECS::Cluster', 'AWS::ECS::Service', 'AWS::ElasticLoadBalancingV2::LoadBalancer', 'AWS::CloudFront::Distribution']) {
       off.resourceCountIs(type, 0);
     }
-    const env = (only(off, 'AWS::Lambda::Function').Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const env = (registryFunction(off).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(env).not.toHaveProperty(LAMBDA_ENV.uploadOrigin);
     expect(JSON.stringify(off.toJSON())).not.toContain('ecs:UpdateService');
   });

@@ -1,6 +1,5 @@
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { ECSClient, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import type { AwsCredentialIdentity } from '@aws-sdk/types';
 
 /** Sets how many tasks an ECS service runs: the upload endpoint's scale to zero and back. */
 export interface ServiceScaler {
@@ -14,60 +13,29 @@ export interface EcsServiceOptions {
   /** @default https://ecs.<region>.amazonaws.com, or AWS_ENDPOINT_URL_ECS */
   readonly endpoint?: string;
   /** @default the SDK's default credential chain (the Lambda role, the ECS task role) */
-  readonly credentials?: ConstructorParameters<typeof SignatureV4>[0]['credentials'];
+  readonly credentials?: AwsCredentialIdentity;
   /** @default 5000 */
   readonly timeoutMs?: number;
 }
 
-/**
- * ECS UpdateService (desiredCount only), signed with the SDK's own SigV4 signer and
- * credential chain. The project carries no ECS client, and this one call does not need one.
- */
+/** ECS UpdateService, desiredCount only; the client is created once per scaler. */
 export function ecsServiceScaler(options: EcsServiceOptions): ServiceScaler {
-  const endpoint = new URL(options.endpoint ?? process.env.AWS_ENDPOINT_URL_ECS ?? `https://ecs.${options.region}.amazonaws.com`);
-  const signer = new SignatureV4({
-    service: 'ecs', region: options.region, credentials: options.credentials ?? defaultProvider(), sha256: NodeSha256, uriEscapePath: true,
+  const client = new ECSClient({
+    region: options.region,
+    maxAttempts: 2,
+    requestHandler: { connectionTimeout: 2_000, requestTimeout: options.timeoutMs ?? 5_000 },
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
   });
   return {
     async setDesiredCount(count) {
-      const body = JSON.stringify({ cluster: options.cluster, service: options.service, desiredCount: count });
-      const signed = await signer.sign({
-        method: 'POST', protocol: endpoint.protocol, hostname: endpoint.hostname, ...(endpoint.port ? { port: Number(endpoint.port) } : {}),
-        path: '/', query: {}, body,
-        headers: {
-          host: endpoint.host,
-          'content-type': 'application/x-amz-json-1.1',
-          'x-amz-target': 'AmazonEC2ContainerServiceV20141113.UpdateService',
-        },
-      });
-      const response = await fetch(new URL('/', endpoint), {
-        method: 'POST', headers: signed.headers as Record<string, string>, body, signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
-      });
-      if (!response.ok) {
-        const text = (await response.text()).slice(0, 500);
-        throw new Error(`ECS UpdateService ${options.cluster}/${options.service} desiredCount=${count} failed: ${response.status} ${text}`);
+      try {
+        await client.send(new UpdateServiceCommand({ cluster: options.cluster, service: options.service, desiredCount: count }));
+      } catch (error) {
+        const name = (error as { name?: string }).name ?? 'Error';
+        const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? '';
+        throw new Error(`ECS UpdateService ${options.cluster}/${options.service} desiredCount=${count} failed: ${status} ${name}: ${(error as Error).message}`, { cause: error });
       }
-      await response.body?.cancel();
     },
   };
-}
-
-/** The signer's hash: node:crypto SHA-256, keyed (HMAC) when given a secret. */
-class NodeSha256 {
-  private readonly hash: Hash | Hmac;
-  constructor(secret?: string | Uint8Array | ArrayBuffer | ArrayBufferView) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBytes(secret));
-  }
-  update(data: string | Uint8Array | ArrayBuffer | ArrayBufferView): void {
-    this.hash.update(toBytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-}
-
-function toBytes(data: string | Uint8Array | ArrayBuffer | ArrayBufferView): string | Uint8Array {
-  if (typeof data === 'string' || data instanceof Uint8Array) return data;
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return new Uint8Array(data);
 }
