@@ -6,16 +6,18 @@ import { CliError } from './errors';
 import { registerGrantCommands } from './grants';
 import { registerKeyCommands } from './keys';
 import { registerOidcCommands } from './oidc';
+import { registerPushCommand } from './push';
 import { addTargetOptions } from './target';
 import { registerPrincipalCommands } from './users';
 
 /**
- * `npx nimbus`: administers a Nimbus registry, local (its data dir) or deployed (its table).
+ * `npx nimbus`: administers a Nimbus registry, local (its data dir) or deployed (its table),
+ * and pushes images straight to its storage (`nimbus push`).
  * Each command group registers itself from its own file.
  */
 export function buildProgram(): Command {
   const program = new Command('nimbus')
-    .description('Administer a Nimbus registry: users, robots, grants, CI federation and signing keys.')
+    .description('Administer a Nimbus registry (users, robots, grants, CI federation, signing keys) and push images straight to its storage.')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   addTargetOptions(program);
@@ -23,6 +25,7 @@ export function buildProgram(): Command {
   registerGrantCommands(program);
   registerOidcCommands(program);
   registerKeyCommands(program);
+  registerPushCommand(program);
   program.addHelpText('after', [
     '',
     'Turn auth on for npm start with NIMBUS_AUTH=on, then for example:',

@@ -66,6 +66,10 @@ describe('direct uploads (client → storage, registry verifies)', () => {
     const again = await client.send('POST', '/v2/direct/app/_nimbus/direct-uploads', { body: JSON.stringify({ digest: sha256(bytes), size: bytes.byteLength }) });
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual({ state: 'exists', digest: sha256(bytes) });
+    // Readable in another repository: mounted, not uploaded again.
+    const elsewhere = await client.send('POST', '/v2/direct/other/_nimbus/direct-uploads', { body: JSON.stringify({ digest: sha256(bytes), size: bytes.byteLength }) });
+    expect(elsewhere.status).toBe(200);
+    expect((await client.send('HEAD', `/v2/direct/other/blobs/${sha256(bytes)}`)).status).toBe(200);
   });
 
   it('rejects tampered bytes with DIGEST_INVALID, deletes them, and never serves them', async () => {

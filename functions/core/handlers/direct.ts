@@ -7,6 +7,7 @@ import { emptyResponse, jsonResponse } from '../http/responses';
 import { readBodyWithin } from '../http/body';
 import type { DirectUpload, UploadSession } from '../records';
 import { MAX_URLS_PER_RESPONSE, partCount } from '../direct/direct-uploads';
+import { tryMount } from './mount';
 
 /** Request bodies of the direct-upload extension are small JSON documents. */
 const MAX_BODY = 1024 * 1024;
@@ -57,14 +58,16 @@ function stateResponse(session: UploadSession & { direct: DirectUpload }): Respo
 
 /**
  * POST /v2/<name>/_nimbus/direct-uploads {digest, size}: plans the parts and returns
- * presigned URLs for the first ones. A blob already in the repository needs no upload.
+ * presigned URLs for the first ones. A blob the caller can already read (in this repository
+ * or, as for a mount, another one) needs no upload.
  */
 export async function startDirectUpload(ctx: RequestContext): Promise<Response> {
   const repository = repositoryOf(ctx);
   const request = await readJson(ctx, startSchema);
   const digest = parseDigest(request.digest);
-  const { metadata, direct } = ctx.services;
-  if (await metadata.isBlobLinked(repository, digest.value)) {
+  const { direct } = ctx.services;
+  // Already here, or readable elsewhere: link it instead of uploading the bytes again.
+  if (await tryMount(ctx, repository, digest.value, null)) {
     return jsonResponse(200, { state: 'exists', digest: digest.value }, { [CONTENT_DIGEST_HEADER]: digest.value });
   }
   const session = await direct.start(repository, digest, request.size) as UploadSession & { direct: DirectUpload };

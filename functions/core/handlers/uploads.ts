@@ -1,6 +1,6 @@
 import { RegistryError } from '../errors';
-import { parseDigest, tryParseDigest } from '../digest';
-import { isRepositoryName } from '../names';
+import { parseDigest } from '../digest';
+import { tryMount } from './mount';
 import { repositoryOf, type RequestContext } from '../context';
 import type { UploadSession } from '../records';
 import { CHUNK_MAX_LENGTH_HEADER, CONTENT_DIGEST_HEADER, UPLOAD_UUID_HEADER } from '../http/headers';
@@ -72,24 +72,6 @@ export async function cancelUpload(ctx: RequestContext): Promise<Response> {
   const session = await authorizedSession(ctx);
   await ctx.services.uploads.cancel(session);
   return emptyResponse(204);
-}
-
-async function tryMount(ctx: RequestContext, repository: string, mountParam: string, from: string | null): Promise<string | undefined> {
-  const digest = tryParseDigest(mountParam);
-  if (!digest) return undefined; // not mountable: fall back to a fresh upload, as the spec allows
-  const { metadata, authorizer } = ctx.services;
-  if (await metadata.isBlobLinked(repository, digest.value)) return digest.value;
-  const candidates = from !== null
-    ? (isRepositoryName(from) ? [from] : [])
-    : await metadata.blobRepositories(digest.value, 25);
-  for (const source of candidates) {
-    if (!(await authorizer.can(ctx.principal, source, 'pull'))) continue;
-    if (!(await metadata.isBlobLinked(source, digest.value))) continue;
-    if (!(await metadata.getBlob(digest.value))) return undefined;
-    await metadata.linkBlob(repository, digest.value);
-    return digest.value;
-  }
-  return undefined;
 }
 
 /** Loads the session named in the URL after checking the URL's signed capability. */

@@ -14,9 +14,11 @@ function gatedBody(first: Uint8Array, rest: Uint8Array) {
       if (step === 0) {
         step = 1;
         controller.enqueue(first);
-        started();
       } else if (step === 1) {
+        // Asked for more: the registry is reading the body, so it holds the upload by now.
+        // (The first pull proves nothing: streams pull once on their own to fill their queue.)
         step = 2;
+        started();
         await gate;
         controller.enqueue(rest);
       } else {

@@ -1,0 +1,26 @@
+import { tryParseDigest } from '../digest';
+import { isRepositoryName } from '../names';
+import type { RequestContext } from '../context';
+
+/**
+ * Links an existing blob into `repository` when the caller may read it elsewhere: from
+ * `from` when given, else from any repository that links it. Returns the digest mounted,
+ * or undefined (then the caller uploads the bytes).
+ */
+export async function tryMount(ctx: RequestContext, repository: string, mountParam: string, from: string | null): Promise<string | undefined> {
+  const digest = tryParseDigest(mountParam);
+  if (!digest) return undefined; // not mountable: fall back to a fresh upload, as the spec allows
+  const { metadata, authorizer } = ctx.services;
+  if (await metadata.isBlobLinked(repository, digest.value)) return digest.value;
+  const candidates = from !== null
+    ? (isRepositoryName(from) ? [from] : [])
+    : await metadata.blobRepositories(digest.value, 25);
+  for (const source of candidates) {
+    if (!(await authorizer.can(ctx.principal, source, 'pull'))) continue;
+    if (!(await metadata.isBlobLinked(source, digest.value))) continue;
+    if (!(await metadata.getBlob(digest.value))) return undefined;
+    await metadata.linkBlob(repository, digest.value);
+    return digest.value;
+  }
+  return undefined;
+}

@@ -1,0 +1,230 @@
+import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, open as openFile, rm } from 'node:fs/promises';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { S3Client } from '@aws-sdk/client-s3';
+import { createAwsStores, S3BlobStore } from '../../functions/adapters/aws/index';
+import { FsBlobStore } from '../../functions/adapters/fs/blob-store';
+import { FsIdentityStore } from '../../functions/adapters/fs/identity-store';
+import { FsMetadataStore } from '../../functions/adapters/fs/metadata-store';
+import { startHttpServer, type RunningServer } from '../../functions/adapters/node-http/server';
+import { createTokenAuthorizer, hashSecret } from '../../functions/auth/index';
+import { loadOrCreateKeySet } from '../../functions/auth/key-file';
+import type { Action } from '../../functions/core/access';
+import { createRegistry, type BlobStore, type MetadataStore, type Registry, type TaskQueue } from '../../functions/core/index';
+import type { AwsEmulators } from '../support/emulators';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const MiB = 1024 * 1024;
+/** fauxqs refuses request bodies over 11 MiB; real S3 takes parts up to 5 GiB. */
+export const PART_SIZE = 8 * MiB;
+
+export interface Run { code: number | null; stdout: string; stderr: string }
+
+/**
+ * Runs `node bin/nimbus.mjs ...args` as a user would. `input` is piped to stdin (a file
+ * path streams that file). HOME and DOCKER_CONFIG point at an empty dir unless `env` says
+ * otherwise, so the developer's docker logins never leak into a test.
+ */
+export function nimbus(args: string[], options: { input?: string | { file: string }; env?: Record<string, string> } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/nimbus.mjs', ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: '/nonexistent', DOCKER_CONFIG: '/nonexistent', ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    // The CLI may exit before reading all of stdin (an early error): that is not a test failure.
+    child.stdin.on('error', () => {});
+    if (typeof options.input === 'object') createReadStream(options.input.file).pipe(child.stdin);
+    else child.stdin.end(options.input ?? '');
+  });
+}
+
+/** A registry served over HTTP on an ephemeral port, with every request it saw. */
+export interface ServedRegistry {
+  registry: Registry;
+  server: RunningServer;
+  /** `127.0.0.1:PORT`, the host part of a reference. */
+  host: string;
+  /** `METHOD /path` of every request, in order. */
+  requests: string[];
+}
+
+export async function serve(registry: Registry): Promise<ServedRegistry> {
+  const requests: string[] = [];
+  const server = await startHttpServer({
+    fetch: (request) => {
+      requests.push(`${request.method} ${new URL(request.url).pathname}`);
+      return registry.fetch(request);
+    },
+    logger: { log() {} },
+    host: '127.0.0.1',
+    port: 0,
+  });
+  return { registry, server, host: new URL(server.url).host, requests };
+}
+
+/** What the storage proxy does to the next PUT of a part number. */
+export type Fault = 'fail-503' | 'expired-403';
+
+/**
+ * Stands between the CLI and the S3 emulator on the presigned URLs: counts part uploads
+ * and how many overlap, injects faults, and can hold the first part until a second one
+ * arrives, so a parallel uploader shows its overlap however fast the machine is.
+ */
+export class StorageProxy {
+  partPuts = 0;
+  maxInFlight = 0;
+  holdFirstPart = false;
+  readonly faults = new Map<number, Fault[]>();
+  private inFlight = 0;
+  private waiting: Array<() => void> = [];
+  private server!: RunningServer['server'];
+  url = '';
+
+  constructor(private readonly target: string) {}
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  reset(): void {
+    this.partPuts = 0;
+    this.maxInFlight = 0;
+    this.faults.clear();
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const part = req.method === 'PUT' ? new URL(req.url!, this.url).searchParams.get('partNumber') : null;
+    if (part === null) return this.forward(req, res);
+    this.partPuts++;
+    const fault = this.faults.get(Number(part))?.shift();
+    if (fault) {
+      req.resume();
+      const [status, code] = fault === 'fail-503' ? [503, 'SlowDown'] : [403, 'AccessDenied'];
+      res.writeHead(status, { 'content-type': 'application/xml' }).end(`<Error><Code>${code}</Code><Message>injected</Message></Error>`);
+      return;
+    }
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    for (const release of this.waiting.splice(0)) release();
+    if (this.holdFirstPart && this.inFlight === 1) {
+      // Proceeds when another part arrives; a sequential uploader gets through after 3 s.
+      await new Promise<void>((resolve) => {
+        this.waiting.push(resolve);
+        setTimeout(resolve, 3_000);
+      });
+    }
+    res.on('close', () => this.inFlight--);
+    this.forward(req, res);
+  }
+
+  private forward(req: IncomingMessage, res: ServerResponse): void {
+    const upstream = httpRequest(new URL(req.url!, this.target), { method: req.method, headers: req.headers }, (response) => {
+      res.writeHead(response.statusCode ?? 502, response.headers);
+      response.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  }
+
+  stop(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+export interface PushWorld {
+  dir: string;
+  proxy: StorageProxy;
+  /** S3 emulator storage, presigned URLs through the proxy, no auth. */
+  open: ServedRegistry;
+  /** The same storage with token auth (users below). */
+  secured: ServedRegistry;
+  /** Local-disk storage: no direct uploads. */
+  disk: ServedRegistry;
+  /**
+   * The S3 storage verifying direct uploads in the background, as the deployed registry
+   * does (a queue and a worker Lambda): completion answers 202 and the CLI polls.
+   * `backgroundVerification` 'hold' keeps tasks queued, as a stuck worker would.
+   */
+  background: ServedRegistry;
+  backgroundVerification: 'run' | 'hold';
+  addUser(name: string, password: string, grants: Record<string, Action[]>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createPushWorld(emulators: AwsEmulators, partSize = PART_SIZE): Promise<PushWorld> {
+  const dir = await mkdtemp(join(tmpdir(), 'nimbus-push-test-'));
+  const proxy = new StorageProxy(emulators.endpoints.s3);
+  await proxy.start();
+  const { table, bucket } = await emulators.createResources();
+  const stores = createAwsStores({ region: emulators.region, endpoints: emulators.endpoints, emulator: true, table, bucket, partSize });
+  const presigner = new S3Client({
+    region: emulators.region, endpoint: proxy.url, forcePathStyle: true, credentials: { accessKeyId: 'emulator', secretAccessKey: 'emulator' },
+    requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  const blobs = new S3BlobStore(stores.clients.s3, { bucket, presigner, partSize });
+  const config = { uploadSecret: randomBytes(32) };
+  const identities = new FsIdentityStore(join(dir, 'auth'), { fsync: false });
+  const keys = await loadOrCreateKeySet(join(dir, 'auth'));
+  const registryOn = (b: BlobStore, m: MetadataStore, options: { auth?: boolean; tasks?: TaskQueue } = {}) => createRegistry({
+    blobs: b, metadata: m, config,
+    ...(options.auth ? { authorizer: createTokenAuthorizer({ store: identities, keys, service: 'nimbus-test', clientAddress: () => '127.0.0.1' }) } : {}),
+    ...(options.tasks ? { tasks: options.tasks } : {}),
+  });
+  const diskBlobs = new FsBlobStore(join(dir, 'disk'), { fsync: false });
+  const diskMetadata = new FsMetadataStore(join(dir, 'disk'), { fsync: false });
+  await Promise.all([diskBlobs.init(), diskMetadata.init()]);
+  const open = await serve(registryOn(blobs, stores.metadata));
+  const secured = await serve(registryOn(blobs, stores.metadata, { auth: true }));
+  const disk = await serve(registryOn(diskBlobs, diskMetadata));
+  const worker = registryOn(blobs, stores.metadata);
+  const background = await serve(registryOn(blobs, stores.metadata, {
+    tasks: {
+      enqueue: async (task) => {
+        // The worker starts a moment later, as a queue-triggered Lambda would.
+        if (world.backgroundVerification === 'run') setTimeout(() => void worker.runTask(task), 1_000);
+      },
+    },
+  }));
+  const world: PushWorld = {
+    dir, proxy, open, secured, disk, background, backgroundVerification: 'run',
+    async addUser(name, password, grants) {
+      await identities.createPrincipal({ name, kind: 'user', secretHash: await hashSecret(password), generation: randomUUID(), createdAt: new Date().toISOString() });
+      await identities.setGrants(name, Object.entries(grants).map(([pattern, actions]) => ({ pattern, actions })));
+    },
+    async close() {
+      await Promise.all([open, secured, disk, background].map((served) => served.server.close()).concat(proxy.stop()));
+      presigner.destroy();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return world;
+}
+
+/** Flips one byte of a file in place: same size, other digest. */
+export async function corruptByte(path: string, position: number): Promise<void> {
+  const handle = await openFile(path, 'r+');
+  try {
+    const byte = Buffer.alloc(1);
+    await handle.read(byte, 0, 1, position);
+    byte[0] = byte[0]! ^ 0xff;
+    await handle.write(byte, 0, 1, position);
+  } finally {
+    await handle.close();
+  }
+}
