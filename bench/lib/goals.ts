@@ -1,0 +1,53 @@
+import type { SectionResult } from './report';
+import type { Summary } from './stats';
+import { formatRatio, ratio } from './stats';
+
+/** A goal from the issue, with what this run measured. Reported, never asserted. */
+export interface Goal {
+  name: string;
+  target: string;
+  measured: string;
+  verdict: 'met' | 'missed' | 'not measured';
+  value?: number;
+}
+
+/** The shapes of the section data the goals read (each section exports its full type). */
+interface CopyData { images?: Record<string, { registries: Partial<Record<string, { totalMs: Summary }>> }> }
+interface FloorData { sizes?: Record<string, { pushPullFloorMs: number }> }
+interface LambdaData { chunkCpuMs?: Summary; floorMs?: Summary }
+interface RatioPair { ratio: number }
+interface ListingData { stores?: Record<string, { tags?: RatioPair; catalog?: RatioPair }> }
+interface CommitData { stores?: Record<string, RatioPair> }
+
+const BIG_IMAGE = '500mib';
+
+export function evaluateGoals(sections: SectionResult[]): Goal[] {
+  const data = <T>(id: string): T | undefined => sections.find((s) => s.id === id && s.status === 'ok')?.data as T | undefined;
+  const push = data<CopyData>('push')?.images?.[BIG_IMAGE]?.registries;
+  const floor = data<FloorData>('floor')?.sizes?.[BIG_IMAGE];
+  const lambda = data<LambdaData>('lambda');
+  const listing = data<ListingData>('listing')?.stores;
+  const commit = data<CommitData>('commit')?.stores;
+
+  const goals = [
+    goal('push + pull, 500 MiB image (skopeo): Nimbus ÷ registry:2 wall time', 0.8,
+      ratio(push?.nimbus?.totalMs.median, push?.distribution?.totalMs.median)),
+    goal('push + pull, 500 MiB image (skopeo): Nimbus ÷ physical floor', 1.5,
+      ratio(push?.nimbus?.totalMs.median, floor?.pushPullFloorMs)),
+    goal('Lambda 4 MiB PATCH: CPU ÷ floor (base64 decode + sha256)', 2,
+      ratio(lambda?.chunkCpuMs?.median, lambda?.floorMs?.median)),
+  ];
+  for (const store of ['fs', 'aws']) {
+    goals.push(goal(`tags/list page at 10,000 tags ÷ at 10 (${store})`, 1.5, listing?.[store]?.tags?.ratio ?? Number.NaN));
+    goals.push(goal(`_catalog page at 10,000 repositories ÷ at 10 (${store})`, 1.5, listing?.[store]?.catalog?.ratio ?? Number.NaN));
+  }
+  for (const store of ['fs', 'aws']) {
+    goals.push(goal(`commit (final PUT) of a 1 GiB blob ÷ a 1 MiB blob (${store})`, 2, commit?.[store]?.ratio ?? Number.NaN));
+  }
+  return goals;
+}
+
+function goal(name: string, limit: number, value: number): Goal {
+  if (!Number.isFinite(value)) return { name, target: `≤ ${limit}×`, measured: 'n/a', verdict: 'not measured' };
+  return { name, target: `≤ ${limit}×`, measured: formatRatio(value), verdict: value <= limit ? 'met' : 'missed', value };
+}

@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireTool } from '../../test/support/clients/process';
+import { LogBuffer, ServerProcess } from '../../test/support/server-process';
+import { processCpuMs, processPeakRssBytes } from './proc';
+
+/** A registry process under measurement, on an ephemeral port with a private data directory. */
+export interface RegistryServer {
+  readonly name: string;
+  /** http://127.0.0.1:PORT */
+  readonly url: string;
+  /** 127.0.0.1:PORT, for image references. */
+  readonly host: string;
+  readonly pid: number;
+  /** CPU the server process has used since it started. */
+  cpuMs(): number;
+  /** Its peak resident set size so far. */
+  peakRssBytes(): number;
+  logs(): string;
+  /** Stops the process and removes its data. */
+  stop(): Promise<void>;
+}
+
+export type RegistryKind = 'nimbus' | 'distribution';
+
+export const REGISTRY_LABELS: Record<RegistryKind, string> = {
+  nimbus: 'Nimbus (npm start)',
+  distribution: 'registry:2 (distribution 2.8.2)',
+};
+
+export function startRegistry(kind: RegistryKind, repoRoot: string): Promise<RegistryServer> {
+  return kind === 'nimbus' ? startNimbus(repoRoot) : startDistribution();
+}
+
+/**
+ * `npm start`'s exact command line, read from package.json so the bench never drifts from
+ * it (node flags such as --max-semi-space-size included), with `node` as this Node.
+ */
+export function npmStartCommand(repoRoot: string): { command: string; args: string[] } {
+  const scripts = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const [program, ...args] = (scripts.start ?? '').trim().split(/\s+/);
+  if (program !== 'node') throw new Error(`package.json "start" does not start with node: ${scripts.start}`);
+  return { command: process.execPath, args };
+}
+
+/** Nimbus as `npm start` runs it, with its defaults (fsync on, info logs), on port 0. */
+export async function startNimbus(repoRoot: string): Promise<RegistryServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'nimbus-bench-data-'));
+  const log = new LogBuffer(500);
+  const { command, args } = npmStartCommand(repoRoot);
+  const server = new ServerProcess('nimbus (npm start)', command, args, {
+    cwd: repoRoot,
+    log,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOST: '127.0.0.1', PORT: '0', NIMBUS_DATA_DIR: dataDir },
+  });
+  const cleanup = async () => {
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  const url = await server.waitForLine(listeningUrl).catch(async (error: unknown) => {
+    await cleanup();
+    throw error;
+  });
+  return describe('nimbus', url, server, log, cleanup);
+}
+
+/**
+ * CNCF distribution (Debian's docker-registry 2.8.2) with the configuration the registry:2
+ * image ships (filesystem storage, in-memory blob descriptor cache), on a free port.
+ */
+export async function startDistribution(): Promise<RegistryServer> {
+  const binary = requireTool('docker-registry', 'docker-registry');
+  const dir = await mkdtemp(join(tmpdir(), 'nimbus-bench-distribution-'));
+  const port = await freePort();
+  const configPath = join(dir, 'config.yml');
+  // JSON is YAML. Same settings as /etc/docker/registry/config.yml in the registry:2 image.
+  await writeFile(configPath, JSON.stringify({
+    version: 0.1,
+    log: { fields: { service: 'registry' } },
+    storage: { cache: { blobdescriptor: 'inmemory' }, filesystem: { rootdirectory: join(dir, 'data') }, delete: { enabled: true } },
+    http: { addr: `127.0.0.1:${port}`, headers: { 'X-Content-Type-Options': ['nosniff'] } },
+    health: { storagedriver: { enabled: true, interval: '10s', threshold: 3 } },
+  }));
+  const log = new LogBuffer(500);
+  // Only PATH: distribution reads every REGISTRY_* variable (REGISTRY_AUTH_FILE too) as configuration.
+  const server = new ServerProcess('docker-registry', binary, ['serve', configPath], { log, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  const url = `http://127.0.0.1:${port}`;
+  const cleanup = async () => {
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+  await waitForHttp(`${url}/v2/`, server).catch(async (error: unknown) => {
+    await cleanup();
+    throw error;
+  });
+  return describe('distribution', url, server, log, cleanup);
+}
+
+function describe(name: string, url: string, server: ServerProcess, log: LogBuffer, stop: () => Promise<void>): RegistryServer {
+  const pid = server.pid;
+  if (pid === undefined) throw new Error(`${name} has no pid`);
+  return {
+    name,
+    url,
+    host: new URL(url).host,
+    pid,
+    cpuMs: () => processCpuMs(pid),
+    peakRssBytes: () => processPeakRssBytes(pid),
+    logs: () => log.text(40),
+    stop,
+  };
+}
+
+function listeningUrl(line: string): string | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };
+    return entry.msg === 'nimbus registry listening' && typeof entry.url === 'string' ? entry.url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A port the OS says is free now (distribution cannot report the port it got for :0). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function waitForHttp(url: string, server: ServerProcess, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void server.exited.then(() => (exited = true));
+  while (Date.now() < deadline) {
+    if (exited) throw server.failure('exited before it was ready');
+    if (await fetch(url).then((response) => response.ok, () => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw server.failure(`did not answer ${url} within ${timeoutMs / 1000} s`);
+}
