@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
+import { listen } from '../adapters/node-http/listen';
 import {
   API_GATEWAY_MAX_BODY_BYTES, API_GATEWAY_TIMEOUT_MS, LAMBDA_MAX_EVENT_BYTES, LAMBDA_MAX_RESPONSE_BYTES,
 } from '../adapters/apigw/limits';
@@ -99,18 +99,10 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
     await sendLambdaResult(res, result.value, requestId, req.method);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = await listen(server, options.port, options.host);
   return {
     server,
-    url: `http://${host}:${address.port}`,
+    url,
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();

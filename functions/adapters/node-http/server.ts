@@ -1,8 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { CLIENT_ADDRESS_HEADER } from '../../core/http/headers';
 import type { Logger } from '../../core/index';
 import { sendResponse, toRequest } from './convert';
+import { listen } from './listen';
 
 export interface HttpServerOptions {
   readonly fetch: (request: Request) => Promise<Response>;
@@ -74,18 +74,10 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = await listen(server, options.port, options.host);
   return {
     server,
-    url: `http://${host}:${address.port}`,
+    url,
     async close(graceMs = 10_000) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

@@ -1,17 +1,10 @@
 import { RegistryError, StoreNotFoundError } from '../errors';
 import type { Digest } from '../digest';
-import type { ResolvedConfig } from '../config';
-import type { BlobStore, Clock, DirectPartUploads, Hashing, Logger, MetadataStore, TaskQueue } from '../ports';
+import type { DirectPartUploads, TaskQueue } from '../ports';
 import type { DirectUpload, PartRecord, UploadSession } from '../records';
-import { refOf } from '../upload/uploads';
+import { refOf, type UploadDeps } from '../upload/uploads';
 
-export interface DirectDeps {
-  blobs: BlobStore;
-  metadata: MetadataStore;
-  hashing: Hashing;
-  clock: Clock;
-  logger: Logger;
-  config: ResolvedConfig;
+export interface DirectDeps extends UploadDeps {
   tasks: TaskQueue | undefined;
 }
 
