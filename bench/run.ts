@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { helpText, parseOptions } from './lib/cli';
 import { evaluateGoals } from './lib/goals';
 import { machineInfo } from './lib/machine';
-import { renderReadmeFigures, renderResults, renderTable, goalsTable, type BenchResults, type SectionResult } from './lib/report';
+import { renderReadmeFigures } from './lib/readme-figures';
+import { renderResults, renderTable, goalsTable, type BenchResults, type SectionResult } from './lib/report';
 import { firstLine, NotAvailable, type BenchContext } from './lib/section';
 import { SECTIONS } from './sections/index';
 
@@ -100,14 +101,17 @@ function printSummary(results: BenchResults, path: string): void {
   console.log(lines.join('\n'));
 }
 
-/** Replaces only the figures between the bench markers in README.md; other sections are not ours. */
+/**
+ * Replaces only the figures between the bench markers in README.md (the rest of the README
+ * is not ours); sections this run did not measure keep their earlier figures.
+ */
 async function updateReadme(results: BenchResults): Promise<void> {
   const path = join(REPO_ROOT, 'README.md');
   const readme = await readFile(path, 'utf8');
   const start = readme.indexOf(README_START);
   const end = readme.indexOf(README_END);
   if (start === -1 || end < start) throw new Error(`README.md has no ${README_START} … ${README_END} markers`);
-  const figures = renderReadmeFigures(results);
+  const figures = renderReadmeFigures(results, SECTIONS.map((section) => section.id), readme.slice(start + README_START.length, end));
   await writeFile(path, `${readme.slice(0, start + README_START.length)}\n${figures}\n${readme.slice(end)}`);
 }
 

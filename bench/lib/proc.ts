@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 /** Linux reports process times in clock ticks; 100 per second on every mainstream kernel config. */
 const CLOCK_TICKS_PER_SECOND = 100;
@@ -31,4 +31,54 @@ function statusField(pid: number, name: string): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const match = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
   return match ? Number(match[1]) * 1024 : Number.NaN;
+}
+
+/**
+ * Resets a process's peak RSS (VmHWM) to its current RSS (Linux ≥ 4.0, same user or
+ * root), so the next peak read covers only what follows. False when the kernel refuses.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A running process: its pid, parent and command line. */
+export interface ProcessInfo {
+  pid: number;
+  ppid: number;
+  command: string;
+}
+
+/** Every process below `rootPid` (children, grandchildren, ...), from /proc. */
+export function descendants(rootPid: number): ProcessInfo[] {
+  const all: ProcessInfo[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const command = readFileSync(`/proc/${name}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+      all.push({ pid: Number(name), ppid, command });
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  const below = new Set([rootPid]);
+  const found: ProcessInfo[] = [];
+  // Parents have lower pids only until pids wrap: repeat until nothing new is found.
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const info of all) {
+      if (below.has(info.ppid) && !below.has(info.pid)) {
+        below.add(info.pid);
+        found.push(info);
+        grew = true;
+      }
+    }
+  }
+  return found;
 }

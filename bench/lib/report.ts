@@ -58,22 +58,3 @@ export function renderResults(results: BenchResults): string {
   }
   return `${parts.join('\n')}\n`;
 }
-
-/** The README's figures: the goals and each section's first table; the rest is in bench/results/. */
-export function renderReadmeFigures(results: BenchResults): string {
-  const parts = [
-    `Latest run: ${results.machine.date.slice(0, 10)}, on ${describeMachine(results.machine)}; ${results.options.runs} runs per measurement, commit ${results.machine.commit}.`,
-    '',
-    renderTable(goalsTable(results.goals)),
-  ];
-  for (const section of results.sections) {
-    if (section.status !== 'ok') {
-      parts.push('', `${section.title}: ${section.status}${section.reason ? ` (${section.reason})` : ''}.`);
-      continue;
-    }
-    const [headline] = section.tables ?? [];
-    if (headline) parts.push('', renderTable(headline));
-  }
-  parts.push('', 'Every table, with its caveats: `bench/results/latest.md` after a run.');
-  return parts.join('\n');
-}

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireTool } from '../../test/support/clients/process';
 import { LogBuffer, ServerProcess } from '../../test/support/server-process';
 import { processCpuMs, processPeakRssBytes } from './proc';
+import { freePort, waitForHttp } from '../../test/support/net';
 
 /** A registry process under measurement, on an ephemeral port with a private data directory. */
 export interface RegistryServer {
@@ -124,26 +124,4 @@ function listeningUrl(line: string): string | undefined {
   }
 }
 
-/** A port the OS says is free now (distribution cannot report the port it got for :0). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
-async function waitForHttp(url: string, server: ServerProcess, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exited = false;
-  void server.exited.then(() => (exited = true));
-  while (Date.now() < deadline) {
-    if (exited) throw server.failure('exited before it was ready');
-    if (await fetch(url).then((response) => response.ok, () => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw server.failure(`did not answer ${url} within ${timeoutMs / 1000} s`);
-}

@@ -6,7 +6,8 @@ import { pushDocker } from './push-docker';
 import { coldStart } from './coldstart';
 import { commit } from './commit';
 import { cost } from './cost';
+import { lanes } from './lanes';
 import { pushSkopeo } from './push-skopeo';
 
 /** Every section, in the order `npm run bench` runs them. */
-export const SECTIONS: readonly Section[] = [pushSkopeo, pushDocker, floor, commit, listing, lambdaChunk, coldStart, cost];
+export const SECTIONS: readonly Section[] = [pushSkopeo, pushDocker, floor, commit, listing, lambdaChunk, lanes, coldStart, cost];

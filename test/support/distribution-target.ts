@@ -1,10 +1,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireTool } from './clients/process';
 import type { RegistryTarget } from './registry-target';
 import { LogBuffer, ServerProcess } from './server-process';
+import { freePort, waitForHttp } from './net';
 
 /**
  * CNCF distribution (registry:2, Debian's docker-registry), as a reference: a client
@@ -56,27 +56,4 @@ export function distributionTarget(): RegistryTarget {
   };
 }
 
-/** A port the OS says is free now (distribution cannot report the port it got for :0). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
-async function waitForHttp(url: string, server: ServerProcess, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exited = false;
-  void server.exited.then(() => (exited = true));
-  while (Date.now() < deadline) {
-    if (exited) throw server.failure('exited before it was ready');
-    const ok = await fetch(url).then((response) => response.ok, () => false);
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw server.failure(`did not answer ${url} within ${timeoutMs / 1000} s`);
-}
