@@ -1,15 +1,12 @@
-import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AbortMultipartUploadCommand, DeleteBucketCommand, DeleteObjectsCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoIdentityStore } from '../../functions/adapters/aws/dynamo-identity-store';
-import { hashSecret } from '../../functions/auth/secret-hash';
 import { uploadEndpointStarted } from '../../test/support/dev-aws-target';
 import type { AwsEmulators } from '../../test/support/emulators';
 import { LogBuffer, ServerProcess } from '../../test/support/server-process';
+import { createAdminUser } from '../../test/support/dynamo-admin';
 import { descendants } from './proc';
 
 const credentialsOfEmulators = { accessKeyId: 'emulator', secretAccessKey: 'emulator' };
@@ -99,20 +96,8 @@ function listeningUrl(line: string): string | undefined {
 }
 
 /** Auth is always on in dev:aws: a user with every grant, written straight into its table. */
-async function createUser(emulators: AwsEmulators, table: string): Promise<{ username: string; password: string }> {
-  const credentials = { username: `bench-${randomBytes(3).toString('hex')}`, password: randomBytes(18).toString('base64url') };
-  const client = new DynamoDBClient({ region: emulators.region, endpoint: emulators.endpoints.dynamodb, credentials: credentialsOfEmulators });
-  try {
-    const store = new DynamoIdentityStore(DynamoDBDocumentClient.from(client), table);
-    await store.createPrincipal({
-      name: credentials.username, kind: 'user', secretHash: await hashSecret(credentials.password),
-      generation: randomUUID(), createdAt: new Date().toISOString(),
-    });
-    await store.setGrants(credentials.username, [{ pattern: '**', actions: ['pull', 'push', 'delete'] }]);
-  } finally {
-    client.destroy();
-  }
-  return credentials;
+function createUser(emulators: AwsEmulators, table: string): Promise<{ username: string; password: string }> {
+  return createAdminUser({ region: emulators.region, endpoint: emulators.endpoints.dynamodb, table, prefix: 'bench' });
 }
 
 /**

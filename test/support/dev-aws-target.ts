@@ -1,14 +1,10 @@
-import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { MAX_LAMBDA_BODY_BYTES } from '../../functions/adapters/apigw/limits';
-import { DynamoIdentityStore } from '../../functions/adapters/aws/dynamo-identity-store';
-import { hashSecret } from '../../functions/auth/secret-hash';
 import { startAwsEmulators, type AwsEmulators } from './emulators';
+import { createAdminUser } from './dynamo-admin';
 import type { Credentials, RegistryTarget, RunningTarget } from './registry-target';
 import { LogBuffer, ServerProcess } from './server-process';
 
@@ -166,20 +162,8 @@ function listening(line: string): Listening | undefined {
 }
 
 /** A user with pull, push and delete everywhere, written straight into dev:aws's table. */
-async function createAdmin(running: Listening): Promise<Credentials> {
-  const credentials = { username: `e2e-${randomBytes(3).toString('hex')}`, password: randomBytes(18).toString('base64url') };
-  const client = new DynamoDBClient({ region: 'us-east-1', endpoint: running.dynamodb, credentials: { accessKeyId: 'emulator', secretAccessKey: 'emulator' } });
-  try {
-    const store = new DynamoIdentityStore(DynamoDBDocumentClient.from(client), running.table);
-    await store.createPrincipal({
-      name: credentials.username, kind: 'user', secretHash: await hashSecret(credentials.password),
-      generation: randomUUID(), createdAt: new Date().toISOString(),
-    });
-    await store.setGrants(credentials.username, [{ pattern: '**', actions: ['pull', 'push', 'delete'] }]);
-  } finally {
-    client.destroy();
-  }
-  return credentials;
+function createAdmin(running: Listening): Promise<Credentials> {
+  return createAdminUser({ region: 'us-east-1', endpoint: running.dynamodb, table: running.table, prefix: 'e2e' });
 }
 
 /** An "upload endpoint started" line of dev:aws: the endpoint's URL and pid. */

@@ -178,7 +178,7 @@ function startProcess(command: string, args: string[], what: string): RunningPro
   });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-    const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
+    const exited = new Promise<void>((markExited) => child.once('exit', () => markExited()));
     const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
     child.kill('SIGTERM');
     await exited;
