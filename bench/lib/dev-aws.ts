@@ -8,6 +8,7 @@ import type { AwsEmulators } from '../../test/support/emulators';
 import { LogBuffer, ServerProcess } from '../../test/support/server-process';
 import { createAdminUser } from '../../test/support/dynamo-admin';
 import { descendants } from './proc';
+import { loggedUrl } from '../../functions/adapters/node/logger';
 
 const credentialsOfEmulators = { accessKeyId: 'emulator', secretAccessKey: 'emulator' };
 
@@ -68,7 +69,7 @@ export async function startDevAws(repoRoot: string, emulators: AwsEmulators, upl
     await rm(stateDir, { recursive: true, force: true });
   })());
   try {
-    const url = await server.waitForLine(listeningUrl, 120_000);
+    const url = await server.waitForLine((line) => loggedUrl(line, 'nimbus dev:aws listening'), 120_000);
     if (pid === undefined) throw new Error('dev:aws has no pid');
     const endpoint = log.text().split('\n').map(uploadEndpointStarted).find((entry) => entry !== undefined);
     if (uploadEndpoint && !endpoint) throw new Error('dev:aws started no upload endpoint');
@@ -85,15 +86,6 @@ export async function startDevAws(repoRoot: string, emulators: AwsEmulators, upl
   }
 }
 
-function listeningUrl(line: string): string | undefined {
-  if (!line.startsWith('{')) return undefined;
-  try {
-    const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };
-    return entry.msg === 'nimbus dev:aws listening' && typeof entry.url === 'string' ? entry.url : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Auth is always on in dev:aws: a user with every grant, written straight into its table. */
 function createUser(emulators: AwsEmulators, table: string): Promise<{ username: string; password: string }> {

@@ -6,6 +6,7 @@ import { requireTool } from '../../test/support/clients/process';
 import { LogBuffer, ServerProcess } from '../../test/support/server-process';
 import { processCpuMs, processPeakRssBytes } from './proc';
 import { freePort, waitForHttp } from '../../test/support/net';
+import { loggedUrl } from '../../functions/adapters/node/logger';
 
 /** A registry process under measurement, on an ephemeral port with a private data directory. */
 export interface RegistryServer {
@@ -60,7 +61,7 @@ export async function startNimbus(repoRoot: string): Promise<RegistryServer> {
     await server.stop();
     await rm(dataDir, { recursive: true, force: true });
   };
-  const url = await server.waitForLine(listeningUrl).catch(async (error: unknown) => {
+  const url = await server.waitForLine((line) => loggedUrl(line, 'nimbus registry listening')).catch(async (error: unknown) => {
     await cleanup();
     throw error;
   });
@@ -114,14 +115,5 @@ function describe(name: string, url: string, server: ServerProcess, log: LogBuff
   };
 }
 
-function listeningUrl(line: string): string | undefined {
-  if (!line.startsWith('{')) return undefined;
-  try {
-    const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };
-    return entry.msg === 'nimbus registry listening' && typeof entry.url === 'string' ? entry.url : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { loggedUrl } from '../adapters/node/logger';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRY = 'functions/upload-server/main.ts';
@@ -38,7 +39,7 @@ export async function startDevUploadEndpoint(env: NodeJS.ProcessEnv, host: strin
     const listening = new Promise<string>((resolve) => (resolveUrl = resolve));
     createInterface({ input: started.stdout!, crlfDelay: Infinity }).on('line', (line) => {
       process.stdout.write(`${line}\n`);
-      const url = listeningUrl(line);
+      const url = loggedUrl(line, LISTENING);
       if (url) resolveUrl(url);
     });
     createInterface({ input: started.stderr!, crlfDelay: Infinity }).on('line', (line) => process.stderr.write(`${line}\n`));
@@ -78,12 +79,3 @@ export async function startDevUploadEndpoint(env: NodeJS.ProcessEnv, host: strin
   };
 }
 
-function listeningUrl(line: string): string | undefined {
-  if (!line.startsWith('{')) return undefined;
-  try {
-    const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };
-    return entry.msg === LISTENING && typeof entry.url === 'string' ? entry.url : undefined;
-  } catch {
-    return undefined;
-  }
-}

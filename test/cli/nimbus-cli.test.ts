@@ -1,13 +1,11 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsIdentityStore } from '../../functions/adapters/fs/identity-store';
 import { verifySecret } from '../../functions/auth/secret-hash';
+import { runNimbus, type Run } from '../support/nimbus-cli';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let dataDir: string;
 
 beforeEach(async () => {
@@ -15,24 +13,9 @@ beforeEach(async () => {
 });
 afterEach(() => rm(dataDir, { recursive: true, force: true }));
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
 /** Runs `node bin/nimbus.mjs ...args` as a user would, against the temp data dir. */
 function nimbus(args: string[], input?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/nimbus.mjs', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, NIMBUS_DATA_DIR: dataDir },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
+  return runNimbus(args, { env: { NIMBUS_DATA_DIR: dataDir }, ...(input !== undefined ? { input } : {}) });
 }
 
 describe('nimbus CLI on a local data dir', () => {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { DynamoIdentityStore } from '../../functions/adapters/aws/dynamo-identit
 import { verifySecret } from '../../functions/auth/secret-hash';
 import { startAwsEmulators, type AwsEmulators } from '../support/emulators';
 import { template } from '../infra/stacks';
+import { collect, runNimbus, type Run } from '../support/nimbus-cli';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let emulators: AwsEmulators;
@@ -25,7 +26,6 @@ afterAll(async () => {
   if (cwd) await rm(cwd, { recursive: true, force: true });
 });
 
-type Outcome = { code: number | null; stdout: string; stderr: string };
 
 /** An admin's shell with AWS credentials and region, here pointed at DynamoDB Local. */
 function adminEnv(): Record<string, string | undefined> {
@@ -39,25 +39,13 @@ function adminEnv(): Record<string, string | undefined> {
 }
 
 /** `nimbus` as an admin runs it against a deployed stack, here DynamoDB Local. */
-function nimbus(args: string[], input = '', env = adminEnv()): Promise<Outcome> {
-  return collect(spawn(process.execPath, [join(ROOT, 'bin/nimbus.mjs'), ...args], { cwd, env }), input);
+function nimbus(args: string[], input = '', env = adminEnv()): Promise<Run> {
+  return runNimbus(args, { cwd, env, input });
 }
 
 /** A command line as an admin pastes it into a shell. */
-function shell(command: string, extraEnv: Record<string, string>): Promise<Outcome> {
+function shell(command: string, extraEnv: Record<string, string>): Promise<Run> {
   return collect(spawn('sh', ['-c', command], { cwd, env: { ...adminEnv(), ...extraEnv } }), '');
-}
-
-function collect(child: ChildProcessWithoutNullStreams, input: string): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
 }
 
 it('manages users and grants in a deployed stack\'s table (--table, or --stack via cdk-outputs.json)', async () => {

@@ -1,12 +1,9 @@
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdtemp, open as openFile, rm } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { S3Client } from '@aws-sdk/client-s3';
 import { createAwsStores, S3BlobStore } from '../../functions/adapters/aws/index';
 import { FsBlobStore } from '../../functions/adapters/fs/blob-store';
@@ -18,37 +15,17 @@ import { loadOrCreateKeySet } from '../../functions/auth/key-file';
 import type { Action } from '../../functions/core/access';
 import { createRegistry, type BlobStore, type MetadataStore, type Registry, type TaskQueue } from '../../functions/core/index';
 import type { AwsEmulators } from '../support/emulators';
+import { runNimbus, type Run } from '../support/nimbus-cli';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MiB = 1024 * 1024;
 /** fauxqs refuses request bodies over 11 MiB; real S3 takes parts up to 5 GiB. */
 export const PART_SIZE = 8 * MiB;
 
-export interface Run { code: number | null; stdout: string; stderr: string }
+export type { Run } from '../support/nimbus-cli';
 
-/**
- * Runs `node bin/nimbus.mjs ...args` as a user would. `input` is piped to stdin (a file
- * path streams that file). HOME and DOCKER_CONFIG point at an empty dir unless `env` says
- * otherwise, so the developer's docker logins never leak into a test.
- */
+/** Runs `nimbus ...args`: `input` is piped to stdin (a file path streams that file). */
 export function nimbus(args: string[], options: { input?: string | { file: string }; env?: Record<string, string> } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/nimbus.mjs', ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: '/nonexistent', DOCKER_CONFIG: '/nonexistent', ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    // The CLI may exit before reading all of stdin (an early error): that is not a test failure.
-    child.stdin.on('error', () => {});
-    if (typeof options.input === 'object') createReadStream(options.input.file).pipe(child.stdin);
-    else child.stdin.end(options.input ?? '');
-  });
+  return runNimbus(args, options);
 }
 
 /** A registry served over HTTP on an ephemeral port, with every request it saw. */

@@ -1,14 +1,13 @@
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
 import { DockerDaemon } from '../support/clients/docker';
 import { Podman } from '../support/clients/podman';
 import { clientEnv, CommandFailedError, run } from '../support/clients/process';
 import { Skopeo } from '../support/clients/skopeo';
 import { buildOciImage, KiB, writeDockerArchive, type BuiltImage } from '../support/oci-image';
+import { runNimbus as runCli } from '../support/nimbus-cli';
 
 /** A registry with auth on, and the `nimbus` CLI that manages its users and grants. */
 export interface AuthE2ETarget {
@@ -26,19 +25,13 @@ export interface RunningAuthTarget {
   stop(): Promise<void>;
 }
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Runs bin/nimbus.mjs (what `npx nimbus` runs in a checkout) with exactly `env`. */
-export function runNimbus(args: string[], env: Record<string, string>, input = ''): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/nimbus.mjs', ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env } });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(output) : reject(new Error(`nimbus ${args.join(' ')} failed:\n${output}`))));
-    child.stdin.end(input);
-  });
+export async function runNimbus(args: string[], env: Record<string, string>, input = ''): Promise<string> {
+  const run = await runCli(args, { env, input });
+  const output = run.stdout + run.stderr;
+  if (run.code !== 0) throw new Error(`nimbus ${args.join(' ')} failed:\n${output}`);
+  return output;
 }
 
 const PASSWORD = { alice: 'alice-e2e-password', admin: 'admin-e2e-password' };

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LogBuffer, ServerProcess } from '../support/server-process';
 import { defineAuthE2E, runNimbus } from './auth-e2e';
+import { readLogLine } from '../../functions/adapters/node/logger';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -23,9 +24,8 @@ defineAuthE2E({
     };
     try {
       const url = await server.waitForLine((line) => {
-        if (!line.startsWith('{')) return undefined;
-        const entry = JSON.parse(line) as { msg?: string; url?: string; auth?: string };
-        return entry.msg === 'nimbus registry listening' && entry.auth === 'on' ? entry.url : undefined;
+        const entry = readLogLine(line, 'nimbus registry listening');
+        return entry?.auth === 'on' ? (entry.url as string) : undefined;
       });
       return {
         host: new URL(url!).host,

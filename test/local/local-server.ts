@@ -1,6 +1,7 @@
 /** Starts `npm start`'s entry as a child process, for tests of the local server. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { loggedUrl } from '../../functions/adapters/node/logger';
 
 export const ROOT = join(import.meta.dirname, '../..');
 export const ENTRY = ['--import', 'tsx', join(ROOT, 'functions/local/main.ts')];
@@ -19,10 +20,10 @@ export function start(env: Record<string, string>): Promise<Started> {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const line = output.split('\n').find((l) => l.includes('"nimbus registry listening"'));
-      if (line) {
+      const url = output.split('\n').map((l) => loggedUrl(l, 'nimbus registry listening')).find(Boolean);
+      if (url) {
         clearTimeout(timer);
-        resolve({ child, url: (JSON.parse(line) as { url: string }).url, output: () => output });
+        resolve({ child, url, output: () => output });
       }
     };
     child.stdout.on('data', onData);

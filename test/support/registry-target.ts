@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LogBuffer, ServerProcess } from './server-process';
+import { loggedUrl } from '../../functions/adapters/node/logger';
 
 /**
  * A registry the end-to-end suite can run against. The suite only talks to it over HTTP
@@ -81,7 +82,7 @@ export function localNimbusTarget(options: LocalNimbusOptions = {}): RegistryTar
             NIMBUS_LOG_LEVEL: options.logLevel ?? 'info',
           },
         });
-        const url = await server.waitForLine((line) => listeningUrl(line)).catch(async (error: unknown) => {
+        const url = await server.waitForLine((line) => loggedUrl(line, LISTENING)).catch(async (error: unknown) => {
           await server.stop();
           throw error;
         });
@@ -108,13 +109,3 @@ export function localNimbusTarget(options: LocalNimbusOptions = {}): RegistryTar
   };
 }
 
-/** The URL from the startup log line, or undefined for any other line. */
-function listeningUrl(line: string): string | undefined {
-  if (!line.startsWith('{')) return undefined;
-  try {
-    const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };
-    return entry.msg === LISTENING && typeof entry.url === 'string' ? entry.url : undefined;
-  } catch {
-    return undefined;
-  }
-}
