@@ -31,6 +31,7 @@ export async function lambdaEnvironment(ctx: BenchContext): Promise<{ env: Recor
       [LAMBDA_ENV.uploadSecretArn]: UPLOAD_KEY_ARN,
       ...(TOKEN_SECRET_VARIABLE ? { [TOKEN_SECRET_VARIABLE]: TOKEN_KEY_ARN } : {}),
       [LAMBDA_ENV.blobRedirectSeconds]: '300',
+      [LAMBDA_ENV.publicUrl]: 'http://registry.bench',
       [LAMBDA_ENV.emulator]: '1',
       AWS_REGION: emulators.region,
       AWS_DEFAULT_REGION: emulators.region,

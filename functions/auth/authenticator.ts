@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../core/ports';
 import type { Grant } from './grants';
-import { ANONYMOUS, OIDC_USERNAME, type IdentityStore } from './identity-store';
+import { ANONYMOUS, isPrincipalName, OIDC_USERNAME, type IdentityStore } from './identity-store';
 import type { LoginThrottle } from './login-throttle';
 import { OidcRejectedError, type OidcVerifier } from './oidc';
 import { verifyAgainstNothing, verifySecret } from './secret-hash';
@@ -33,16 +33,19 @@ export class Authenticator {
   /** Checks a username and secret (a password, a robot secret, or a CI ID token for "oidc"). */
   async login(username: string, secret: string, address: string | undefined): Promise<Identity> {
     const isOidc = username === OIDC_USERNAME;
-    // All CI runs share the name "oidc": count their failures per address, or one bad job locks out all.
-    const throttleName = isOidc ? `${OIDC_USERNAME}@${address ?? 'unknown'}` : username;
-    const earlierFailures = await this.throttle.check(throttleName, address);
+    const admission = await this.throttle.admit({
+      // A name no store can hold is counted against the address only: it has no account to protect.
+      name: isOidc || isPrincipalName(username) ? username : undefined,
+      address,
+      // All CI runs share the name "oidc", and an ID token is not guessable: no budget of its own.
+      nameBudget: !isOidc,
+    });
     try {
       const identity = isOidc ? await this.loginWithIdToken(secret) : await this.loginWithSecret(username, secret);
-      // Only when there is something to clear: Basic auth on every request must not write each time.
-      if (earlierFailures > 0) await this.throttle.succeeded(throttleName);
+      await this.throttle.succeeded(admission);
       return identity;
     } catch (error) {
-      if (error instanceof AuthenticationError) await this.throttle.failed(throttleName, address);
+      if (error instanceof AuthenticationError) await this.throttle.failed(admission);
       throw error;
     }
   }
@@ -72,7 +75,8 @@ export class Authenticator {
   }
 
   private async loginWithSecret(username: string, secret: string): Promise<Identity> {
-    const record = username === ANONYMOUS ? undefined : await this.store.getPrincipal(username);
+    // Names no principal can have (upper case, "@", 200 characters...) are never looked up.
+    const record = username === ANONYMOUS || !isPrincipalName(username) ? undefined : await this.store.getPrincipal(username);
     if (!record) {
       await verifyAgainstNothing(secret);
       throw new AuthenticationError('incorrect username or password');

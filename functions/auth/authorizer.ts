@@ -52,11 +52,11 @@ export function createTokenAuthorizer(options: TokenAuthOptions): Authorizer {
             claims = await auth.tokens.verifyAccess(credentials.token);
           } catch (error) {
             if (!(error instanceof TokenError)) throw error;
-            throw auth.unauthorized(request, error.message, needed, 'invalid_token');
+            throw auth.unauthorized(error.message, needed, 'invalid_token');
           }
           if (needed && !covers(claims.access, needed)) {
             if (claims.subject !== undefined && !(await subjectMay(claims.subject, needed))) throw denied(needed);
-            throw auth.unauthorized(request, 'the token does not grant this access; request a token with this scope', needed, 'insufficient_scope');
+            throw auth.unauthorized('the token does not grant this access; request a token with this scope', needed, 'insufficient_scope');
           }
           return principal(claims.subject, { kind: 'token', access: claims.access });
         }
@@ -67,9 +67,9 @@ export function createTokenAuthorizer(options: TokenAuthOptions): Authorizer {
         }
         case 'none':
           if (needed && (await identityMay(undefined, needed))) return principal(undefined, { kind: 'identity', identity: undefined });
-          throw auth.unauthorized(request, 'authentication required', needed);
+          throw auth.unauthorized('authentication required', needed);
         default:
-          throw auth.unauthorized(request, 'unsupported Authorization header: send a Bearer token or Basic credentials', needed);
+          throw auth.unauthorized('unsupported Authorization header: send a Bearer token or Basic credentials', needed);
       }
     },
 

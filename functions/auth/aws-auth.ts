@@ -14,6 +14,8 @@ export interface AwsTokenAuthOptions {
   secrets: SecretsManagerClient;
   /** The secret that seeds the token signing key. */
   signingSecretId: string;
+  /** The registry's origin as clients reach it (custom domain or execute-api URL): the token realm's base. */
+  publicUrl: string;
   /** @default "nimbus" */
   service?: string;
   accessTtlSeconds?: number;
@@ -29,14 +31,14 @@ export interface AwsTokenAuthOptions {
  * Auth is always on when deployed.
  */
 export async function createAwsTokenAuthorizer(options: AwsTokenAuthOptions): Promise<Authorizer> {
-  const windowSeconds = options.limits?.windowSeconds ?? 300;
   return createTokenAuthorizer({
     store: new DynamoIdentityStore(options.dynamodb, options.table),
     keys: await loadKeySetFromSecret(options.secrets, options.signingSecretId),
     // After a rotation, warm instances learn the new key from the first token signed with it.
     reloadKeys: () => loadKeySetFromSecret(options.secrets, options.signingSecretId),
-    attempts: new DynamoAttemptCounter(options.dynamodb, options.table, windowSeconds),
-    limits: { ...options.limits, windowSeconds },
+    attempts: new DynamoAttemptCounter(options.dynamodb, options.table),
+    publicUrl: options.publicUrl,
+    ...(options.limits ? { limits: options.limits } : {}),
     ...(options.service ? { service: options.service } : {}),
     ...(options.accessTtlSeconds ? { accessTtlSeconds: options.accessTtlSeconds } : {}),
     ...(options.logger ? { logger: options.logger } : {}),

@@ -25,9 +25,17 @@ export class OidcRejectedError extends Error {
   override name = 'OidcRejectedError';
 }
 
-/** The issuer could not be reached: a retryable failure, not a wrong credential. */
+/**
+ * The issuer could not be reached: a retryable failure, not a wrong credential. The
+ * message is what the client sees; the issuer and the cause (URLs, network errors) are
+ * for the log only.
+ */
 export class OidcUnavailableError extends Error {
   override name = 'OidcUnavailableError';
+
+  constructor(readonly issuer: string, cause: unknown) {
+    super('the CI issuer\'s signing keys could not be fetched; retry later', { cause });
+  }
 }
 
 export interface OidcVerifierOptions {
@@ -38,6 +46,9 @@ export interface OidcVerifierOptions {
   /** How long discovery documents and JWKS are cached. @default 600 */
   cacheSeconds?: number;
 }
+
+/** Longer than any real issuer URL, and than a DynamoDB sort key may be. */
+const MAX_ISSUER_LENGTH = 1000;
 
 // Algorithms CI issuers sign with (GitHub, GitLab: RS256). Never "none" or HMAC.
 const ID_TOKEN_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'];
@@ -59,7 +70,8 @@ export class OidcVerifier {
     } catch {
       throw new OidcRejectedError('the password for user "oidc" must be an ID token (a JWT)');
     }
-    if (typeof issuer !== 'string') throw new OidcRejectedError('the ID token names no issuer');
+    if (typeof issuer !== 'string' || issuer === '') throw new OidcRejectedError('the ID token names no issuer');
+    if (issuer.length > MAX_ISSUER_LENGTH) throw new OidcRejectedError('the ID token\'s issuer is not trusted by this registry');
     // Only configured issuers: an unknown one is refused before any network request.
     const federation = await this.options.store.getFederation(issuer);
     if (!federation) throw new OidcRejectedError(`issuer ${issuer} is not trusted by this registry`);
@@ -75,7 +87,7 @@ export class OidcVerifier {
         clockTolerance: 30,
       }));
     } catch (error) {
-      if (isUnreachable(error)) throw new OidcUnavailableError(`could not fetch the signing keys of ${issuer}`);
+      if (isUnreachable(error)) throw new OidcUnavailableError(issuer, error);
       const code = error instanceof errors.JOSEError ? error.code : 'ERR_UNKNOWN';
       throw new OidcRejectedError(`ID token rejected (${code})`);
     }
@@ -95,7 +107,7 @@ export class OidcVerifier {
     const wanted = federation.jwksUri;
     if (cached && cached.until > now && (wanted === undefined || wanted === cached.uri)) return cached.keys;
     const uri = wanted ?? (await this.discoverJwksUri(federation.issuer));
-    const keys = createRemoteJWKSet(checkedUrl(uri, 'JWKS'), {
+    const keys = createRemoteJWKSet(issuerUrl(federation.issuer, uri, 'JWKS'), {
       timeoutDuration: this.timeoutMs,
       cooldownDuration: 30_000,
       cacheMaxAge: this.cacheMs,
@@ -105,16 +117,16 @@ export class OidcVerifier {
   }
 
   private async discoverJwksUri(issuer: string): Promise<string> {
-    const url = checkedUrl(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, 'discovery');
+    const url = issuerUrl(issuer, `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, 'discovery');
     let document: { jwks_uri?: unknown };
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs), redirect: 'error' });
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      if (!response.ok) throw new Error(`OpenID discovery at ${url.href} answered HTTP ${response.status}`);
       document = (await response.json()) as typeof document;
     } catch (error) {
-      throw new OidcUnavailableError(`OpenID discovery for ${issuer} failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw new OidcUnavailableError(issuer, error);
     }
-    if (typeof document.jwks_uri !== 'string') throw new OidcUnavailableError(`the discovery document of ${issuer} has no jwks_uri`);
+    if (typeof document.jwks_uri !== 'string') throw new OidcUnavailableError(issuer, new Error(`the discovery document at ${url.href} has no jwks_uri`));
     return document.jwks_uri;
   }
 }
@@ -137,4 +149,17 @@ export function checkedUrl(value: string, what: string): URL {
     throw new OidcRejectedError(`the ${what} URL ${value} must use https`);
   }
   return url;
+}
+
+/**
+ * checkedUrl for a URL from the trust record or the issuer's discovery document, not from
+ * the client: a bad one is the issuer's (or the admin's) fault, so it is a retryable
+ * failure whose address stays in the log.
+ */
+function issuerUrl(issuer: string, value: string, what: string): URL {
+  try {
+    return checkedUrl(value, what);
+  } catch (error) {
+    throw new OidcUnavailableError(issuer, error);
+  }
 }

@@ -19,8 +19,13 @@ export interface TokenAuthOptions {
   reloadKeys?: () => Promise<KeySet>;
   /** The `service` of challenges and the `aud` of tokens. @default "nimbus" */
   service?: string;
-  /** Token endpoint URL; @default <request origin>/token */
-  realm?: string;
+  /**
+   * The registry's origin as clients reach it (https://registry.example.com), from
+   * configuration: the token realm is built from it, never from the request's Host or
+   * X-Forwarded-* headers, which the client chooses. A function when it is known only once
+   * the server listens (port 0).
+   */
+  publicUrl: string | (() => string);
   /** @default 300 */
   accessTtlSeconds?: number;
   /** Lifetime of docker's stored login (refresh token). @default 90 days */
@@ -68,8 +73,10 @@ export class TokenAuth {
     return this.options.oidcRefreshTtlSeconds ?? 3600;
   }
 
-  realm(request: Request): string {
-    return this.options.realm ?? new URL(request.url).origin + TOKEN_PATH;
+  /** The token endpoint's URL. */
+  realm(): string {
+    const { publicUrl } = this.options;
+    return (typeof publicUrl === 'string' ? publicUrl : publicUrl()) + TOKEN_PATH;
   }
 
   clientAddress(request: Request): string | undefined {
@@ -77,9 +84,9 @@ export class TokenAuth {
   }
 
   /** 401 with a challenge that sends the client to the token endpoint for `scope`. */
-  unauthorized(request: Request, message: string, scope?: ResourceAccess, error?: 'invalid_token' | 'insufficient_scope'): RegistryError {
+  unauthorized(message: string, scope?: ResourceAccess, error?: 'invalid_token' | 'insufficient_scope'): RegistryError {
     return new RegistryError('UNAUTHORIZED', message, {
-      headers: { 'WWW-Authenticate': bearerChallenge(this.realm(request), this.service, scope, error) },
+      headers: { 'WWW-Authenticate': bearerChallenge(this.realm(), this.service, scope, error) },
       ...(scope ? { detail: [{ Type: scope.type, Name: scope.name, Action: scope.actions.join(',') }] } : {}),
     });
   }
@@ -92,11 +99,17 @@ export class TokenAuth {
     } catch (error) {
       if (error instanceof AuthenticationError) {
         this.logger.log('warn', 'login failed', { principal: loggableName(username), address, reason: error.message });
-        throw this.unauthorized(request, error.message, scope);
+        throw this.unauthorized(error.message, scope);
       }
       if (error instanceof OidcUnavailableError) {
-        this.logger.log('warn', 'CI issuer unavailable', { reason: error.message });
+        // What failed, and where, is for the operator: the client learns only that it may retry.
+        this.logger.log('warn', 'CI issuer unavailable', { issuer: error.issuer, reason: error.cause instanceof Error ? error.cause.message : error.message });
         throw new RegistryError('UNAVAILABLE', error.message, { headers: { 'Retry-After': '5' } });
+      }
+      // A 429 of the login limits is the client's; anything else (a throttled or unreachable
+      // store) goes on as a retryable error, its details to the log only.
+      if (!(error instanceof RegistryError)) {
+        this.logger.log('warn', 'login could not be checked', { principal: loggableName(username), error: describe(error) });
       }
       throw error;
     }
@@ -106,7 +119,7 @@ export class TokenAuth {
   async identify(request: Request): Promise<Identity | undefined> {
     const credentials = readCredentials(request);
     if (credentials.scheme === 'none') return undefined;
-    if (credentials.scheme !== 'basic') throw this.unauthorized(request, 'the token endpoint takes Basic credentials or none');
+    if (credentials.scheme !== 'basic') throw this.unauthorized('the token endpoint takes Basic credentials or none');
     return this.login(request, credentials.username, credentials.password);
   }
 
@@ -121,6 +134,10 @@ export class TokenAuth {
     }
     return granted;
   }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 function allowed(grants: Grant[], scope: ResourceAccess): string[] {

@@ -1,6 +1,7 @@
 import { RegistryError } from '../core/errors';
+import { readBodyWithin } from '../core/http/body';
 import { jsonResponse } from '../core/http/responses';
-import type { Identity } from './authenticator';
+import { AuthenticationError, type Identity } from './authenticator';
 import { formatScope, parseScopes, type ResourceAccess } from './scopes';
 import { TOKEN_PATH, type TokenAuth } from './token-auth';
 import { TokenError, type RefreshSubject } from './token-service';
@@ -11,6 +12,9 @@ import { TokenError, type RefreshSubject } from './token-service';
  * POST /token with a form for grant_type=password or grant_type=refresh_token (docker and
  * containers/image after login).
  */
+/** A token form holds a refresh token and a few scopes: a few KiB. */
+const MAX_FORM_BYTES = 64 * 1024;
+
 export async function handleTokenRequest(auth: TokenAuth, request: Request): Promise<Response | undefined> {
   const url = new URL(request.url);
   if (url.pathname !== TOKEN_PATH) return undefined;
@@ -30,7 +34,8 @@ async function tokenFromForm(auth: TokenAuth, request: Request): Promise<Respons
   if (!type.startsWith('application/x-www-form-urlencoded')) {
     throw new RegistryError('UNSUPPORTED', 'POST /token takes an application/x-www-form-urlencoded form', { status: 400 });
   }
-  const form = new URLSearchParams((await request.text()).slice(0, 64 * 1024));
+  // Read no further than a form can need: a client that sends more gets 413, not our memory.
+  const form = new URLSearchParams(new TextDecoder().decode(await readBodyWithin(request, MAX_FORM_BYTES, 'the token request form')));
   const scopes = parseScopes(form.getAll('scope'));
   switch (form.get('grant_type')) {
     case 'password': {
@@ -44,19 +49,30 @@ async function tokenFromForm(auth: TokenAuth, request: Request): Promise<Respons
         subject = await auth.tokens.verifyRefresh(refreshToken);
       } catch (error) {
         if (!(error instanceof TokenError)) throw error;
-        throw auth.unauthorized(request, `the refresh token is not valid (${error.reason}); log in again`);
+        throw auth.unauthorized(`the refresh token is not valid (${error.reason}); log in again`);
       }
-      let identity: Identity;
-      try {
-        identity = await auth.authenticator.fromRefresh(subject);
-      } catch (error) {
-        auth.logger.log('warn', 'refresh refused', { principal: subject.kind === 'principal' ? subject.name : subject.subject });
-        throw auth.unauthorized(request, error instanceof Error ? error.message : 'log in again');
-      }
-      return tokenResponse(auth, identity, scopes, refreshToken);
+      return tokenResponse(auth, await identityForRefresh(auth, subject), scopes, refreshToken);
     }
     default:
       throw new RegistryError('UNSUPPORTED', 'grant_type must be password or refresh_token', { status: 400 });
+  }
+}
+
+/**
+ * Only a login that was revoked gets 401, which makes docker drop it. A store that is
+ * throttled or down is rethrown, so the client sees a retryable 429/503 and keeps its login.
+ */
+async function identityForRefresh(auth: TokenAuth, subject: RefreshSubject): Promise<Identity> {
+  const principal = subject.kind === 'principal' ? subject.name : subject.subject;
+  try {
+    return await auth.authenticator.fromRefresh(subject);
+  } catch (error) {
+    if (error instanceof AuthenticationError) {
+      auth.logger.log('warn', 'refresh refused', { principal, reason: error.message });
+      throw auth.unauthorized(error.message);
+    }
+    auth.logger.log('warn', 'refresh failed', { principal, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+    throw error;
   }
 }
 

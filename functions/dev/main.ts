@@ -11,6 +11,7 @@ import { startAwsEmulators, type AwsEmulators } from '../../test/support/emulato
 import { API_GATEWAY_TIMEOUT_MS } from '../adapters/apigw/limits';
 import { LAMBDA_ENV } from '../lambda/env';
 import { loadOrCreateSecret } from '../local/data-dir';
+import { originOf } from '../local/public-url';
 import { devAdminCommands, devNimbusCli } from './admin-commands';
 import { startGatewayServer, type LambdaHandler, type RunningGateway } from './gateway-server';
 import { ensureResources } from './resources';
@@ -90,25 +91,30 @@ async function main(): Promise<void> {
       stops.push(() => upload.close());
       process.env[LAMBDA_ENV.uploadOrigin] = upload.url;
     }
-    // Imported only now: like a Lambda cold start, the module reads its environment on load.
-    const { handler } = await import('../lambda/registry') as { handler: LambdaHandler };
-
+    // The stack passes the function its URL; here the port is known once the stand-in listens,
+    // so it listens first and hands requests on once the handler has loaded.
+    let handlerLoaded!: (handler: LambdaHandler) => void;
+    const loaded = new Promise<LambdaHandler>((resolve) => (handlerLoaded = resolve));
     const gateway: RunningGateway = await startGatewayServer({
-      handler,
+      handler: async (event, context) => (await loaded)(event, context),
       host: settings.host,
       port: settings.port,
       function: { functionName, memoryLimitInMB: 1024, timeoutMs: API_GATEWAY_TIMEOUT_MS - 1000, region: REGION, accountId: ACCOUNT },
       accessLog: (entry) => print('info', 'api gateway access', entry),
     });
     stops.push(() => gateway.close());
+    const publicUrl = settings.publicUrl ?? originOf(settings.host, new URL(gateway.url).port);
+    process.env[LAMBDA_ENV.publicUrl] = publicUrl;
+    // Imported only now: like a Lambda cold start, the module reads its environment on load.
+    handlerLoaded(((await import('../lambda/registry')) as { handler: LambdaHandler }).handler);
     const nimbusCli = devNimbusCli(endpoints.dynamodb, settings.table);
     print('info', 'nimbus dev:aws listening', {
-      url: gateway.url, s3: endpoints.s3, dynamodb: endpoints.dynamodb, table: settings.table, bucket: settings.bucket, nimbusCli,
+      url: gateway.url, publicUrl, s3: endpoints.s3, dynamodb: endpoints.dynamodb, table: settings.table, bucket: settings.bucket, nimbusCli,
       uploadUrl: upload?.url ?? null,
     });
     // For the person at the terminal (stdout stays JSON lines): auth is on, as when deployed.
     process.stderr.write(['', 'Auth is on, as when deployed. Add a user and log in:',
-      ...devAdminCommands(nimbusCli, new URL(gateway.url).host).map((line) => `  ${line}`), ''].join('\n'));
+      ...devAdminCommands(nimbusCli, new URL(publicUrl).host).map((line) => `  ${line}`), ''].join('\n'));
   } catch (error) {
     await stopAll();
     throw error;

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { isWildcardHost, parsePublicUrl, publicUrlNeeded } from '../local/public-url';
 import { devAdminCommands, devNimbusCli } from './admin-commands';
 import type { EmulatorEndpoints } from './resources';
 
@@ -6,6 +7,7 @@ import type { EmulatorEndpoints } from './resources';
 export const DEV_SETTINGS = [
   ['HOST', '127.0.0.1', 'Address the API Gateway stand-in listens on.'],
   ['PORT', '5000', 'Port the API Gateway stand-in listens on.'],
+  ['NIMBUS_PUBLIC_URL', '(http://HOST:PORT)', 'Origin clients reach the stand-in at; the function gets it as the stack passes its URL, and login challenges point there. Required when HOST listens on every address (0.0.0.0, ::).'],
   ['NIMBUS_LOG_LEVEL', 'info', 'debug, info, warn or error (the function\'s Powertools log level).'],
   ['NIMBUS_DEV_STATE_DIR', './.tmp/dev-aws', 'Where the local upload-URL and token signing keys are kept, so upload URLs and logins survive a restart.'],
   ['NIMBUS_DEV_S3_ENDPOINT', '(start fauxqs)', 'Use an S3 emulator that is already running instead of starting one.'],
@@ -18,6 +20,8 @@ export const DEV_SETTINGS = [
 export interface DevSettings {
   host: string;
   port: number;
+  /** NIMBUS_PUBLIC_URL; undefined: http://HOST:<bound port>. */
+  publicUrl: string | undefined;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   stateDir: string;
   /** Running emulators to use; undefined starts fresh ones. */
@@ -35,14 +39,20 @@ export function readDevSettings(env: NodeJS.ProcessEnv): DevSettings {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new DevSettingsError(`PORT must be an integer from 0 to 65535, not "${env.PORT}"`);
   const logLevel = env.NIMBUS_LOG_LEVEL || 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new DevSettingsError(`NIMBUS_LOG_LEVEL must be debug, info, warn or error, not "${logLevel}"`);
+  const host = env.HOST || '127.0.0.1';
+  const publicUrl = parsePublicUrl(env.NIMBUS_PUBLIC_URL);
+  if ('error' in publicUrl) throw new DevSettingsError(publicUrl.error);
+  // Auth is always on here, as when deployed: login challenges need a URL clients can reach.
+  if (!publicUrl.url && isWildcardHost(host)) throw new DevSettingsError(publicUrlNeeded(host, port));
   const s3 = env.NIMBUS_DEV_S3_ENDPOINT || undefined;
   const dynamodb = env.NIMBUS_DEV_DYNAMODB_ENDPOINT || undefined;
   if ((s3 === undefined) !== (dynamodb === undefined)) {
     throw new DevSettingsError('set both NIMBUS_DEV_S3_ENDPOINT and NIMBUS_DEV_DYNAMODB_ENDPOINT, or neither (to start both emulators)');
   }
   return {
-    host: env.HOST || '127.0.0.1',
+    host,
     port,
+    publicUrl: publicUrl.url,
     logLevel: logLevel as DevSettings['logLevel'],
     stateDir: resolve(env.NIMBUS_DEV_STATE_DIR || './.tmp/dev-aws'),
     endpoints: s3 && dynamodb ? { s3, dynamodb } : undefined,

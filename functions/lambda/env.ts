@@ -11,6 +11,11 @@ export const LAMBDA_ENV = {
   uploadSecretArn: 'NIMBUS_UPLOAD_SECRET_ARN',
   /** Secrets Manager secret seeding the token signing key (read at cold start; AWSPREVIOUS still verifies). */
   tokenSecretArn: 'NIMBUS_TOKEN_SECRET_ARN',
+  /**
+   * The registry's origin as clients reach it (https://registry.example.com, or the
+   * execute-api URL): login challenges name <it>/token. Never taken from a request's Host.
+   */
+  publicUrl: 'NIMBUS_PUBLIC_URL',
   /** Lifetime of presigned blob URLs, seconds. */
   blobRedirectSeconds: 'NIMBUS_BLOB_REDIRECT_SECONDS',
   /** Lifetime of upload URLs, seconds. */

@@ -38,6 +38,7 @@ async function start(): Promise<ApiGatewayHandler> {
       table: settings.table,
       secrets,
       signingSecretId: settings.tokenSecretArn,
+      publicUrl: settings.publicUrl,
       logger,
       // The API Gateway adapter stamps sourceIp here, overwriting whatever the client sent.
       clientAddress: (request) => request.headers.get(CLIENT_ADDRESS_HEADER) ?? undefined,

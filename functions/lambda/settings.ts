@@ -6,6 +6,8 @@ export interface LambdaSettings {
   readonly uploadSecretArn: string;
   /** Token auth is always on when deployed: there is no setting to turn it off. */
   readonly tokenSecretArn: string;
+  /** Origin clients reach the registry at; the token realm is built from it. */
+  readonly publicUrl: string;
   readonly blobRedirectSeconds: number;
   readonly uploadUrlTtlSeconds: number | undefined;
   readonly uploadSessionTtlSeconds: number | undefined;
@@ -27,6 +29,7 @@ export function readLambdaSettings(env: NodeJS.ProcessEnv): LambdaSettings {
     bucket: required(env, LAMBDA_ENV.bucket),
     uploadSecretArn: required(env, LAMBDA_ENV.uploadSecretArn),
     tokenSecretArn: required(env, LAMBDA_ENV.tokenSecretArn),
+    publicUrl: origin(env, LAMBDA_ENV.publicUrl),
     blobRedirectSeconds: integer(env, LAMBDA_ENV.blobRedirectSeconds) ?? 300,
     uploadUrlTtlSeconds: integer(env, LAMBDA_ENV.uploadUrlTtlSeconds),
     uploadSessionTtlSeconds: integer(env, LAMBDA_ENV.uploadSessionTtlSeconds),
@@ -34,6 +37,12 @@ export function readLambdaSettings(env: NodeJS.ProcessEnv): LambdaSettings {
     uploadEndpoint: uploadEndpoint(env),
     verifierFunction: env[LAMBDA_ENV.verifierFunction] || undefined,
   };
+}
+
+function origin(env: NodeJS.ProcessEnv, name: string): string {
+  const value = required(env, name).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/?#]+$/.test(value)) throw new Error(`${name} must be an origin like https://registry.example.com, not "${value}"`);
+  return value;
 }
 
 function uploadEndpoint(env: NodeJS.ProcessEnv): LambdaSettings['uploadEndpoint'] {

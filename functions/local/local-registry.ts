@@ -8,6 +8,7 @@ import { CLIENT_ADDRESS_HEADER } from '../core/http/headers';
 import { createRegistry, type Authorizer, type Logger, type Registry } from '../core/index';
 import { refOf } from '../core/upload/uploads';
 import { loadOrCreateSecret } from './data-dir';
+import { originOf } from './public-url';
 import type { LocalSettings } from './settings';
 
 export interface LocalRegistry {
@@ -16,8 +17,16 @@ export interface LocalRegistry {
   sweepExpiredUploads(): Promise<number>;
 }
 
-/** The registry on local disk: filesystem stores, node:crypto hashing. */
-export async function createLocalRegistry(settings: LocalSettings, logger: Logger, authorizer?: Authorizer): Promise<LocalRegistry> {
+/**
+ * The registry on local disk: filesystem stores, node:crypto hashing. `publicUrl` gives the
+ * origin login challenges point at (main.ts knows the port only once it listens).
+ */
+export async function createLocalRegistry(
+  settings: LocalSettings,
+  logger: Logger,
+  authorizer?: Authorizer,
+  publicUrl: () => string = () => settings.publicUrl ?? originOf(settings.host, settings.port),
+): Promise<LocalRegistry> {
   const blobs = new FsBlobStore(settings.dataDir, { fsync: settings.fsync });
   const metadata = new FsMetadataStore(settings.dataDir, { fsync: settings.fsync });
   await Promise.all([blobs.init(), metadata.init()]);
@@ -28,7 +37,7 @@ export async function createLocalRegistry(settings: LocalSettings, logger: Logge
     metadata,
     logger,
     hashing: nodeHashing(),
-    authorizer: authorizer ?? (settings.auth ? await localAuthorizer(settings, logger) : undefined),
+    authorizer: authorizer ?? (settings.auth ? await localAuthorizer(settings, logger, publicUrl) : undefined),
     config: {
       uploadSecret: await loadOrCreateSecret(settings.dataDir, 'upload-hmac.key'),
       uploadUrlTtlSeconds: settings.uploadUrlTtlSeconds,
@@ -51,8 +60,9 @@ export async function createLocalRegistry(settings: LocalSettings, logger: Logge
 }
 
 /** NIMBUS_AUTH=on: users and grants in <data>/meta/auth/, the signing key in <data>/meta/secrets/. */
-async function localAuthorizer(settings: LocalSettings, logger: Logger): Promise<Authorizer> {
+async function localAuthorizer(settings: LocalSettings, logger: Logger, publicUrl: () => string): Promise<Authorizer> {
   return createTokenAuthorizer({
+    publicUrl,
     store: new FsIdentityStore(settings.dataDir, { fsync: settings.fsync }),
     keys: await loadOrCreateKeySet(settings.dataDir),
     service: settings.authService,

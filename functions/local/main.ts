@@ -4,6 +4,7 @@ import { jsonLogger } from '../adapters/node/logger';
 import { startHttpServer } from '../adapters/node-http/server';
 import { lockDataDir } from './data-dir';
 import { createLocalRegistry } from './local-registry';
+import { originOf } from './public-url';
 import { helpText, readSettings, SettingsError } from './settings';
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
@@ -17,7 +18,10 @@ async function main(): Promise<void> {
   const logger = jsonLogger(settings.logLevel);
   await mkdir(settings.dataDir, { recursive: true });
   const unlock = await lockDataDir(settings.dataDir);
-  const local = await createLocalRegistry(settings, logger);
+  // Known once the server listens (PORT=0 picks the port); set before any request is read.
+  const bound: { port?: string } = {};
+  const publicUrl = () => settings.publicUrl ?? originOf(settings.host, bound.port ?? settings.port);
+  const local = await createLocalRegistry(settings, logger, undefined, publicUrl);
   const server = await startHttpServer({
     fetch: local.registry.fetch,
     logger,
@@ -25,13 +29,16 @@ async function main(): Promise<void> {
     port: settings.port,
     ...(settings.publicUrl ? { publicOrigin: settings.publicUrl } : {}),
   });
+  bound.port = new URL(server.url).port;
   const sweep = () => local.sweepExpiredUploads()
     .then((count) => count && logger.log('info', 'swept expired uploads', { count }))
     .catch((error: unknown) => logger.log('warn', 'upload sweep failed', { error: String(error) }));
   void sweep();
   const sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
   sweeper.unref();
-  logger.log('info', 'nimbus registry listening', { url: server.url, dataDir: settings.dataDir, auth: settings.auth ? 'on' : 'off' });
+  logger.log('info', 'nimbus registry listening', {
+    url: server.url, dataDir: settings.dataDir, auth: settings.auth ? 'on' : 'off', ...(settings.auth ? { publicUrl: publicUrl() } : {}),
+  });
   if (settings.auth && (await new FsIdentityStore(settings.dataDir).listPrincipals()).length === 0) {
     logger.log('warn', 'auth is on and there are no users yet: add one with `npx nimbus user add NAME --password-stdin`, then `npx nimbus grant NAME \'**\' pull,push,delete`');
   }

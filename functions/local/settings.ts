@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { isLogLevel } from '../adapters/node/logger';
 import type { LogLevel } from '../core/index';
+import { isWildcardHost, parsePublicUrl, publicUrlNeeded } from './public-url';
 
 /** Every setting of `npm start`, read from the environment; --help prints this table. */
 export const SETTINGS = [
@@ -9,7 +10,7 @@ export const SETTINGS = [
   ['NIMBUS_DATA_DIR', './data', 'Where blobs, manifests, tags and upload sessions are stored.'],
   ['NIMBUS_FSYNC', 'on', 'on: flush data to disk before it becomes visible (survives power loss). off: faster, survives process crashes only.'],
   ['NIMBUS_LOG_LEVEL', 'info', 'debug, info, warn or error. One JSON line per request at info.'],
-  ['NIMBUS_PUBLIC_URL', '(from Host header)', 'Origin clients reach the registry at, when behind a proxy.'],
+  ['NIMBUS_PUBLIC_URL', '(http://HOST:PORT)', 'Origin clients reach the registry at (https://registry.example.com). Login challenges point there, never at the Host header a client sends. Required with NIMBUS_AUTH=on when HOST listens on every address (0.0.0.0, ::).'],
   ['NIMBUS_UPLOAD_URL_TTL', '3600', 'Seconds an upload Location stays valid.'],
   ['NIMBUS_UPLOAD_SESSION_TTL', '86400', 'Seconds an idle upload is kept before it is swept.'],
   ['NIMBUS_AUTH', 'off', 'on: require docker login (token auth; manage users with `npx nimbus`). off: anyone may push and pull, like registry:2.'],
@@ -23,6 +24,7 @@ export interface LocalSettings {
   dataDir: string;
   fsync: boolean;
   logLevel: LogLevel;
+  /** NIMBUS_PUBLIC_URL; undefined: http://HOST:<bound port> (HOST is then a concrete address, or auth is off). */
   publicUrl: string | undefined;
   uploadUrlTtlSeconds: number;
   uploadSessionTtlSeconds: number;
@@ -40,17 +42,22 @@ export function readSettings(env: NodeJS.ProcessEnv): LocalSettings {
   if (fsync !== 'on' && fsync !== 'off') throw new SettingsError(`NIMBUS_FSYNC must be on or off, not "${fsync}"`);
   const auth = env.NIMBUS_AUTH || 'off';
   if (auth !== 'on' && auth !== 'off') throw new SettingsError(`NIMBUS_AUTH must be on or off, not "${auth}"`);
+  const publicUrl = parsePublicUrl(env.NIMBUS_PUBLIC_URL);
+  if ('error' in publicUrl) throw new SettingsError(publicUrl.error);
   const authService = env.NIMBUS_AUTH_SERVICE || 'nimbus';
   if (!/^[\x21\x23-\x5b\x5d-\x7e]{1,128}$/.test(authService)) {
     throw new SettingsError('NIMBUS_AUTH_SERVICE must be 1-128 printable characters without spaces, quotes or backslashes');
   }
+  const host = env.HOST || '127.0.0.1';
+  const port = integer(env, 'PORT', 5000, 0, 65535);
+  if (auth === 'on' && !publicUrl.url && isWildcardHost(host)) throw new SettingsError(publicUrlNeeded(host, port));
   return {
-    host: env.HOST || '127.0.0.1',
-    port: integer(env, 'PORT', 5000, 0, 65535),
+    host,
+    port,
     dataDir: resolve(env.NIMBUS_DATA_DIR || './data'),
     fsync: fsync === 'on',
     logLevel,
-    publicUrl: env.NIMBUS_PUBLIC_URL?.replace(/\/+$/, '') || undefined,
+    publicUrl: publicUrl.url,
     uploadUrlTtlSeconds: integer(env, 'NIMBUS_UPLOAD_URL_TTL', 3600, 60, 7 * 86400),
     uploadSessionTtlSeconds: integer(env, 'NIMBUS_UPLOAD_SESSION_TTL', 86400, 300, 30 * 86400),
     auth: auth === 'on',

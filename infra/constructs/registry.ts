@@ -131,5 +131,7 @@ export class NimbusRegistry extends Construct {
     const stack = Stack.of(this);
     this.host = props.domain?.domainName ?? `${this.api.api.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`;
     this.url = `https://${this.host}`;
+    // Login challenges name this URL, never the Host a client sends. The API does not depend on the function: no cycle.
+    this.handler.function.addEnvironment(LAMBDA_ENV.publicUrl, this.url);
   }
 }

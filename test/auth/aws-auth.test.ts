@@ -41,7 +41,7 @@ describe('token auth on DynamoDB (the Lambda path)', () => {
     emulators = await startAwsEmulators();
     ({ table } = await emulators.createResources());
     ({ dynamodb } = awsClients({ region: emulators.region, endpoints: emulators.endpoints, emulator: true }));
-    h = await authHarness({ store: new DynamoIdentityStore(dynamodb, table), attempts: new DynamoAttemptCounter(dynamodb, table, 300) });
+    h = await authHarness({ store: new DynamoIdentityStore(dynamodb, table), attempts: new DynamoAttemptCounter(dynamodb, table) });
     await h.addUser('alice', 'alice-password', { 'alice/*': ['pull', 'push'] });
   });
   afterAll(async () => {
@@ -62,7 +62,7 @@ describe('token auth on DynamoDB (the Lambda path)', () => {
       secrets.on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' }).resolves({ SecretString: seed });
       secrets.on(GetSecretValueCommand, { VersionStage: 'AWSPREVIOUS' }).rejects(Object.assign(new Error('none'), { name: 'ResourceNotFoundException' }));
       const authorizer = await createAwsTokenAuthorizer({
-        dynamodb, table, secrets: new SecretsManagerClient({ region: 'us-east-1' }), signingSecretId: 'arn:key', service: 'nimbus-test',
+        dynamodb, table, secrets: new SecretsManagerClient({ region: 'us-east-1' }), signingSecretId: 'arn:key', service: 'nimbus-test', publicUrl: 'https://registry.example',
       });
       const response = await authorizer.handle!(new Request('https://registry.example/token?scope=repository:alice/app:pull', {
         headers: { authorization: basic('alice', 'alice-password') },
@@ -75,12 +75,6 @@ describe('token auth on DynamoDB (the Lambda path)', () => {
     } finally {
       secrets.restore();
     }
-  });
-
-  it('counts failed logins in the table', async () => {
-    await h.addUser('mallory', 'mallory-password');
-    for (let i = 0; i < 10; i++) expect((await getToken(h, [], basic('mallory', `guess-${i}`))).status).toBe(401);
-    expect((await getToken(h, [], basic('mallory', 'mallory-password'))).status).toBe(429);
   });
 
   it('rejects a replayed refresh token after the user is removed', async () => {

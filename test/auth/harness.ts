@@ -12,6 +12,7 @@ import { loadOrCreateKeySet } from '../../functions/auth/key-file';
 import { hashSecret } from '../../functions/auth/secret-hash';
 import type { KeySet } from '../../functions/auth/keyset';
 import { createRegistry, type Registry } from '../../functions/core/index';
+import { CLIENT_ADDRESS_HEADER } from '../../functions/core/http/headers';
 
 export const ORIGIN = 'http://registry.test';
 
@@ -52,8 +53,10 @@ export async function authHarness(options: Partial<TokenAuthOptions> & { address
     config: { uploadSecret: randomBytes(32), blobRedirectSeconds: 0 },
     authorizer: createTokenAuthorizer({
       store, keys, clock, service: 'nimbus-test',
-      clientAddress: () => options.address ?? '192.0.2.1',
+      // As the transports do it: the address they stamp on the request (tests stamp their own).
+      clientAddress: (request) => request.headers.get(CLIENT_ADDRESS_HEADER) ?? options.address ?? '192.0.2.1',
       ...options,
+      publicUrl: options.publicUrl ?? ORIGIN,
     }),
   });
   return {
@@ -78,10 +81,11 @@ export function bearer(token: string): string {
 }
 
 /** GET /token the way docker does; returns the parsed body (asserting 200 is the caller's job). */
-export async function getToken(h: AuthHarness, scopes: string[], authorization?: string, extra: Record<string, string> = {}): Promise<Response> {
+export async function getToken(h: AuthHarness, scopes: string[], authorization?: string, extra: Record<string, string> = {}, address?: string): Promise<Response> {
   const query = new URLSearchParams({ service: 'nimbus-test', ...extra });
   for (const scope of scopes) query.append('scope', scope);
-  return h.fetch(`/token?${query}`, authorization ? { headers: { authorization } } : {});
+  const headers: Record<string, string> = { ...(authorization ? { authorization } : {}), ...(address ? { [CLIENT_ADDRESS_HEADER]: address } : {}) };
+  return h.fetch(`/token?${query}`, { headers });
 }
 
 export async function tokenFor(h: AuthHarness, scopes: string[], authorization?: string): Promise<string> {

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { PrincipalExistsError, type IdentityStore, type PrincipalRecord } from '../../functions/auth/identity-store';
+import { NameError, PrincipalExistsError, type IdentityStore, type PrincipalRecord } from '../../functions/auth/identity-store';
+
+/** Login names a client may send that no user or robot can have. */
+export const UNHOLDABLE_NAMES = [
+  'Alice', 'alice@example.com', 'alice smith', 'alice\0', 'a'.repeat(200), '../x', '..', 'a/b', 'ålice', 'robot+', 'robot+Bad', '',
+  '-alice', 'oidc', 'a'.repeat(65),
+];
 
 /** What every IdentityStore must do; run against files and DynamoDB. */
 export function identityStoreContract(name: string, open: () => Promise<IdentityStore>): void {
@@ -39,6 +45,25 @@ export function identityStoreContract(name: string, open: () => Promise<Identity
       await store.setGrants('bob', []);
       expect(await store.grantsOf('bob')).toEqual([]);
       expect([...(await store.listGrants()).keys()]).toEqual(['anonymous']);
+    });
+
+    it.each(UNHOLDABLE_NAMES)('never finds, and refuses to write, a name no principal can have: %j', async (bad) => {
+      const store = await open();
+      await store.createPrincipal(principal('alice'));
+      expect(await store.getPrincipal(bad)).toBeUndefined();
+      expect(await store.grantsOf(bad)).toEqual([]);
+      expect(await store.deletePrincipal(bad)).toBe(false);
+      await expect(store.createPrincipal(principal(bad))).rejects.toBeInstanceOf(NameError);
+      await expect(store.setGrants(bad, [{ pattern: 'x/*', actions: ['pull'] }])).rejects.toBeInstanceOf(NameError);
+      expect((await store.listPrincipals()).map((p) => p.name)).toEqual(['alice']);
+      expect([...(await store.listGrants()).keys()]).toEqual([]);
+    });
+
+    it('finds no trusted issuer under a name no issuer can have', async () => {
+      const store = await open();
+      for (const issuer of ['', 'x'.repeat(2_000), 'é'.repeat(600), 'https://ci.example/\0']) {
+        expect(await store.getFederation(issuer)).toBeUndefined();
+      }
     });
 
     it('stores trusted issuers by exact issuer', async () => {

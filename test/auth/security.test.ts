@@ -156,35 +156,6 @@ describe('forged and misused tokens are rejected', () => {
 });
 
 describe('abuse resistance', () => {
-  it('limits failed logins per principal, refusing even the right password until the window passes', async () => {
-    for (let i = 0; i < 10; i++) expect((await getToken(h, [], basic('alice', `guess-${i}`))).status).toBe(401);
-    const limited = await getToken(h, [], alice);
-    expect(limited.status).toBe(429);
-    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(await pushImage(h, 'alice/app', alice)).toBe(429);
-    h.clock.advance(301);
-    expect((await getToken(h, [], alice)).status).toBe(200);
-  });
-
-  it('clears a principal\'s failures when it logs in successfully', async () => {
-    for (let round = 0; round < 2; round++) {
-      for (let i = 0; i < 9; i++) expect((await getToken(h, [], basic('alice', `guess-${i}`))).status).toBe(401);
-      expect((await getToken(h, [], alice)).status).toBe(200);
-    }
-  });
-
-  it('limits failed logins per client address across usernames', async () => {
-    for (let i = 0; i < 30; i++) expect((await getToken(h, [], basic(`user${i}`, 'x'))).status).toBe(401);
-    expect((await getToken(h, [], alice)).status).toBe(429);
-    const elsewhere = await authHarness({ address: '198.51.100.7' });
-    try {
-      await elsewhere.addUser('alice', 'alice-password');
-      expect((await getToken(elsewhere, [], alice)).status).toBe(200);
-    } finally {
-      await elsewhere.close();
-    }
-  });
-
   it('never writes secrets to the log', async () => {
     const lines: string[] = [];
     const logged = await authHarness({ logger: { log: (level, message, fields) => lines.push(JSON.stringify({ level, message, fields })) } });

@@ -160,7 +160,7 @@ export async function createPushWorld(emulators: AwsEmulators, partSize = PART_S
   const keys = await loadOrCreateKeySet(join(dir, 'auth'));
   const registryOn = (b: BlobStore, m: MetadataStore, options: { auth?: boolean; tasks?: TaskQueue } = {}) => createRegistry({
     blobs: b, metadata: m, config,
-    ...(options.auth ? { authorizer: createTokenAuthorizer({ store: identities, keys, service: 'nimbus-test', clientAddress: () => '127.0.0.1' }) } : {}),
+    ...(options.auth ? { authorizer: createTokenAuthorizer({ store: identities, keys, service: 'nimbus-test', clientAddress: () => '127.0.0.1', publicUrl: () => `http://${secured.host}` }) } : {}),
     ...(options.tasks ? { tasks: options.tasks } : {}),
   });
   const diskBlobs = new FsBlobStore(join(dir, 'disk'), { fsync: false });

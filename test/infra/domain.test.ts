@@ -24,6 +24,8 @@ describe('custom domain', () => {
     }
     const outputs = tpl.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(outputs.RegistryUrl!.Value).toBe('https://registry.example.com');
+    // Login challenges name the custom domain, whatever Host a request carries.
+    tpl.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ NIMBUS_PUBLIC_URL: 'https://registry.example.com' }) } });
     expect(outputs.DockerLoginCommand!.Value).toBe('docker login registry.example.com');
     expect(outputs).not.toHaveProperty('ApiGatewayDomainTarget');
   });

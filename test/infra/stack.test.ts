@@ -85,6 +85,8 @@ describe('Lambda function', () => {
     expect(env[LAMBDA_ENV.bucket]).toEqual({ Ref: expect.stringMatching(/^RegistryBlobs/) });
     expect(env[LAMBDA_ENV.uploadSecretArn]).toEqual({ Ref: expect.stringMatching(/^RegistryUploadKey/) });
     expect(env[LAMBDA_ENV.tokenSecretArn]).toEqual({ Ref: expect.stringMatching(/^RegistryTokenKey/) });
+    // The URL login challenges name: the API's own, never a client's Host header.
+    expect(JSON.stringify(env[LAMBDA_ENV.publicUrl])).toMatch(/^\{"Fn::Join":\["",\["https:\/\/",\{"Ref":"RegistryHttpApi[^"]*"\},".execute-api./);
     expect(env.NODE_OPTIONS).toBe('--enable-source-maps');
     expect(env).not.toHaveProperty(LAMBDA_ENV.emulator);
     expect(JSON.stringify(env)).not.toMatch(/resolve:secretsmanager|SecretString/);

@@ -62,7 +62,7 @@ process.stdout.write('RESULT ' + JSON.stringify(result) + '\\n');`;
         // A closed port: the cold start cannot read its upload key.
         AWS_ENDPOINT_URL_SECRETS_MANAGER: 'http://127.0.0.1:9', AWS_MAX_ATTEMPTS: '1',
         NIMBUS_TABLE_NAME: 't', NIMBUS_BUCKET_NAME: 'b', NIMBUS_UPLOAD_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:k',
-        NIMBUS_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:t',
+        NIMBUS_TOKEN_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:t', NIMBUS_PUBLIC_URL: 'https://registry.example',
       },
       timeout: 60_000,
     });

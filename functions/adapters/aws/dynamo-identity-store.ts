@@ -3,7 +3,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Grant } from '../../auth/grants';
 import {
-  PrincipalExistsError, type FederationRecord, type IdentityStore, type PrincipalRecord,
+  isPrincipalName, NameError, PrincipalExistsError, type FederationRecord, type IdentityStore, type PrincipalRecord,
 } from '../../auth/identity-store';
 import type { AttemptCounter } from '../../auth/login-throttle';
 import { StoreConflictError, StoreNotFoundError } from '../../core/errors';
@@ -20,6 +20,7 @@ import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from './table-schema';
  *   grants               AUTH#GRANTS               <principal>   grants: [{ pattern, actions }]
  *   trusted issuer       AUTH#FEDERATIONS          <issuer>      audience, jwksUri?, rules, generation
  *   failed-login count   AUTH#ATTEMPTS#<key>       <window>      count, expiresAt (TTL)
+ *     <key>: pair:<name>|<address>, address:<address> (IPv6: its /64), principal:<name>
  */
 const PRINCIPALS = 'AUTH#PRINCIPALS';
 const GRANTS = 'AUTH#GRANTS';
@@ -27,6 +28,14 @@ const FEDERATIONS = 'AUTH#FEDERATIONS';
 const attemptsPartition = (key: string) => `AUTH#ATTEMPTS#${key}`;
 
 const key = (pk: string, sk: string) => ({ [PARTITION_KEY]: pk, [SORT_KEY]: sk });
+
+/** DynamoDB refuses empty key values and sort keys over 1,024 bytes (a ValidationException). */
+const isKeyValue = (value: string) => value.length > 0 && Buffer.byteLength(value) <= 1024;
+
+/** The same names as the file store: what one store holds, the other can. */
+function writableName(name: string): void {
+  if (!isPrincipalName(name)) throw new NameError(`"${name.slice(0, 80)}" cannot name a user or robot`);
+}
 
 function strip<T>(item: Record<string, unknown> | undefined): T | undefined {
   if (!item) return undefined;
@@ -38,10 +47,12 @@ export class DynamoIdentityStore implements IdentityStore {
   constructor(private readonly doc: DynamoDBDocumentClient, private readonly table: string) {}
 
   async getPrincipal(name: string): Promise<PrincipalRecord | undefined> {
+    if (!isPrincipalName(name)) return undefined;
     return strip<PrincipalRecord>(await this.get(PRINCIPALS, name, 'read principal'));
   }
 
   async createPrincipal(record: PrincipalRecord): Promise<void> {
+    writableName(record.name);
     try {
       await guarded('create principal', () => this.doc.send(new PutCommand({
         TableName: this.table,
@@ -56,6 +67,7 @@ export class DynamoIdentityStore implements IdentityStore {
   }
 
   async updatePrincipal(record: PrincipalRecord): Promise<void> {
+    writableName(record.name);
     try {
       await guarded('update principal', () => this.doc.send(new PutCommand({
         TableName: this.table,
@@ -70,6 +82,7 @@ export class DynamoIdentityStore implements IdentityStore {
   }
 
   async deletePrincipal(name: string): Promise<boolean> {
+    if (!isPrincipalName(name)) return false;
     const existed = (await this.getPrincipal(name)) !== undefined;
     await guarded('delete principal', () => this.doc.send(new TransactWriteCommand({
       TransactItems: [
@@ -86,10 +99,12 @@ export class DynamoIdentityStore implements IdentityStore {
   }
 
   async grantsOf(principal: string): Promise<Grant[]> {
+    if (!isPrincipalName(principal)) return [];
     return ((await this.get(GRANTS, principal, 'read grants'))?.grants as Grant[] | undefined) ?? [];
   }
 
   async setGrants(principal: string, grants: Grant[]): Promise<void> {
+    writableName(principal);
     if (grants.length === 0) {
       await guarded('delete grants', () => this.doc.send(new DeleteCommand({ TableName: this.table, Key: key(GRANTS, principal) })));
       return;
@@ -103,6 +118,8 @@ export class DynamoIdentityStore implements IdentityStore {
   }
 
   async getFederation(issuer: string): Promise<FederationRecord | undefined> {
+    // An ID token names any issuer it likes; one that cannot be a key cannot be trusted either.
+    if (!isKeyValue(issuer)) return undefined;
     return strip<FederationRecord>(await this.get(FEDERATIONS, issuer, 'read trusted issuer'));
   }
 
@@ -132,18 +149,19 @@ export class DynamoIdentityStore implements IdentityStore {
 
 /**
  * Failed-login counters shared by every Lambda instance: one atomic ADD per failure, and
- * the item expires (TTL) a window after its window ends.
+ * the item expires (TTL) when the caller says its window no longer matters. Reads are
+ * strongly consistent, so an instance sees failures counted by the others at once.
  */
 export class DynamoAttemptCounter implements AttemptCounter {
-  constructor(private readonly doc: DynamoDBDocumentClient, private readonly table: string, private readonly windowSeconds: number) {}
+  constructor(private readonly doc: DynamoDBDocumentClient, private readonly table: string) {}
 
-  async increment(counterKey: string, window: number): Promise<number> {
+  async increment(counterKey: string, window: number, expiresAt: number): Promise<number> {
     const result = await guarded('count failed login', () => this.doc.send(new UpdateCommand({
       TableName: this.table,
       Key: key(attemptsPartition(counterKey), String(window)),
       UpdateExpression: 'ADD #count :one SET #ttl = :ttl',
       ExpressionAttributeNames: { '#count': 'count', '#ttl': TTL_ATTRIBUTE },
-      ExpressionAttributeValues: { ':one': 1, ':ttl': (window + 2) * this.windowSeconds },
+      ExpressionAttributeValues: { ':one': 1, ':ttl': expiresAt },
       ReturnValues: 'UPDATED_NEW',
     })));
     return Number(result.Attributes?.count ?? 1);

@@ -3,7 +3,7 @@ import { link, mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Grant } from '../../auth/grants';
 import {
-  PrincipalExistsError, type FederationRecord, type IdentityStore, type PrincipalRecord,
+  isPrincipalName, NameError, PrincipalExistsError, type FederationRecord, type IdentityStore, type PrincipalRecord,
 } from '../../auth/identity-store';
 import { StoreNotFoundError } from '../../core/errors';
 import { isNotFound, readJson, removeFile, writeFileAtomic } from './atomic';
@@ -30,6 +30,7 @@ export class FsIdentityStore implements IdentityStore {
   }
 
   async getPrincipal(name: string): Promise<PrincipalRecord | undefined> {
+    if (!isPrincipalName(name)) return undefined;
     return readJson<PrincipalRecord>(this.principalPath(name));
   }
 
@@ -53,6 +54,7 @@ export class FsIdentityStore implements IdentityStore {
   }
 
   async deletePrincipal(name: string): Promise<boolean> {
+    if (!isPrincipalName(name)) return false;
     const existed = await removeFile(this.principalPath(name));
     await removeFile(this.grantsPath(name));
     return existed;
@@ -64,6 +66,7 @@ export class FsIdentityStore implements IdentityStore {
   }
 
   async grantsOf(principal: string): Promise<Grant[]> {
+    if (!isPrincipalName(principal)) return [];
     return (await readJson<{ grants: Grant[] }>(this.grantsPath(principal)))?.grants ?? [];
   }
 
@@ -143,8 +146,8 @@ export class FsIdentityStore implements IdentityStore {
   }
 }
 
-/** Principal names are validated upstream; this keeps a bad one from escaping the directory. */
+/** Only principal names become file names: nothing else can escape the directory or collide. */
 function safeName(name: string): string {
-  if (!/^[a-z0-9][a-z0-9._+-]{0,127}$/.test(name)) throw new Error(`unsafe principal name: ${name}`);
+  if (!isPrincipalName(name)) throw new NameError(`"${name.slice(0, 80)}" cannot name a user or robot`);
   return name;
 }
