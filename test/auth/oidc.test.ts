@@ -82,6 +82,29 @@ describe('CI OIDC federation', () => {
     const response = await ciLogin(await ci.idToken(mainBranch), []);
     expect(response.status).toBe(503);
     expect(response.headers.get('retry-after')).toBeTruthy();
+    expect(await response.text()).not.toContain(new URL(ci.issuer).host);
+  });
+
+  it('keeps the issuer\'s addresses and the fetch errors in the log, out of the answer', async () => {
+    const lines: string[] = [];
+    const logged = await authHarness({ oidc: { fetchTimeoutMs: 500 }, logger: { log: (level, message, fields) => lines.push(JSON.stringify({ level, message, fields })) } });
+    try {
+      logged.clock.ms = Date.now();
+      // Discovery on a closed port (connection refused), and a JWKS URL on an internal host over plain http.
+      const unreachable = 'http://127.0.0.1:9';
+      await logged.store.putFederation({ issuer: unreachable, audience: 'nimbus-test', generation: randomUUID(), rules: [] });
+      const internal = 'https://ci.internal.example';
+      await logged.store.putFederation({ issuer: internal, audience: 'nimbus-test', generation: randomUUID(), rules: [], jwksUri: 'http://keys.internal.example/jwks' });
+      for (const [issuer, secret] of [[unreachable, '127.0.0.1:9'], [internal, 'keys.internal.example']] as const) {
+        const response = await getToken(logged, [], basic('oidc', await ci.idToken(mainBranch, { issuer })), { offline_token: 'true' });
+        expect(response.status).toBe(503);
+        const text = await response.text();
+        for (const leak of [secret, 'ECONNREFUSED', 'fetch failed', 'must use https']) expect(text).not.toContain(leak);
+        expect(lines.join('\n')).toContain(secret);
+      }
+    } finally {
+      await logged.close();
+    }
   });
 
   it('refreshes a CI login until the issuer\'s rules change', async () => {

@@ -18,6 +18,20 @@ describe('challenge and login', () => {
     expect(((await response.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('UNAUTHORIZED');
   });
 
+  it('names the configured public URL as the realm, whatever Host or X-Forwarded-* headers a client sends', async () => {
+    const forged = { 'x-forwarded-host': 'attacker.example', 'x-forwarded-proto': 'https', forwarded: 'host=attacker.example;proto=https' };
+    const challenges = [
+      await h.fetch('http://attacker.example/v2/', { headers: forged }),
+      await h.fetch('http://attacker.example:8443/v2/alice/app/manifests/v1', { headers: forged }),
+      await h.fetch('http://attacker.example/token', { headers: { ...forged, authorization: basic('alice', 'wrong') } }),
+      await h.fetch('http://attacker.example/v2/', { headers: { ...forged, authorization: bearer('not-a-token') } }),
+    ];
+    for (const response of challenges) {
+      expect(response.status).toBe(401);
+      expect(response.headers.get('www-authenticate')).toMatch(/^Bearer realm="http:\/\/registry\.test\/token",service="nimbus-test"/);
+    }
+  });
+
   it('logs in the way docker does: offline_token=true returns a refresh token, and the token opens /v2/', async () => {
     const response = await getToken(h, [], alice, { account: 'alice', client_id: 'docker', offline_token: 'true' });
     expect(response.status).toBe(200);
@@ -145,6 +159,26 @@ describe('POST /token', () => {
     expect(body.scope).toBe('repository:alice/app:pull,push repository:shared/x:pull');
     expect(body.refresh_token).toBe(refreshToken);
     expect(await pushImage(h, 'alice/app', bearer(body.access_token))).toBe(201);
+  });
+
+  it('reads at most 64 KiB of a form, refusing more with 413 without reading the rest', async () => {
+    const big = await h.fetch('/token', form({ grant_type: 'password', username: 'alice', password: 'alice-password', scope: 'x'.repeat(70 * 1024) }));
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as { errors: { code: string }[] }).errors[0]!.code).toBe('SIZE_INVALID');
+    // A body that never ends, without Content-Length: the answer comes after 64 KiB, and the rest is never pulled.
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += 16 * 1024;
+        controller.enqueue(new TextEncoder().encode('a'.repeat(16 * 1024)));
+      },
+    }, { highWaterMark: 0 });
+    const init = { method: 'POST', body: endless, headers: { 'content-type': 'application/x-www-form-urlencoded' }, duplex: 'half' };
+    const response = await h.fetch('/token', init);
+    expect(response.status).toBe(413);
+    expect(pulled).toBeLessThanOrEqual(128 * 1024);
+    // Within the limit, a form works as before.
+    expect((await h.fetch('/token', form({ grant_type: 'password', username: 'alice', password: 'alice-password', scope: 'repository:alice/app:pull'.padEnd(60_000, ' ') }))).status).toBe(200);
   });
 
   it('refuses a wrong password and unknown grant types', async () => {

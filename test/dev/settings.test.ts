@@ -15,6 +15,13 @@ describe('npm run dev:aws settings', () => {
     expect(() => readDevSettings({ NIMBUS_DEV_S3_ENDPOINT: 'http://127.0.0.1:1' })).toThrow(/NIMBUS_DEV_S3_ENDPOINT and NIMBUS_DEV_DYNAMODB_ENDPOINT/);
   });
 
+  it('passes the function its public URL: NIMBUS_PUBLIC_URL, required when HOST listens everywhere', () => {
+    expect(readDevSettings({}).publicUrl).toBeUndefined();
+    expect(readDevSettings({ HOST: '0.0.0.0', NIMBUS_PUBLIC_URL: 'http://dev.example:5000/' }).publicUrl).toBe('http://dev.example:5000');
+    expect(() => readDevSettings({ HOST: '0.0.0.0' })).toThrow(/set NIMBUS_PUBLIC_URL/);
+    expect(() => readDevSettings({ NIMBUS_PUBLIC_URL: 'dev.example' })).toThrow(/NIMBUS_PUBLIC_URL must be/);
+  });
+
   it('lists every setting in --help and in the README', async () => {
     const readme = await readFile(readmePath, 'utf8');
     const help = devHelpText();
