@@ -1,10 +1,10 @@
-import { request } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { originOf, parsePublicUrl } from '../../functions/local/public-url';
 import { readSettings } from '../../functions/local/settings';
+import { challengeWithHost } from '../support/forged-host';
 import { exitCode, start } from './local-server';
 
 describe('the public URL of npm start', () => {
@@ -41,19 +41,6 @@ describe('npm start with auth on', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  /** GET /v2/ with a Host header of the client's choosing (fetch does not let a caller set one). */
-  function challenge(url: string, host: string): Promise<string | undefined> {
-    return new Promise((resolve, reject) => {
-      const target = new URL('/v2/', url);
-      const req = request({ host: target.hostname, port: target.port, path: target.pathname, headers: { host, 'x-forwarded-host': 'forged.example', 'x-forwarded-proto': 'https' } }, (res) => {
-        res.resume();
-        resolve(res.headers['www-authenticate']);
-      });
-      req.on('error', reject);
-      req.end();
-    });
-  }
-
   it.each([
     [{}, (url: string) => `${url}/token`],
     [{ NIMBUS_PUBLIC_URL: 'https://registry.example.com/' }, () => 'https://registry.example.com/token'],
@@ -61,7 +48,7 @@ describe('npm start with auth on', () => {
     const server = await start({ HOST: '127.0.0.1', PORT: '0', NIMBUS_DATA_DIR: join(dir, 'data'), NIMBUS_AUTH: 'on', NIMBUS_FSYNC: 'off', ...env });
     try {
       for (const host of ['attacker.example', 'attacker.example:1234', new URL(server.url).host]) {
-        expect(await challenge(server.url, host)).toBe(`Bearer realm="${realm(server.url)}",service="nimbus"`);
+        expect(await challengeWithHost(server.url, '/v2/', host)).toBe(`Bearer realm="${realm(server.url)}",service="nimbus"`);
       }
     } finally {
       server.child.kill('SIGTERM');
