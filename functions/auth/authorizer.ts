@@ -4,7 +4,7 @@ import type { Identity } from './authenticator';
 import { readCredentials } from './credentials';
 import { allowsCatalog } from './grants';
 import { covers, scopeFor, type ResourceAccess } from './scopes';
-import { grantsAllow, TokenAuth, type TokenAuthOptions } from './token-auth';
+import { describeError, grantsAllow, TokenAuth, type TokenAuthOptions } from './token-auth';
 import { handleTokenRequest } from './token-endpoint';
 import { TokenError } from './token-service';
 
@@ -51,7 +51,10 @@ export function createTokenAuthorizer(options: TokenAuthOptions): Authorizer {
           try {
             claims = await auth.tokens.verifyAccess(credentials.token);
           } catch (error) {
-            if (!(error instanceof TokenError)) throw error;
+            if (!(error instanceof TokenError)) {
+              auth.logger.log('warn', 'token could not be checked', { error: describeError(error) });
+              throw error;
+            }
             throw auth.unauthorized(error.message, needed, 'invalid_token');
           }
           if (needed && !covers(claims.access, needed)) {

@@ -109,7 +109,7 @@ export class TokenAuth {
       // A 429 of the login limits is the client's; anything else (a throttled or unreachable
       // store) goes on as a retryable error, its details to the log only.
       if (!(error instanceof RegistryError)) {
-        this.logger.log('warn', 'login could not be checked', { principal: loggableName(username), error: describe(error) });
+        this.logger.log('warn', 'login could not be checked', { principal: loggableName(username), error: describeError(error) });
       }
       throw error;
     }
@@ -136,7 +136,8 @@ export class TokenAuth {
   }
 }
 
-function describe(error: unknown): string {
+/** An error for a log line: its name and message (never for a client). */
+export function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 

@@ -3,7 +3,7 @@ import { readBodyWithin } from '../core/http/body';
 import { jsonResponse } from '../core/http/responses';
 import { AuthenticationError, type Identity } from './authenticator';
 import { formatScope, parseScopes, type ResourceAccess } from './scopes';
-import { TOKEN_PATH, type TokenAuth } from './token-auth';
+import { describeError, TOKEN_PATH, type TokenAuth } from './token-auth';
 import { TokenError, type RefreshSubject } from './token-service';
 
 /**
@@ -48,7 +48,10 @@ async function tokenFromForm(auth: TokenAuth, request: Request): Promise<Respons
       try {
         subject = await auth.tokens.verifyRefresh(refreshToken);
       } catch (error) {
-        if (!(error instanceof TokenError)) throw error;
+        if (!(error instanceof TokenError)) {
+          auth.logger.log('warn', 'refresh token could not be checked', { error: describeError(error) });
+          throw error;
+        }
         throw auth.unauthorized(`the refresh token is not valid (${error.reason}); log in again`);
       }
       return tokenResponse(auth, await identityForRefresh(auth, subject), scopes, refreshToken);
@@ -71,7 +74,7 @@ async function identityForRefresh(auth: TokenAuth, subject: RefreshSubject): Pro
       auth.logger.log('warn', 'refresh refused', { principal, reason: error.message });
       throw auth.unauthorized(error.message);
     }
-    auth.logger.log('warn', 'refresh failed', { principal, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+    auth.logger.log('warn', 'refresh failed', { principal, error: describeError(error) });
     throw error;
   }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { errors, jwtVerify, SignJWT, type JWTPayload, type JWTHeaderParameters } from 'jose';
+import { StoreUnavailableError } from '../core/errors';
 import type { Clock } from '../core/ports';
 import type { Grant } from './grants';
 import { TOKEN_ALGORITHM, type KeySet } from './keyset';
@@ -60,6 +61,7 @@ const RELOAD_INTERVAL_MS = 60_000;
 export class TokenService {
   private keys: KeySet;
   private lastReload = -Infinity;
+  private reloadFailed = false;
 
   constructor(private readonly options: TokenServiceOptions) {
     this.keys = options.keys;
@@ -136,16 +138,31 @@ export class TokenService {
       });
       return payload;
     } catch (error) {
+      if (error instanceof StoreUnavailableError) throw error;
       if (error instanceof errors.JWTExpired) throw new TokenError('expired');
       throw new TokenError('invalid');
     }
   }
 
+  /**
+   * A key store that cannot be read is not a bad token: the caller gets a retryable 503
+   * (docker keeps its login) until a reload succeeds, tried at most once a minute.
+   */
   private async reloadedKey(kid: string | undefined) {
     const now = this.options.clock.now();
-    if (!this.options.reloadKeys || kid === undefined || now - this.lastReload < RELOAD_INTERVAL_MS) return undefined;
+    if (!this.options.reloadKeys || kid === undefined) return undefined;
+    if (now - this.lastReload < RELOAD_INTERVAL_MS) {
+      if (this.reloadFailed) throw new StoreUnavailableError('the token signing keys could not be reloaded');
+      return undefined;
+    }
     this.lastReload = now;
-    this.keys = await this.options.reloadKeys();
+    try {
+      this.keys = await this.options.reloadKeys();
+      this.reloadFailed = false;
+    } catch (error) {
+      this.reloadFailed = true;
+      throw new StoreUnavailableError(`reloading the token signing keys failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
     return this.keys.verificationKey(kid);
   }
 

@@ -131,6 +131,42 @@ describe('forged and misused tokens are rejected', () => {
     }
   });
 
+  it('answers 503, not 401, while the keys cannot be reloaded, so docker keeps its login', async () => {
+    const oldSeed = randomBytes(32);
+    const newSeed = randomBytes(32);
+    const rotated = await authHarness({ keys: await KeySet.fromSeeds([newSeed, oldSeed]) });
+    let secretsManagerDown = true;
+    // Another instance of the same registry: same users, but started before the rotation.
+    const stale = await authHarness({
+      store: rotated.store,
+      keys: await KeySet.fromSeeds([oldSeed]),
+      reloadKeys: async () => {
+        if (secretsManagerDown) throw Object.assign(new Error('GetSecretValue on arn:aws:secretsmanager:eu-west-1:123456789012:secret:k throttled'), { name: 'ThrottlingException' });
+        return KeySet.fromSeeds([newSeed, oldSeed]);
+      },
+    });
+    try {
+      await rotated.addUser('alice', 'alice-password');
+      const login = (await (await getToken(rotated, [], alice, { offline_token: 'true' })).json()) as { token: string; refresh_token: string };
+      const refresh = () => stale.fetch('/token', {
+        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: login.refresh_token }).toString(),
+      });
+      for (const response of [await stale.fetch('/v2/', { headers: { authorization: bearer(login.token) } }), await refresh(), await refresh()]) {
+        expect(response.status).toBe(503);
+        expect(response.headers.get('retry-after')).toBeTruthy();
+        expect(await response.text()).not.toMatch(/arn:aws|GetSecretValue|Throttling/);
+      }
+      secretsManagerDown = false;
+      stale.clock.advance(61);
+      expect((await refresh()).status).toBe(200);
+      expect((await stale.fetch('/v2/', { headers: { authorization: bearer(login.token) } })).status).toBe(200);
+    } finally {
+      await rotated.close();
+      await stale.close();
+    }
+  });
+
   it('keeps access and refresh tokens apart', async () => {
     const login = (await (await getToken(h, ['repository:alice/app:pull'], alice, { offline_token: 'true' })).json()) as { token: string; refresh_token: string };
     expect((await pullStatus('alice/app', login.refresh_token)).status).toBe(401);
