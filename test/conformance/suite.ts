@@ -23,10 +23,11 @@ export interface ConformanceTarget<R extends RunningTarget = RunningTarget> {
   readonly runs: readonly SuiteSettings[];
 }
 
+/** A run's title: its settings, without the random namespaces, so titles stay the same from run to run. */
 function describeSettings(settings: SuiteSettings): string {
   const automatic = settings.automaticCrossmount === undefined ? 'unset' : String(settings.automaticCrossmount);
   return `OCI_DELETE_MANIFEST_BEFORE_BLOBS=${settings.deleteManifestBeforeBlobs}, OCI_AUTOMATIC_CROSSMOUNT=${automatic}, `
-    + `OCI_NAMESPACE=${settings.namespace}, OCI_CROSSMOUNT_NAMESPACE=${settings.crossmountNamespace ?? '(conformance-<uuid>)'}`;
+    + `OCI_CROSSMOUNT_NAMESPACE ${settings.crossmountNamespace === undefined ? 'unset' : 'set'}`;
 }
 
 /**
@@ -53,7 +54,7 @@ export function defineConformanceSuite<R extends RunningTarget>(target: Conforma
         settings: resolved,
         fixtures: buildFixtures(),
         client: () => {
-          if (!client) throw new Error(`the registry did not start${running ? '' : ' (see the beforeAll failure)'}`);
+          if (!client) throw new Error('the suite could not start (see the beforeAll failure: registry start or login)');
           return client;
         },
       };
@@ -61,6 +62,7 @@ export function defineConformanceSuite<R extends RunningTarget>(target: Conforma
       describe(describeSettings(settings), () => {
         beforeAll(async () => {
           if (!running) throw new Error('the registry did not start');
+          console.log(`conformance run: OCI_NAMESPACE=${resolved.namespace} OCI_CROSSMOUNT_NAMESPACE=${resolved.crossmountNamespace}`);
           const credentials = await target.login?.(running, resolved);
           client = new ConformanceClient({ rootUrl: running.url, defaultName: resolved.namespace, ...credentials });
         }, 60_000);
