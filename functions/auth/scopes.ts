@@ -39,9 +39,22 @@ export function formatScope(access: ResourceAccess): string {
   return `${access.type}:${access.name}:${access.actions.join(',')}`;
 }
 
+/**
+ * The scope a request needs, and `also` the scopes it can use besides (a mount's source).
+ * Only the scope itself is checked; challenges name all of them, as distribution's do, so a
+ * client that requests the challenged scope (reggie, the conformance suite's client) gets
+ * pull on a mount's source when granted, and the mount happens.
+ */
+export interface NeededAccess extends ResourceAccess {
+  also?: ResourceAccess[];
+}
+
 /** The scope a route's access needs, or undefined when it needs only a login (GET /v2/). */
-export function scopeFor(access: AccessRequest): ResourceAccess | undefined {
-  if (access.repository !== undefined) return { type: 'repository', name: access.repository, actions: [...access.actions] };
+export function scopeFor(access: AccessRequest): NeededAccess | undefined {
+  if (access.repository !== undefined) {
+    const also = (access.optional ?? []).map(({ repository, actions }): ResourceAccess => ({ type: 'repository', name: repository, actions: [...actions] }));
+    return { type: 'repository', name: access.repository, actions: [...access.actions], ...(also.length > 0 ? { also } : {}) };
+  }
   if (access.actions.length > 0) return { ...CATALOG, actions: ['*'] };
   return undefined;
 }
@@ -52,10 +65,10 @@ export function covers(granted: readonly ResourceAccess[], needed: ResourceAcces
   return entry !== undefined && needed.actions.every((action) => entry.actions.includes(action));
 }
 
-/** The WWW-Authenticate value that sends a client to the token endpoint. */
-export function bearerChallenge(realm: string, service: string, scope?: ResourceAccess, error?: 'invalid_token' | 'insufficient_scope'): string {
+/** The WWW-Authenticate value that sends a client to the token endpoint; several scopes are space-separated. */
+export function bearerChallenge(realm: string, service: string, scope?: NeededAccess, error?: 'invalid_token' | 'insufficient_scope'): string {
   const parts = [`realm="${realm}"`, `service="${service}"`];
-  if (scope) parts.push(`scope="${formatScope(scope)}"`);
+  if (scope) parts.push(`scope="${[scope, ...(scope.also ?? [])].map(formatScope).join(' ')}"`);
   if (error) parts.push(`error="${error}"`);
   return `Bearer ${parts.join(',')}`;
 }

@@ -9,6 +9,12 @@ export interface AccessRequest {
   /** undefined for registry-wide routes (/v2/, _catalog). */
   repository?: string;
   actions: Action[];
+  /**
+   * Access the request can use but does not need: a mount's source repository, from which
+   * the blob is linked when the caller may pull it (else it is uploaded). Challenges name
+   * it, so a client that asks for the challenged scope can mount.
+   */
+  optional?: Array<{ repository: string; actions: Action[] }>;
 }
 
 export interface Principal {

@@ -55,7 +55,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
     if (match.params.name !== undefined) parseRepositoryName(match.params.name);
     const ctx: RequestContext = { request, url, requestId, params: match.params, principal: {}, services };
     if (method.access !== 'capability') {
-      ctx.principal = await services.authorizer.authorize(request, method.access(match.params));
+      ctx.principal = await services.authorizer.authorize(request, method.access(match.params, url.searchParams));
     }
     return method.handler(ctx);
   }

@@ -1,6 +1,7 @@
 import type { AccessRequest } from './access';
 import type { RequestContext, RouteParams } from './context';
 import { versionCheck } from './handlers/base';
+import { isRepositoryName } from './names';
 import { deleteBlob, getBlob } from './handlers/blobs';
 import { deleteManifest, getManifest, putManifest } from './handlers/manifests';
 import { listCatalog, listTags } from './handlers/listing';
@@ -14,7 +15,7 @@ type Handler = (ctx: RequestContext) => Promise<Response>;
  * How a route is authorized: the access the caller's credentials must grant, or
  * 'capability' for upload-session URLs, which carry their own signed capability.
  */
-export type RouteAccess = ((params: RouteParams) => AccessRequest) | 'capability';
+export type RouteAccess = ((params: RouteParams, query: URLSearchParams) => AccessRequest) | 'capability';
 
 export interface Route {
   readonly name: string;
@@ -25,6 +26,13 @@ export interface Route {
 
 const registryWide = (actions: AccessRequest['actions']) => (): AccessRequest => ({ actions });
 const onRepository = (actions: AccessRequest['actions']) => (params: RouteParams): AccessRequest => ({ repository: params.name!, actions });
+
+/** An upload start needs push; a mount from another repository can also use pull on that one. */
+function uploadStart(params: RouteParams, query: URLSearchParams): AccessRequest {
+  const from = query.get('mount') === null ? null : query.get('from');
+  const source = from !== null && isRepositoryName(from) && from !== params.name ? [{ repository: from, actions: ['pull' as const] }] : [];
+  return { repository: params.name!, actions: ['push'], ...(source.length > 0 ? { optional: source } : {}) };
+}
 
 /**
  * The Distribution API as data, in match order. Names may contain "/", so each pattern
@@ -59,7 +67,7 @@ export const ROUTES: readonly Route[] = [
   {
     name: 'upload-start',
     pattern: /^\/v2\/(?<name>.+)\/blobs\/uploads\/?$/,
-    methods: { POST: { handler: startUpload, access: onRepository(['push']) } },
+    methods: { POST: { handler: startUpload, access: uploadStart } },
   },
   {
     name: 'upload',

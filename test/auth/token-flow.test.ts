@@ -139,6 +139,30 @@ describe('scopes and grants', () => {
     const notMounted = await h.fetch(`/v2/alice/other/blobs/uploads/?mount=${digest}&from=alice/source`, { method: 'POST', headers: { authorization: bearer(withoutSource) } });
     expect(notMounted.status).toBe(202);
   });
+
+  it("names a mount's source in the challenge, so a client that requests the challenged scope mounts (as distribution does)", async () => {
+    expect(await pushImage(h, 'alice/source', alice)).toBe(201);
+    const manifest = (await (await h.fetch('/v2/alice/source/manifests/v1', { headers: { authorization: alice } })).json()) as { config: { digest: string } };
+    const mountPath = `/v2/alice/target/blobs/uploads/?mount=${manifest.config.digest}&from=alice/source`;
+    const challenge = (await h.fetch(mountPath, { method: 'POST' })).headers.get('www-authenticate') ?? '';
+    const scope = /scope="([^"]*)"/.exec(challenge)?.[1];
+    expect(scope).toBe('repository:alice/target:push repository:alice/source:pull');
+    // The challenged scope, sent back as one value (the conformance suite's client does this).
+    const token = await tokenFor(h, [scope!], alice);
+    expect((await h.fetch(mountPath, { method: 'POST', headers: { authorization: bearer(token) } })).status).toBe(201);
+    // Pull on the source is not required: a caller without it uploads instead.
+    await h.addUser('bob', 'bob-password', { 'bob/*': ['pull', 'push'] });
+    const bobPath = `/v2/bob/target/blobs/uploads/?mount=${manifest.config.digest}&from=alice/source`;
+    const bobToken = await tokenFor(h, [/scope="([^"]*)"/.exec((await h.fetch(bobPath, { method: 'POST' })).headers.get('www-authenticate') ?? '')![1]!], basic('bob', 'bob-password'));
+    expect((await h.fetch(bobPath, { method: 'POST', headers: { authorization: bearer(bobToken) } })).status).toBe(202);
+  });
+
+  it('names only the target in the challenge of an upload without a mount source, or with one that is no repository name', async () => {
+    for (const query of ['', '?mount=sha256:aa', '?from=alice/source', '?mount=sha256:aa&from=Alice%22,x="y', '?mount=sha256:aa&from=alice/target']) {
+      const challenge = (await h.fetch(`/v2/alice/target/blobs/uploads/${query}`, { method: 'POST' })).headers.get('www-authenticate');
+      expect(challenge, query).toBe('Bearer realm="http://registry.test/token",service="nimbus-test",scope="repository:alice/target:push"');
+    }
+  });
 });
 
 describe('POST /token', () => {
