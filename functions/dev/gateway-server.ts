@@ -57,7 +57,8 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
   const fn: FunctionIdentity = { ...options.function, timeoutMs: options.function.timeoutMs ?? limits.timeoutMs };
   const apiId = randomBytes(5).toString('hex');
 
-  const server = createServer((req, res) => {
+  // A request without Host is refused below, as API Gateway (which routes on it) does, not with node's bare 400.
+  const server = createServer({ requireHostHeader: false }, (req, res) => {
     void serve(req, res).catch((error: unknown) => {
       if (!res.headersSent) sendGatewayError(res, 'internal', gatewayRequestId(), req.method);
       else res.destroy(error instanceof Error ? error : undefined);
@@ -82,6 +83,11 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
       integrationStatus: outcome.integrationStatus ?? null, error: outcome.error ?? null, latencyMs: Date.now() - receivedAt,
     }));
 
+    if (req.headers.host === undefined && req.httpVersion !== '1.0') {
+      outcome = { status: 400, error: 'bad-request' };
+      res.shouldKeepAlive = false;
+      return sendGatewayError(res, 'bad-request', requestId, req.method);
+    }
     if (requestHeadBytes(req) > API_GATEWAY_MAX_HEAD_BYTES) {
       outcome = { status: 400, error: 'head-too-large' };
       res.shouldKeepAlive = false;

@@ -67,7 +67,8 @@ function bodyStream(req: IncomingMessage, { onBytes, framing }: BodyOptions): Re
         if (open) controller.error(error);
         open = false;
       };
-      framing?.addEventListener('abort', () => fail(framing.reason), { once: true });
+      if (framing?.aborted) fail(framing.reason);
+      else framing?.addEventListener('abort', () => fail(framing.reason), { once: true });
       req.on('data', (chunk: Buffer) => {
         if (!open) return;
         onBytes?.(chunk.byteLength);
