@@ -1,15 +1,50 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { malformedRequest, REGISTRY_METHODS } from '../../core/http/request-target';
-import { RegistryError } from '../../core/index';
+import { malformedRequest, REGISTRY_METHODS, unsupportedMethod } from '../../core/http/request-target';
+import { errorResponse } from '../../core/http/responses';
+import { RegistryError, type Logger } from '../../core/index';
+import { sendResponse } from './convert';
 
 /**
- * Requests node's parser refuses before any request object exists ('clientError'): an
- * unknown method, conflicting Content-Length and Transfer-Encoding, a malformed chunk,
- * headers over node's limit. They get the spec's error like any other bad request; only
- * the status follows node's choice (431 for oversized heads, 408 for slow ones).
+ * Answers what never reaches the request handler, through the core's renderer: requests
+ * node's parser refuses ('clientError'), CONNECT (node hands over the raw socket), and an
+ * Expect other than 100-continue (node would answer a bare 417). `framingOf` names the
+ * body of the exchange in progress on a socket, if any.
  */
-export function parserRefusal(code: string | undefined): RegistryError {
+export function answerUnservableRequests(server: Server, logger: Logger, framingOf: (socket: Duplex) => AbortController | undefined): void {
+  const refuse = (socket: Duplex, refusal: Error, method: string | undefined) => {
+    const requestId = crypto.randomUUID();
+    const response = errorResponse(refusal, logger, requestId);
+    logger.log('info', 'request', { requestId, method, status: response.status, refused: true });
+    void writeRawResponse(socket, response).catch(() => socket.destroy());
+  };
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    // The head parsed and a handler runs (a malformed chunk, the body of an unknown
+    // Transfer-Encoding): fail its body so it answers with a spec error, or lets the answer
+    // it started finish; the connection closes after it (the body was never complete).
+    const framing = framingOf(socket);
+    if (framing) framing.abort(parserRefusal(error.code));
+    else refuse(socket, parserRefusal(error.code), undefined);
+  });
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => refuse(socket, unsupportedMethod('CONNECT'), 'CONNECT'));
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const refusal = malformedRequest(`Expect: ${JSON.stringify(String(req.headers.expect).slice(0, 40))} is not supported; only 100-continue is`, 417);
+    res.shouldKeepAlive = false;
+    void sendResponse(errorResponse(refusal, logger, crypto.randomUUID()), res, req.method === 'HEAD').catch(() => res.destroy());
+  });
+}
+
+/**
+ * What node's parser refuses ('clientError'): an unknown method, conflicting
+ * Content-Length and Transfer-Encoding, a malformed chunk, headers over node's limit. It
+ * gets the spec's error like any other bad request; only the status follows node's choice
+ * (431 for oversized heads, 408 for slow ones).
+ */
+function parserRefusal(code: string | undefined): RegistryError {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW':
       return malformedRequest('the request line and headers are larger than this server accepts', 431);
@@ -36,7 +71,7 @@ export function parserRefusal(code: string | undefined): RegistryError {
  * Writes a rendered error straight to a socket that has no ServerResponse (a parse error,
  * CONNECT) and closes it: the rest of the stream cannot be trusted to be a request.
  */
-export async function writeRawResponse(socket: Duplex, response: Response): Promise<void> {
+async function writeRawResponse(socket: Duplex, response: Response): Promise<void> {
   const body = Buffer.from(await response.arrayBuffer());
   const lines = [`HTTP/1.1 ${response.status} ${STATUS_CODES[response.status] ?? ''}`];
   response.headers.forEach((value, name) => {

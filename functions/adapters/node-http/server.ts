@@ -1,12 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CLIENT_ADDRESS_HEADER, REQUEST_TARGET_HEADER } from '../../core/http/headers';
-import { acceptRequestHead, malformedRequest, unsupportedMethod } from '../../core/http/request-target';
+import { acceptRequestHead } from '../../core/http/request-target';
 import { errorResponse } from '../../core/http/responses';
 import type { Logger } from '../../core/index';
 import { requestHead, sendResponse, toRequest } from './convert';
 import { listen } from './listen';
-import { parserRefusal, writeRawResponse } from './refusals';
+import { answerUnservableRequests } from './refusals';
 
 export interface HttpServerOptions {
   readonly fetch: (request: Request) => Promise<Response>;
@@ -31,94 +31,23 @@ export interface RunningServer {
  * renderer, so clients see the spec's JSON whatever they sent.
  */
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningServer> {
-  const { fetch, logger } = options;
   let inFlight = 0;
   let boundOrigin = '';
-  // The exchange in progress on each socket: a parse error in its body must not write a second response.
-  const responding = new WeakMap<Duplex, { framing: AbortController }>();
+  // The body of the exchange in progress on each socket, failed when node finds its framing broken.
+  const framings = new WeakMap<Duplex, AbortController>();
   // Host is checked by acceptRequestHead, so a missing one gets the spec's error, not node's bare 400.
   const server = createServer({ requireHostHeader: false }, (req, res) => {
     inFlight++;
     const framing = new AbortController();
-    responding.set(req.socket, { framing });
-    res.once('close', () => responding.delete(req.socket));
-    void handle(req, res, framing.signal).finally(() => inFlight--);
+    framings.set(req.socket, framing);
+    res.once('close', () => framings.delete(req.socket));
+    void serveRequest(req, res, { ...options, origin: boundOrigin, framing: framing.signal }).finally(() => inFlight--);
   });
   // Big layers stream for minutes: no overall request timeout, but headers must come quickly.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
   server.keepAliveTimeout = 65_000;
-
-  const refuse = (socket: Duplex, refusal: Error, method: string | undefined) => {
-    const requestId = crypto.randomUUID();
-    const response = errorResponse(refusal, logger, requestId);
-    logger.log('info', 'request', { requestId, method, status: response.status, refused: true });
-    void writeRawResponse(socket, response).catch(() => socket.destroy());
-  };
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    if (error.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    // The head parsed and a handler runs (a malformed chunk, the body of an unknown
-    // Transfer-Encoding): fail its body so it answers with a spec error, or lets the answer
-    // it started finish; the connection closes after it (the body was never complete).
-    const exchange = responding.get(socket);
-    if (exchange) exchange.framing.abort(parserRefusal(error.code));
-    else refuse(socket, parserRefusal(error.code), undefined);
-  });
-  // CONNECT never reaches the request handler: node hands over the raw socket.
-  server.on('connect', (req: IncomingMessage, socket: Duplex) => refuse(socket, unsupportedMethod('CONNECT'), 'CONNECT'));
-  // Any Expect but 100-continue; node would answer a bare 417.
-  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
-    const refusal = malformedRequest(`Expect: ${JSON.stringify(String(req.headers.expect).slice(0, 40))} is not supported; only 100-continue is`, 417);
-    res.shouldKeepAlive = false;
-    void sendResponse(errorResponse(refusal, logger, crypto.randomUUID()), res, req.method === 'HEAD').catch(() => res.destroy());
-  });
-
-  async function handle(req: IncomingMessage, res: ServerResponse, framing: AbortSignal): Promise<void> {
-    const started = performance.now();
-    const requestId = crypto.randomUUID();
-    let bytesIn = 0;
-    const abort = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
-    let status = 500;
-    let bytesOut = 0;
-    let response: Response;
-    try {
-      const head = acceptRequestHead(requestHead(req));
-      const origin = options.publicOrigin ?? (head.authority ? `http://${head.authority}` : boundOrigin);
-      // Never add a 'data' listener to req: it would switch the stream to flowing mode and
-      // steal chunks from the body stream. Bytes are counted as the body is read.
-      const request = toRequest(req, origin, head.target, { signal: abort.signal, framing, onBytes: (count) => (bytesIn += count) });
-      request.headers.set('x-request-id', requestId);
-      // Each overwrites any client-sent value, so the layers above can trust them: login
-      // limits key on the address, the router routes on the target exactly as sent.
-      request.headers.set(CLIENT_ADDRESS_HEADER, req.socket.remoteAddress ?? 'unknown');
-      request.headers.set(REQUEST_TARGET_HEADER, head.target);
-      response = await fetch(request);
-    } catch (error) {
-      response = errorResponse(error, logger, requestId);
-    }
-    try {
-      status = response.status;
-      // A body the handler left unread (a rejected upload) is not worth draining: close instead.
-      if (!req.complete) res.shouldKeepAlive = false;
-      bytesOut = await sendResponse(response, res, req.method === 'HEAD');
-    } catch (error) {
-      logger.log('warn', 'response failed in transport', { requestId, error: error instanceof Error ? error.message : String(error) });
-      res.destroy();
-    } finally {
-      // The path only: query strings carry upload capabilities, which must not reach logs.
-      const path = (req.url ?? '/').split('?')[0]!.slice(0, 1024);
-      logger.log('info', 'request', {
-        requestId, method: req.method, path, status, bytesIn, bytesOut,
-        ms: Math.round(performance.now() - started),
-      });
-    }
-  }
+  answerUnservableRequests(server, options.logger, (socket) => framings.get(socket));
 
   const url = await listen(server, options.port, options.host);
   boundOrigin = url;
@@ -134,4 +63,55 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       await closed;
     },
   };
+}
+
+interface Exchange extends HttpServerOptions {
+  /** Where request URLs point when the request names no valid host. */
+  readonly origin: string;
+  readonly framing: AbortSignal;
+}
+
+async function serveRequest(req: IncomingMessage, res: ServerResponse, exchange: Exchange): Promise<void> {
+  const { fetch, logger } = exchange;
+  const started = performance.now();
+  const requestId = crypto.randomUUID();
+  let bytesIn = 0;
+  const abort = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  let status = 500;
+  let bytesOut = 0;
+  let response: Response;
+  try {
+    const head = acceptRequestHead(requestHead(req));
+    const origin = exchange.publicOrigin ?? (head.authority ? `http://${head.authority}` : exchange.origin);
+    // Never add a 'data' listener to req: it would switch the stream to flowing mode and
+    // steal chunks from the body stream. Bytes are counted as the body is read.
+    const request = toRequest(req, origin, head.target, { signal: abort.signal, framing: exchange.framing, onBytes: (count) => (bytesIn += count) });
+    request.headers.set('x-request-id', requestId);
+    // Each overwrites any client-sent value, so the layers above can trust them: login
+    // limits key on the address, the router routes on the target exactly as sent.
+    request.headers.set(CLIENT_ADDRESS_HEADER, req.socket.remoteAddress ?? 'unknown');
+    request.headers.set(REQUEST_TARGET_HEADER, head.target);
+    response = await fetch(request);
+  } catch (error) {
+    response = errorResponse(error, logger, requestId);
+  }
+  try {
+    status = response.status;
+    // A body the handler left unread (a rejected upload) is not worth draining: close instead.
+    if (!req.complete) res.shouldKeepAlive = false;
+    bytesOut = await sendResponse(response, res, req.method === 'HEAD');
+  } catch (error) {
+    logger.log('warn', 'response failed in transport', { requestId, error: error instanceof Error ? error.message : String(error) });
+    res.destroy();
+  } finally {
+    // The path only: query strings carry upload capabilities, which must not reach logs.
+    const path = (req.url ?? '/').split('?')[0]!.slice(0, 1024);
+    logger.log('info', 'request', {
+      requestId, method: req.method, path, status, bytesIn, bytesOut,
+      ms: Math.round(performance.now() - started),
+    });
+  }
 }
