@@ -21,6 +21,8 @@ export function eventToRequest(event: APIGatewayProxyEventV2, signal?: AbortSign
     method,
     target: `${event.rawPath}${query}`,
     hosts: eventHeaders.host === undefined ? [] : [eventHeaders.host],
+    // When API Gateway forwards the header (the dev:aws stand-in does). If it drops it after
+    // undoing the chunking, a coded body could not be told from content here.
     transferEncoding: eventHeaders['transfer-encoding'],
     hostRequired: false,
   });
