@@ -5,8 +5,9 @@ import type { RequestContext, Services } from './context';
 import { RegistryError } from './errors';
 import { wasmHashing } from './hashing';
 import { errorResponse } from './http/responses';
-import { parseRepositoryName } from './names';
-import { matchRoute } from './routes';
+import { checkRequestPath, requestPath } from './http/request-target';
+import { isSessionId, parseRepositoryName } from './names';
+import { allowedMethods, matchRoute, routeMethod } from './routes';
 import { Uploads } from './upload/uploads';
 import { DirectUploads } from './direct/direct-uploads';
 import type { RegistryTask } from './ports';
@@ -41,18 +42,25 @@ export function createRegistry(deps: RegistryDeps): Registry {
   };
 
   async function dispatch(request: Request, requestId: string): Promise<Response> {
+    // Before anything reads the URL: its path may have been resolved into another one.
+    const path = requestPath(request);
+    checkRequestPath(path);
     const own = await services.authorizer.handle?.(request);
     if (own) return own;
     const url = new URL(request.url);
-    const match = matchRoute(url.pathname);
-    if (!match) throw new RegistryError('UNSUPPORTED', `no such endpoint: ${request.method} ${url.pathname.slice(0, 200)}`, { status: 404 });
-    const method = match.route.methods[request.method];
+    const match = matchRoute(path);
+    if (!match) throw new RegistryError('UNSUPPORTED', `no such endpoint: ${request.method} ${path.slice(0, 200)}`, { status: 404 });
+    const method = routeMethod(match.route, request.method);
     if (!method) {
-      throw new RegistryError('UNSUPPORTED', `${request.method} is not supported on ${match.route.name} endpoints`, {
-        status: 405, headers: { Allow: Object.keys(match.route.methods).join(', ') },
+      throw new RegistryError('UNSUPPORTED', `${request.method.slice(0, 32)} is not supported on ${match.route.name} endpoints`, {
+        status: 405, headers: { Allow: allowedMethods(match.route).join(', ') },
       });
     }
     if (match.params.name !== undefined) parseRepositoryName(match.params.name);
+    if (match.params.session !== undefined && !isSessionId(match.params.session)) {
+      // Session ids are UUIDs; anything else names no session, and must not reach a store key or a file path.
+      throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'no such upload session', { detail: { session: match.params.session.slice(0, 64) } });
+    }
     const ctx: RequestContext = { request, url, requestId, params: match.params, principal: {}, services };
     if (method.access !== 'capability') {
       ctx.principal = await services.authorizer.authorize(request, method.access(match.params, url.searchParams));

@@ -18,6 +18,18 @@ export type CapabilityCheck =
   | { ok: true; capability: UploadCapability }
   | { ok: false; reason: 'missing' | 'malformed' | 'bad-signature' | 'expired' | 'wrong-session' };
 
+/**
+ * A capability as it stands in the URL's query, undecoded. URLSearchParams would turn %XX
+ * escapes and "+" into characters, giving one token many accepted spellings; a capability
+ * is plain base64url and never needs escaping. A repeated parameter comes back as all its
+ * values as sent (joined by "&"), which is never a valid token. null: absent.
+ */
+export function capabilityParam(url: URL, name: string): string | null {
+  const prefix = `${name}=`;
+  const values = url.search.slice(1).split('&').filter((part) => part.startsWith(prefix)).map((part) => part.slice(prefix.length));
+  return values.length === 0 ? null : values.join('&');
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -47,6 +59,7 @@ export class CapabilitySigner {
     const valid = await crypto.subtle.verify('HMAC', await this.key, signatureBytes, encoder.encode(payload));
     if (!valid) return { ok: false, reason: 'bad-signature' };
     const decoded = fromBase64Url(payload);
+    if (!decoded) return { ok: false, reason: 'malformed' };
     let claims: { s?: unknown; r?: unknown; e?: unknown; u?: unknown };
     try {
       claims = JSON.parse(decoder.decode(decoded)) as typeof claims;

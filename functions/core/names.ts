@@ -23,3 +23,10 @@ export function parseRepositoryName(name: string): string {
 export function isTag(reference: string): boolean {
   return TAG.test(reference);
 }
+
+// Upload and direct-upload sessions are named by crypto.randomUUID().
+const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function isSessionId(value: string): boolean {
+  return SESSION_ID.test(value);
+}

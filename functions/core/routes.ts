@@ -120,17 +120,34 @@ export interface RouteMatch {
   params: RouteParams;
 }
 
+/**
+ * Matches a path as the client sent it (http/request-target.ts). The repository name is
+ * taken as is, never decoded: "%2F" must not turn one name into another, and a "%" makes
+ * it invalid. References, digests and session ids are decoded (a client may escape the ":"
+ * of a digest); each is then checked against a grammar that no "/" or "." trick passes.
+ */
 export function matchRoute(pathname: string): RouteMatch | undefined {
   for (const route of ROUTES) {
     const match = route.pattern.exec(pathname);
     if (!match) continue;
     const params: RouteParams = {};
     for (const [key, value] of Object.entries(match.groups ?? {})) {
-      if (value !== undefined) params[key as keyof RouteParams] = safeDecode(value);
+      if (value !== undefined) params[key as keyof RouteParams] = key === 'name' ? value : safeDecode(value);
     }
     return { route, params };
   }
   return undefined;
+}
+
+/** The methods a route answers: HEAD wherever GET is (RFC 9110 §9.3.2). */
+export function allowedMethods(route: Route): string[] {
+  const methods = Object.keys(route.methods);
+  return methods.includes('GET') && !methods.includes('HEAD') ? [...methods, 'HEAD'] : methods;
+}
+
+/** The handler for a method, HEAD falling back to GET (transports send HEAD answers without a body). */
+export function routeMethod(route: Route, method: string): Route['methods'][string] | undefined {
+  return route.methods[method] ?? (method === 'HEAD' ? route.methods.GET : undefined);
 }
 
 function safeDecode(value: string): string {

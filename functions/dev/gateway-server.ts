@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { listen } from '../adapters/node-http/listen';
 import {
-  API_GATEWAY_MAX_BODY_BYTES, API_GATEWAY_TIMEOUT_MS, LAMBDA_MAX_EVENT_BYTES, LAMBDA_MAX_RESPONSE_BYTES,
+  API_GATEWAY_MAX_BODY_BYTES, API_GATEWAY_MAX_HEAD_BYTES, API_GATEWAY_TIMEOUT_MS, LAMBDA_MAX_EVENT_BYTES, LAMBDA_MAX_RESPONSE_BYTES,
 } from '../adapters/apigw/limits';
 import { gatewayEvent } from './gateway-event';
 import { lambdaContext, type FunctionIdentity } from './lambda-context';
-import { resultStatus, sendGatewayError, sendLambdaResult, type GatewayError } from './gateway-response';
+import { resultStatus, sendGatewayError, sendLambdaResult, writeGatewayErrorToSocket, type GatewayError } from './gateway-response';
 
 export type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyResultV2>;
 
@@ -41,10 +42,11 @@ const DRAIN_ALLOWANCE_BYTES = 64 * 1024 * 1024;
 
 /**
  * A local stand-in for an API Gateway HTTP API with one Lambda integration on the
- * $default route and stage: it buffers the request as API Gateway does, refuses bodies
- * over 10 MB (413) and events over Lambda's 6 MB (413), builds the payload 2.0 event,
- * invokes the handler in-process and gives up after 30 s (503), and answers failures with
- * API Gateway's own {"message": ...} bodies.
+ * $default route and stage: it refuses what is not HTTP it can parse (400) and request
+ * lines plus header values over 10240 bytes (400), buffers the request as API Gateway
+ * does, refuses bodies over 10 MB (413) and events over Lambda's 6 MB (413), builds the
+ * payload 2.0 event (path and query as sent), invokes the handler in-process and gives up
+ * after 30 s (503), and answers failures with API Gateway's own {"message": ...} bodies.
  */
 export async function startGatewayServer(options: GatewayServerOptions): Promise<RunningGateway> {
   const limits: GatewayLimits = {
@@ -55,7 +57,8 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
   const fn: FunctionIdentity = { ...options.function, timeoutMs: options.function.timeoutMs ?? limits.timeoutMs };
   const apiId = randomBytes(5).toString('hex');
 
-  const server = createServer((req, res) => {
+  // A request without Host is refused below, as API Gateway (which routes on it) does, not with node's bare 400.
+  const server = createServer({ requireHostHeader: false }, (req, res) => {
     void serve(req, res).catch((error: unknown) => {
       if (!res.headersSent) sendGatewayError(res, 'internal', gatewayRequestId(), req.method);
       else res.destroy(error instanceof Error ? error : undefined);
@@ -63,6 +66,13 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
   });
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;
+  // What API Gateway's front door refuses itself: requests that are not HTTP/1.1 it can
+  // parse, and CONNECT. They never become events.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) return socket.destroy();
+    writeGatewayErrorToSocket(socket, error.code === 'HPE_HEADER_OVERFLOW' ? 'head-too-large' : 'bad-request', gatewayRequestId());
+  });
+  server.on('connect', (_req: IncomingMessage, socket: Duplex) => writeGatewayErrorToSocket(socket, 'bad-request', gatewayRequestId()));
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const receivedAt = Date.now();
@@ -73,6 +83,16 @@ export async function startGatewayServer(options: GatewayServerOptions): Promise
       integrationStatus: outcome.integrationStatus ?? null, error: outcome.error ?? null, latencyMs: Date.now() - receivedAt,
     }));
 
+    if (req.headers.host === undefined && req.httpVersion !== '1.0') {
+      outcome = { status: 400, error: 'bad-request' };
+      res.shouldKeepAlive = false;
+      return sendGatewayError(res, 'bad-request', requestId, req.method);
+    }
+    if (requestHeadBytes(req) > API_GATEWAY_MAX_HEAD_BYTES) {
+      outcome = { status: 400, error: 'head-too-large' };
+      res.shouldKeepAlive = false;
+      return sendGatewayError(res, 'head-too-large', requestId, req.method);
+    }
     const body = await readBody(req, limits.maxBodyBytes);
     if (body === 'too-large') {
       outcome = { status: 413, error: 'body-too-large' };
@@ -136,6 +156,13 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | '
   }
   if (size > limit || declared > limit) return 'too-large';
   return Buffer.concat(chunks, size);
+}
+
+/** What the HTTP API quota on "request line and header values" counts, in bytes. */
+function requestHeadBytes(req: IncomingMessage): number {
+  let size = Buffer.byteLength(`${req.method} ${req.url} HTTP/${req.httpVersion}`, 'latin1');
+  for (let i = 1; i < req.rawHeaders.length; i += 2) size += Buffer.byteLength(req.rawHeaders[i]!, 'latin1');
+  return size;
 }
 
 /** API Gateway's request ids look like "Ab3dEfGhIjKlMnO=": 16 characters. */

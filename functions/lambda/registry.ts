@@ -9,11 +9,11 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { createApiGatewayHandler, MAX_LAMBDA_BODY_BYTES, type ApiGatewayHandler } from '../adapters/apigw/index';
+import { createApiGatewayHandler, errorResult, MAX_LAMBDA_BODY_BYTES, type ApiGatewayHandler } from '../adapters/apigw/index';
 import { createAwsStores } from '../adapters/aws/index';
 import { createAwsTokenAuthorizer } from '../auth/aws-auth';
 import { CLIENT_ADDRESS_HEADER } from '../core/http/headers';
-import { createRegistry } from '../core/index';
+import { createRegistry, RegistryError } from '../core/index';
 import { powertoolsLogger } from './logger';
 import { readLambdaSettings } from './settings';
 import { LAMBDA_UPLOAD_LEASE_SECONDS, uploadEndpointGate } from './upload-endpoint';
@@ -81,18 +81,17 @@ export async function handler(event: APIGatewayProxyEventV2, context: Context): 
     return await serve(event, context);
   } catch (error) {
     powertools.error('registry could not start', { error: error instanceof Error ? error.message : String(error) });
-    return unavailable(event.requestContext.requestId);
+    return await unavailable(event);
   } finally {
     powertools.resetKeys();
   }
 }
 
 /** A retryable spec error while the function cannot reach its secret or stores. */
-function unavailable(requestId: string): APIGatewayProxyStructuredResultV2 {
-  return {
-    statusCode: 503,
-    headers: { 'content-type': 'application/json', 'retry-after': '1', 'docker-distribution-api-version': 'registry/2.0' },
-    body: JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'the registry is starting or cannot reach its storage; retry', detail: { requestId } }] }),
-    isBase64Encoded: false,
-  };
+function unavailable(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const requestId = event.requestContext.requestId;
+  const error = new RegistryError('UNAVAILABLE', 'the registry is starting or cannot reach its storage; retry', {
+    detail: { requestId }, headers: { 'Retry-After': '1' },
+  });
+  return errorResult(error, { logger, requestId, method: event.requestContext.http.method });
 }

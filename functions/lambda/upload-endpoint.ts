@@ -1,5 +1,6 @@
 import type { Logger } from '../core/index';
 import { matchRoute } from '../core/routes';
+import { requestPath } from '../core/http/request-target';
 import { ecsServiceScaler, type ServiceScaler } from '../adapters/aws/ecs-service';
 import type { LambdaSettings } from './settings';
 
@@ -97,7 +98,7 @@ export class UploadEndpointGate {
 
 /** POST /v2/<name>/blobs/uploads/ (a monolithic POST ?digest= answers 201, here, whole). */
 function isUploadPost(request: Request): boolean {
-  return request.method === 'POST' && matchRoute(new URL(request.url).pathname)?.route.name === 'upload-start';
+  return request.method === 'POST' && matchRoute(requestPath(request))?.route.name === 'upload-start';
 }
 
 /**

@@ -1,6 +1,7 @@
 import { RegistryError, type Registry } from '../core/index';
 import { matchRoute } from '../core/routes';
 import { errorResponse } from '../core/http/responses';
+import { requestPath } from '../core/http/request-target';
 import type { IdleMonitor } from './idle-monitor';
 
 /** Load balancer health checks: do not count as activity. */
@@ -18,7 +19,7 @@ const silent = { log() {} };
  */
 export function uploadEndpointFetch(registry: Registry, idle: IdleMonitor): (request: Request) => Promise<Response> {
   return async (request) => {
-    const { pathname } = new URL(request.url);
+    const pathname = requestPath(request);
     if (pathname === HEALTH_PATH || pathname === WAKE_PATH) {
       if (pathname === WAKE_PATH) idle.touch();
       return Response.json({ status: 'ok' }, { headers: { 'cache-control': 'no-store' } });

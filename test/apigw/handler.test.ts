@@ -26,6 +26,16 @@ describe('createApiGatewayHandler', () => {
     expect(JSON.parse(result.body!)).toEqual({ errors: [{ code: 'UNKNOWN', message: 'internal error', detail: { requestId: 'apigw-7' } }] });
   });
 
+  it('answers an event the adapter refuses with the core\'s spec error, without calling the core', async () => {
+    let called = false;
+    const handler = createApiGatewayHandler({ logger: quiet, fetch: async () => { called = true; return new Response(null, { status: 204 }); } });
+    const result = await handler(apiGatewayEvent({ method: 'TRACE', requestId: 'apigw-9' }));
+    expect(result.statusCode).toBe(405);
+    expect(result.headers).toMatchObject({ allow: expect.stringContaining('GET'), 'docker-distribution-api-version': 'registry/2.0' });
+    expect(JSON.parse(result.body!).errors[0].code).toBe('UNSUPPORTED');
+    expect(called).toBe(false);
+  });
+
   it('refuses, in spec JSON, a response larger than Lambda can return', async () => {
     const big = new Uint8Array(LAMBDA_MAX_RESPONSE_BYTES);
     const handler = createApiGatewayHandler({ logger: quiet, fetch: async () => new Response(big, { headers: { 'content-type': 'application/octet-stream' } }) });

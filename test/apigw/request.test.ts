@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { eventToRequest } from '../../functions/adapters/apigw/index';
-import { CLIENT_ADDRESS_HEADER } from '../../functions/core/http/headers';
+import { CLIENT_ADDRESS_HEADER, REQUEST_TARGET_HEADER } from '../../functions/core/http/headers';
+import { RegistryError } from '../../functions/core/index';
 import { apiGatewayEvent } from './events';
 
 const allBytes = Uint8Array.from({ length: 256 }, (_, i) => i);
@@ -60,6 +61,31 @@ describe('eventToRequest', () => {
     const request = eventToRequest(apiGatewayEvent({ method: 'PATCH', body: new Uint8Array(0) }));
     expect(request.headers.get('content-length')).toBe('0');
     expect((await request.arrayBuffer()).byteLength).toBe(0);
+  });
+
+  it('stamps the target as sent for the router, overwriting a client-sent value', () => {
+    const request = eventToRequest(apiGatewayEvent({ rawPath: '/v2/a/x/../b/tags/list', rawQueryString: 'n=1', headers: { [REQUEST_TARGET_HEADER]: '/v2/a/b/tags/list' } }));
+    expect(request.headers.get(REQUEST_TARGET_HEADER)).toBe('/v2/a/x/../b/tags/list?n=1');
+  });
+
+  it('refuses, as spec errors, what a Request cannot carry as sent', () => {
+    const refusal = (init: Parameters<typeof apiGatewayEvent>[0]) => {
+      try {
+        eventToRequest(apiGatewayEvent(init));
+      } catch (error) {
+        expect(error).toBeInstanceOf(RegistryError);
+        return `${(error as RegistryError).status} ${(error as RegistryError).code}`;
+      }
+      return 'accepted';
+    };
+    expect(refusal({ method: 'TRACE' })).toBe('405 UNSUPPORTED');
+    expect(refusal({ method: 'get' })).toBe('405 UNSUPPORTED');
+    expect(refusal({ headers: { host: 'a b' } })).toBe('400 UNSUPPORTED');
+    expect(refusal({ headers: { host: 'a.example,b.example' } })).toBe('400 UNSUPPORTED');
+    expect(refusal({ method: 'PATCH', body: allBytes, headers: { 'transfer-encoding': 'gzip, chunked' } })).toBe('400 UNSUPPORTED');
+    expect(refusal({ rawPath: '*' })).toBe('400 UNSUPPORTED');
+    expect(refusal({ headers: { 'x-bad': 'a\u20acb' } })).toBe('400 UNSUPPORTED');
+    expect(refusal({ method: 'PATCH', body: allBytes, headers: { 'transfer-encoding': 'chunked' } })).toBe('accepted');
   });
 
   it('stamps API Gateway\'s sourceIp as the client address, overwriting a client-sent value', () => {

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { Logger } from '../../core/index';
+import { errorResponse } from '../../core/http/responses';
+import { RegistryError, type Logger } from '../../core/index';
 import { LAMBDA_MAX_RESPONSE_BYTES } from './limits';
 import { eventToRequest } from './request';
 import { responseToResult } from './response';
@@ -15,14 +16,14 @@ export interface ApiGatewayHandlerOptions {
 /**
  * Serves a fetch handler to API Gateway HTTP API events, with one structured log line per
  * request keyed by API Gateway's request id (the apigw-requestid clients see). Never
- * throws: a failure here still answers in the Distribution spec's JSON error shape.
+ * throws: every failure, here or in the core, is rendered by the core's one error renderer.
  */
 export function createApiGatewayHandler(options: ApiGatewayHandlerOptions): ApiGatewayHandler {
   const { fetch, logger } = options;
   return async (event, context) => {
     const started = performance.now();
     const requestId = event.requestContext.requestId;
-    const method = event.requestContext.http.method.toUpperCase();
+    const method = event.requestContext.http.method;
     let result: APIGatewayProxyStructuredResultV2;
     try {
       const request = eventToRequest(event);
@@ -30,18 +31,18 @@ export function createApiGatewayHandler(options: ApiGatewayHandlerOptions): ApiG
       result = await responseToResult(await fetch(request), method);
       if (resultSize(result) > LAMBDA_MAX_RESPONSE_BYTES) {
         logger.log('error', 'response too large for a Lambda function', { requestId, status: result.statusCode });
-        result = errorResult(500, 'the response is larger than a Lambda function can return', requestId);
+        const tooLarge = new RegistryError('UNKNOWN', 'the response is larger than a Lambda function can return', { status: 500, detail: { requestId } });
+        result = await errorResult(tooLarge, { logger, requestId, method });
       }
     } catch (error) {
-      logger.log('error', 'request failed in the API Gateway adapter', { requestId, error: error instanceof Error ? error.message : String(error) });
-      result = errorResult(500, 'internal error', requestId);
+      result = await errorResult(error, { logger, requestId, method });
     }
     // The path only: query strings carry upload capabilities, which must not reach logs.
     logger.log('info', 'request', {
       requestId,
       lambdaRequestId: context?.awsRequestId,
       method,
-      path: event.rawPath,
+      path: event.rawPath.slice(0, 1024),
       status: result.statusCode,
       ms: Math.round(performance.now() - started),
     });
@@ -53,11 +54,7 @@ function resultSize(result: APIGatewayProxyStructuredResultV2): number {
   return Buffer.byteLength(JSON.stringify(result));
 }
 
-function errorResult(status: number, message: string, requestId: string): APIGatewayProxyStructuredResultV2 {
-  return {
-    statusCode: status,
-    headers: { 'content-type': 'application/json', 'docker-distribution-api-version': 'registry/2.0' },
-    body: JSON.stringify({ errors: [{ code: 'UNKNOWN', message, detail: { requestId } }] }),
-    isBase64Encoded: false,
-  };
+/** Any failure as a payload 2.0 result, rendered by the core's one error renderer (http/responses.ts). */
+export function errorResult(error: unknown, context: { logger: Logger; requestId: string; method: string }): Promise<APIGatewayProxyStructuredResultV2> {
+  return responseToResult(errorResponse(error, context.logger, context.requestId), context.method);
 }

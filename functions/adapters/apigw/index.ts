@@ -1,5 +1,5 @@
 /** API Gateway HTTP API (payload 2.0) ⇄ web Request/Response. */
-export { createApiGatewayHandler, type ApiGatewayHandler, type ApiGatewayHandlerOptions } from './handler';
+export { createApiGatewayHandler, errorResult, type ApiGatewayHandler, type ApiGatewayHandlerOptions } from './handler';
 export { eventToRequest } from './request';
 export { responseToResult } from './response';
 export { isGatewayTextType, isTextualResponseType, mediaType } from './content-types';

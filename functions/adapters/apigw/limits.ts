@@ -7,6 +7,9 @@
 /** API Gateway HTTP API payload quota: bodies above it never reach the integration. */
 export const API_GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
+/** HTTP API quota on the request line and header values together; larger requests never reach the integration. */
+export const API_GATEWAY_MAX_HEAD_BYTES = 10_240;
+
 /** HTTP API integration timeout: past it the client gets 503 while the function runs on. */
 export const API_GATEWAY_TIMEOUT_MS = 30_000;
 

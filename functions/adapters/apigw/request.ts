@@ -1,30 +1,50 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { CLIENT_ADDRESS_HEADER } from '../../core/http/headers';
+import { CLIENT_ADDRESS_HEADER, REQUEST_TARGET_HEADER } from '../../core/http/headers';
+import { acceptRequestHead, malformedRequest } from '../../core/http/request-target';
 
 /** Headers that described the client's connection to API Gateway, not this request. */
 const CONNECTION_HEADERS = ['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'expect'];
 
 /**
- * An API Gateway HTTP API (payload 2.0) event as a web Request. The URL is rebuilt from
- * rawPath and rawQueryString untouched: digests contain ':' and upload capabilities ride
- * in the query, so nothing may be decoded or re-encoded on the way.
+ * An API Gateway HTTP API (payload 2.0) event as a web Request. rawPath and rawQueryString
+ * travel untouched: digests contain ':', upload capabilities ride in the query, and the
+ * router reads the target from REQUEST_TARGET_HEADER exactly as the client sent it. A
+ * request the registry cannot take as sent (a method a Request cannot carry, a bad Host, a
+ * Transfer-Encoding other than chunked, a header value HTTP forbids) throws the spec error
+ * to answer with.
  */
 export function eventToRequest(event: APIGatewayProxyEventV2, signal?: AbortSignal): Request {
+  const eventHeaders = event.headers ?? {};
+  const method = event.requestContext.http.method;
+  const query = event.rawQueryString ? `?${event.rawQueryString}` : '';
+  const head = acceptRequestHead({
+    method,
+    target: `${event.rawPath}${query}`,
+    hosts: eventHeaders.host === undefined ? [] : [eventHeaders.host],
+    // When API Gateway forwards the header (the dev:aws stand-in does). If it drops it after
+    // undoing the chunking, a coded body could not be told from content here.
+    transferEncoding: eventHeaders['transfer-encoding'],
+    hostRequired: false,
+  });
   const headers = new Headers();
-  for (const [name, value] of Object.entries(event.headers ?? {})) {
-    if (value !== undefined) headers.set(name, value);
+  try {
+    for (const [name, value] of Object.entries(eventHeaders)) {
+      if (value !== undefined) headers.set(name, value);
+    }
+  } catch {
+    throw malformedRequest('the request could not be read: a header name or value is not valid HTTP');
   }
   // Payload 2.0 moves Cookie headers into `cookies`.
   if (event.cookies?.length) headers.set('cookie', event.cookies.join('; '));
   for (const name of CONNECTION_HEADERS) headers.delete(name);
-  // API Gateway's view of the caller, overwriting any value the client sent: login limits key on it.
+  // Both overwrite whatever the client sent: login limits key on API Gateway's view of the
+  // caller, the router on the target as sent.
   headers.set(CLIENT_ADDRESS_HEADER, event.requestContext.http.sourceIp || 'unknown');
+  headers.set(REQUEST_TARGET_HEADER, head.target);
 
-  const method = event.requestContext.http.method.toUpperCase();
-  const protocol = headers.get('x-forwarded-proto') ?? 'https';
-  const host = headers.get('host') ?? event.requestContext.domainName;
-  const query = event.rawQueryString ? `?${event.rawQueryString}` : '';
-  const url = `${protocol}://${host}${event.rawPath}${query}`;
+  const forwarded = headers.get('x-forwarded-proto');
+  const protocol = forwarded === 'http' || forwarded === 'https' ? forwarded : 'https';
+  const url = `${protocol}://${head.authority ?? event.requestContext.domainName}${head.target}`;
 
   const init: RequestInit = { method, headers };
   if (signal) init.signal = signal;
@@ -34,5 +54,9 @@ export function eventToRequest(event: APIGatewayProxyEventV2, signal?: AbortSign
     headers.set('content-length', String(body.byteLength));
     init.body = body;
   }
-  return new Request(url, init);
+  try {
+    return new Request(url, init);
+  } catch {
+    throw malformedRequest('the request could not be read: its URL is not valid');
+  }
 }

@@ -1,15 +1,19 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { CLIENT_ADDRESS_HEADER } from '../../core/http/headers';
+import type { Duplex } from 'node:stream';
+import { CLIENT_ADDRESS_HEADER, REQUEST_TARGET_HEADER } from '../../core/http/headers';
+import { acceptRequestHead } from '../../core/http/request-target';
+import { errorResponse } from '../../core/http/responses';
 import type { Logger } from '../../core/index';
-import { sendResponse, toRequest } from './convert';
+import { requestHead, sendResponse, toRequest } from './convert';
 import { listen } from './listen';
+import { answerUnservableRequests } from './refusals';
 
 export interface HttpServerOptions {
   readonly fetch: (request: Request) => Promise<Response>;
   readonly logger: Logger;
   readonly host: string;
   readonly port: number;
-  /** Origin used to build request URLs when the Host header is missing. */
+  /** Origin used to build request URLs; without it, the request's Host (checked), else the bound address. */
   readonly publicOrigin?: string;
 }
 
@@ -20,61 +24,33 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Serves a fetch handler over node:http, with one structured log line per request. */
+/**
+ * Serves a fetch handler over node:http, with one structured log line per request. Every
+ * answer the transport gives itself (a request node cannot parse, CONNECT, a bad Host or
+ * Transfer-Encoding, a failure in the transport) is rendered by the core's one error
+ * renderer, so clients see the spec's JSON whatever they sent.
+ */
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningServer> {
-  const { fetch, logger } = options;
   let inFlight = 0;
-  const server = createServer((req, res) => {
+  let boundOrigin = '';
+  // The body of the exchange in progress on each socket, failed when node finds its framing broken.
+  const framings = new WeakMap<Duplex, AbortController>();
+  // Host is checked by acceptRequestHead, so a missing one gets the spec's error, not node's bare 400.
+  const server = createServer({ requireHostHeader: false }, (req, res) => {
     inFlight++;
-    void handle(req, res).finally(() => inFlight--);
+    const framing = new AbortController();
+    framings.set(req.socket, framing);
+    res.once('close', () => framings.delete(req.socket));
+    void serveRequest(req, res, { ...options, origin: boundOrigin, framing: framing.signal }).finally(() => inFlight--);
   });
   // Big layers stream for minutes: no overall request timeout, but headers must come quickly.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
   server.keepAliveTimeout = 65_000;
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = performance.now();
-    const requestId = crypto.randomUUID();
-    let bytesIn = 0;
-    const abort = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) abort.abort();
-    });
-    const origin = options.publicOrigin ?? `http://${req.headers.host ?? `${options.host}:${options.port}`}`;
-    let status = 500;
-    let bytesOut = 0;
-    try {
-      // Never add a 'data' listener to req: it would switch the stream to flowing mode and
-      // steal chunks from the body stream. Bytes are counted as the body is read.
-      const request = toRequest(req, origin, abort.signal, (count) => (bytesIn += count));
-      request.headers.set('x-request-id', requestId);
-      // Overwrites any client-sent value, so the auth layer can trust it (login rate limits).
-      request.headers.set(CLIENT_ADDRESS_HEADER, req.socket.remoteAddress ?? 'unknown');
-      const response = await fetch(request);
-      status = response.status;
-      // A body the handler left unread (a rejected upload) is not worth draining: close instead.
-      if (!req.complete) res.shouldKeepAlive = false;
-      bytesOut = await sendResponse(response, res, req.method === 'HEAD');
-    } catch (error) {
-      logger.log('warn', 'request failed in transport', { requestId, error: error instanceof Error ? error.message : String(error) });
-      if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ errors: [{ code: 'UNKNOWN', message: 'internal error', detail: { requestId } }] }));
-      } else {
-        res.destroy();
-      }
-    } finally {
-      // The path only: query strings carry upload capabilities, which must not reach logs.
-      const path = (req.url ?? '/').split('?')[0];
-      logger.log('info', 'request', {
-        requestId, method: req.method, path, status, bytesIn, bytesOut,
-        ms: Math.round(performance.now() - started),
-      });
-    }
-  }
+  answerUnservableRequests(server, options.logger, (socket) => framings.get(socket));
 
   const url = await listen(server, options.port, options.host);
+  boundOrigin = url;
   return {
     server,
     url,
@@ -87,4 +63,55 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       await closed;
     },
   };
+}
+
+interface Exchange extends HttpServerOptions {
+  /** Where request URLs point when the request names no valid host. */
+  readonly origin: string;
+  readonly framing: AbortSignal;
+}
+
+async function serveRequest(req: IncomingMessage, res: ServerResponse, exchange: Exchange): Promise<void> {
+  const { fetch, logger } = exchange;
+  const started = performance.now();
+  const requestId = crypto.randomUUID();
+  let bytesIn = 0;
+  const abort = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  let status = 500;
+  let bytesOut = 0;
+  let response: Response;
+  try {
+    const head = acceptRequestHead(requestHead(req));
+    const origin = exchange.publicOrigin ?? (head.authority ? `http://${head.authority}` : exchange.origin);
+    // Never add a 'data' listener to req: it would switch the stream to flowing mode and
+    // steal chunks from the body stream. Bytes are counted as the body is read.
+    const request = toRequest(req, origin, head.target, { signal: abort.signal, framing: exchange.framing, onBytes: (count) => (bytesIn += count) });
+    request.headers.set('x-request-id', requestId);
+    // Each overwrites any client-sent value, so the layers above can trust them: login
+    // limits key on the address, the router routes on the target exactly as sent.
+    request.headers.set(CLIENT_ADDRESS_HEADER, req.socket.remoteAddress ?? 'unknown');
+    request.headers.set(REQUEST_TARGET_HEADER, head.target);
+    response = await fetch(request);
+  } catch (error) {
+    response = errorResponse(error, logger, requestId);
+  }
+  try {
+    status = response.status;
+    // A body the handler left unread (a rejected upload) is not worth draining: close instead.
+    if (!req.complete) res.shouldKeepAlive = false;
+    bytesOut = await sendResponse(response, res, req.method === 'HEAD');
+  } catch (error) {
+    logger.log('warn', 'response failed in transport', { requestId, error: error instanceof Error ? error.message : String(error) });
+    res.destroy();
+  } finally {
+    // The path only: query strings carry upload capabilities, which must not reach logs.
+    const path = (req.url ?? '/').split('?')[0]!.slice(0, 1024);
+    logger.log('info', 'request', {
+      requestId, method: req.method, path, status, bytesIn, bytesOut,
+      ms: Math.round(performance.now() - started),
+    });
+  }
 }

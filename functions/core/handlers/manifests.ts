@@ -1,5 +1,5 @@
 import { RegistryError } from '../errors';
-import { parseDigest, type Digest } from '../digest';
+import { parseDigest, tryParseDigest, type Digest } from '../digest';
 import { isTag } from '../names';
 import { repositoryOf, type RequestContext } from '../context';
 import type { ManifestRecord } from '../records';
@@ -10,6 +10,7 @@ import { parseManifest, type ParsedManifest } from '../manifest/parse';
 
 type Reference = { kind: 'digest'; digest: Digest } | { kind: 'tag'; tag: string };
 
+/** The reference of a PUT: one that is neither a digest nor a valid tag is the client's error (400). */
 function parseReference(reference: string | undefined): Reference {
   const text = reference ?? '';
   if (text.includes(':')) return { kind: 'digest', digest: parseDigest(text, 'manifest digest') };
@@ -19,6 +20,18 @@ function parseReference(reference: string | undefined): Reference {
   return { kind: 'tag', tag: text };
 }
 
+/**
+ * The reference of a GET, HEAD or DELETE: one that is neither a digest we can verify nor a
+ * valid tag names no manifest, so 404 MANIFEST_UNKNOWN (the conformance suite asks so).
+ */
+function lookupReference(repository: string, reference: string | undefined): Reference {
+  const text = reference ?? '';
+  const digest = tryParseDigest(text);
+  if (digest) return { kind: 'digest', digest };
+  if (isTag(text)) return { kind: 'tag', tag: text };
+  throw unknownManifest(repository, text.slice(0, 130));
+}
+
 function unknownManifest(repository: string, reference: string): RegistryError {
   return new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is not in ${repository}`, { detail: { reference } });
 }
@@ -26,7 +39,7 @@ function unknownManifest(repository: string, reference: string): RegistryError {
 /** GET/HEAD /v2/<name>/manifests/<reference>: the exact bytes pushed, with their media type. */
 export async function getManifest(ctx: RequestContext): Promise<Response> {
   const repository = repositoryOf(ctx);
-  const reference = parseReference(ctx.params.reference);
+  const reference = lookupReference(repository, ctx.params.reference);
   const { metadata } = ctx.services;
   const digest = reference.kind === 'digest' ? reference.digest.value : await metadata.resolveTag(repository, reference.tag);
   const record = digest ? await metadata.getManifest(repository, digest) : undefined;
@@ -104,7 +117,7 @@ async function checkReferences(ctx: RequestContext, repository: string, parsed: 
 /** DELETE by digest removes the manifest and its tags; DELETE by tag only untags. */
 export async function deleteManifest(ctx: RequestContext): Promise<Response> {
   const repository = repositoryOf(ctx);
-  const reference = parseReference(ctx.params.reference);
+  const reference = lookupReference(repository, ctx.params.reference);
   const { metadata } = ctx.services;
   const removed = reference.kind === 'digest'
     ? await metadata.deleteManifest(repository, reference.digest.value)

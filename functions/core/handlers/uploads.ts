@@ -1,3 +1,4 @@
+import { capabilityParam } from '../capability';
 import { RegistryError } from '../errors';
 import { parseDigest } from '../digest';
 import { tryMount } from './mount';
@@ -79,7 +80,7 @@ async function authorizedSession(ctx: RequestContext): Promise<UploadSession> {
   const repository = repositoryOf(ctx);
   const id = ctx.params.session ?? '';
   const { signer, clock, uploads } = ctx.services;
-  const check = await signer.verify(ctx.url.searchParams.get(CAPABILITY_PARAM), { session: id, repository }, Math.floor(clock.now() / 1000));
+  const check = await signer.verify(capabilityParam(ctx.url, CAPABILITY_PARAM), { session: id, repository }, Math.floor(clock.now() / 1000));
   if (!check.ok) {
     const message = check.reason === 'expired'
       ? 'this upload URL has expired; start the upload again'

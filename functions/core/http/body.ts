@@ -26,10 +26,16 @@ export async function readBodyWithin(request: Request, limit: number, what: stri
   if (!source) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of source) {
-    size += chunk.byteLength;
-    if (size > limit) throw tooLarge();
-    chunks.push(chunk);
+  try {
+    for await (const chunk of source) {
+      size += chunk.byteLength;
+      if (size > limit) throw tooLarge();
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (error instanceof RegistryError) throw error;
+    // The client went away or broke the framing mid-body: its request, not a 500.
+    throw new RegistryError('SIZE_INVALID', `the ${what} body ended before it was complete`, { detail: { received: size } });
   }
   return concat(chunks, size);
 }

@@ -14,3 +14,13 @@ export const JSON_TYPE = 'application/json; charset=utf-8';
  * value the client sent, so the auth layer can key login limits on it.
  */
 export const CLIENT_ADDRESS_HEADER = 'x-nimbus-client-address';
+
+/**
+ * The request-target (path and query) exactly as the client sent it. A web Request's URL
+ * has been through the WHATWG parser, which resolves "." and ".." segments (and their
+ * %2e spellings) and turns "\" into "/": routing on it would answer for another resource
+ * than the one asked for. Each transport adapter sets this header on every request,
+ * overwriting any value the client sent, and the router reads the path from it
+ * (http/request-target.ts).
+ */
+export const REQUEST_TARGET_HEADER = 'x-nimbus-request-target';

@@ -19,7 +19,7 @@ export function blobTests(t: SuiteContext): void {
 
     it('answers a method a route lacks with 405 UNSUPPORTED and Allow', async () => {
       const response = await t.client.send('POST', `/v2/${uniqueRepo()}/tags/list`);
-      expect(response.headers.get('allow')).toBe('GET');
+      expect(response.headers.get('allow')).toBe('GET, HEAD');
       await expectError(response, 405, 'UNSUPPORTED');
     });
 
