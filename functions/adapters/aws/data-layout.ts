@@ -83,6 +83,8 @@ export const itemKeys = {
   blobLink: (digest: string, repository: string) => key(`BLOB#${digest}`, `LINK#${repository}`),
   blobLinksPartition: (digest: string) => `BLOB#${digest}`,
   blobLinkPrefix: 'LINK#',
+  blobReference: (digest: string, repository: string, holder: string, generation: string) => key(`BLOB#${digest}`, `REF#${repository}#${holder}#${generation}`),
+  blobReferencePrefix: (repository: string) => `REF#${repository}#`,
 
   catalogPartition: 'CATALOG',
   repository: (repository: string) => key('CATALOG', repository),
@@ -90,6 +92,12 @@ export const itemKeys = {
   manifest: (repository: string, digest: string) => key(`REPO#${repository}`, `MANIFEST#${digest}`),
   manifestTag: (repository: string, digest: string, tag: string) => key(`REPO#${repository}`, `MANIFEST#${digest}#TAG#${tag}`),
   manifestTagPrefix: (digest: string) => `MANIFEST#${digest}#TAG#`,
+  childReference: (repository: string, child: string, holder: string, generation: string) =>
+    key(`REPO#${repository}`, `MANIFEST#${child}#REF#${holder}#${generation}`),
+  childReferencePrefix: (child: string) => `MANIFEST#${child}#REF#`,
+  referenceList: (repository: string, holder: string, generation: string, index: number) =>
+    key(`REPO#${repository}`, `MANIFEST#${holder}#USES#${generation}#${String(index).padStart(4, '0')}`),
+  referenceListPrefix: (holder: string, generation: string) => `MANIFEST#${holder}#USES#${generation}#`,
   repositoryPartition: (repository: string) => `REPO#${repository}`,
 
   tagsPartition: (repository: string) => `TAGS#${repository}`,
@@ -113,5 +121,6 @@ export const objectKeys = {
   isBlob: (key: string) => key.startsWith(BUCKET_PREFIXES.blobs) && SAFE_ID.test(key.slice(BUCKET_PREFIXES.blobs.length)),
   stagingPrefix: (uploadId: string) => `${BUCKET_PREFIXES.staging}${safeId(uploadId, 'upload id')}/`,
   staged: (uploadId: string, name: string) => `${objectKeys.stagingPrefix(uploadId)}${safeId(name, 'staged name')}`,
-  manifestBody: (repository: string, digest: string) => `${BUCKET_PREFIXES.manifests}${repository}/${digest.replace(':', '/')}`,
+  manifestBody: (repository: string, digest: string, generation: string) =>
+    `${BUCKET_PREFIXES.manifests}${repository}/${digest.replace(':', '/')}.${safeId(generation, 'generation')}`,
 };
