@@ -6,6 +6,7 @@ import { manifestTests } from './suites/manifests';
 import { discoveryTests } from './suites/discovery';
 import { managementTests } from './suites/management';
 import { concurrencyTests } from './suites/concurrency';
+import { referenceTests } from './suites/references';
 
 export interface ApiFixture {
   fetch: Fetcher;
@@ -46,6 +47,7 @@ export function defineRegistryApiSuite(target: ApiTarget): void {
     discoveryTests(context);
     managementTests(context);
     concurrencyTests(context);
+    referenceTests(context);
   });
 }
 
