@@ -5,9 +5,11 @@ import type { ParsedManifest } from './parse';
 
 /**
  * Most distinct blobs and child manifests one manifest may reference. Every reference is
- * verified and recorded in the store (two small writes on DynamoDB), so this bounds the work
- * of one PUT: 10,000 is ~80 times the layer count overlay filesystems can mount, and is
- * recorded well within API Gateway's 30 s. A 4 MiB manifest could list ~40,000.
+ * verified and recorded in the store (two small transactional writes on DynamoDB), so this
+ * bounds the work of one PUT: 10,000 is ~80 times the layers an overlay filesystem mounts, and
+ * DynamoDB records them in a few seconds, well within API Gateway's 30 s. (DynamoDB Local,
+ * under dev:aws, runs transactions one at a time: a few hundred references a second.) A 4 MiB
+ * manifest could list ~40,000.
  */
 export const MAX_MANIFEST_REFERENCES = 10_000;
 
