@@ -46,14 +46,14 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  * API call → storage operations
  *   POST   blobs/uploads/              S3 CreateMultipartUpload; DynamoDB PutItem session (if absent)
  *            ?mount=                  [Query BLOB#<digest> LINK#… when no from=]; GetItem link (source) +
- *                                     GetItem blob; UpdateItem link + PutItem catalog
+ *                                     GetItem blob; PutItem link (if absent) + PutItem catalog
  *   PATCH  blobs/uploads/<id>         GetItem session; PutItem session (if version matches) for the lease,
  *                                     after each part and at the end; S3 GetObject staged tail,
  *                                     UploadPart per part (≥ 5 MiB), PutObject new staged tail
  *   PUT    blobs/uploads/<id>?digest  as PATCH for a body, then GetItem blob (already stored? abort ours),
  *                                     S3 UploadPart (staged tail, if any),
  *                                     CompleteMultipartUpload (or PutObject + Abort for 0 bytes);
- *                                     PutItem blob (if absent); UpdateItem link + PutItem catalog; DeleteItem session;
+ *                                     PutItem blob (if absent); PutItem link (if absent) + catalog; DeleteItem session;
  *                                     DeleteObject staged tail. No step depends on the blob's size.
  *   DELETE blobs/uploads/<id>         S3 AbortMultipartUpload, ListObjectsV2 + DeleteObjects staging/<id>/;
  *                                     DeleteItem session
@@ -88,7 +88,7 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *                                     PutItem session; presigned UploadPart URLs (no storage call)
  *   PUT    <id> (complete)            GetItem session; S3 CompleteMultipartUpload; PutItem session (verifying);
  *                                     the verifier: S3 GetObject (streamed, hashed), then PutItem blob,
- *                                     UpdateItem link, PutItem catalog and PutItem session (verified), or
+ *                                     link (both if absent), catalog and session (verified), or
  *                                     DeleteObject (failed)
  *
  * References: how the store keeps its invariants (ports.ts) across Lambda instances and crashes
@@ -117,7 +117,8 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *     longer visible: a leak that keeps a blob from being unlinked, never a dangling manifest.
  *     Garbage collection may release a reference item whose generation is not the stored manifest's
  *     and whose `at` is older than any request can run (15 min).
- *   - linkBlob is an UpdateItem (SET refs = if_not_exists(refs, 0)): linking again keeps the count.
+ *   - linkBlob is a PutItem only if the link is absent: linking again keeps the count (and the upload
+ *     endpoint and verifier need no UpdateItem).
  *   Manifests stored before references were recorded have no generation and hold nothing.
  */
 

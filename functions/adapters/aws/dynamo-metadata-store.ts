@@ -1,4 +1,4 @@
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type {
   BlobRecord, Descriptor, FoundReferences, ManifestRecord, ManifestReferences, MetadataStore, Page, PageRequest, UploadSession,
@@ -70,17 +70,23 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   /**
-   * An UpdateItem, never a PutItem: linking again must keep the count of manifests using the
-   * blob. (The upload endpoint calls this too; it only touches BLOB#… and CATALOG items.)
+   * Creates the link only if absent: a plain PutItem would reset the count of manifests using
+   * the blob. A conditional PutItem rather than an UpdateItem, so the upload endpoint and the
+   * direct-upload verifier, which call this too, need no more than GetItem/PutItem/DeleteItem
+   * on BLOB#… (and PutItem on CATALOG).
    */
   async linkBlob(repository: string, digest: string): Promise<void> {
-    await Promise.all([
-      retryOnConflict(() => guarded('DynamoDB UpdateItem (blob link)', () => this.doc.send(new UpdateCommand({
-        TableName: this.table, Key: itemKeys.blobLink(digest, repository),
-        UpdateExpression: 'SET #refs = if_not_exists(#refs, :zero)', ExpressionAttributeNames: { '#refs': REFS }, ExpressionAttributeValues: { ':zero': 0 },
-      })))),
-      this.noteRepository(repository),
-    ]);
+    const link = retryOnConflict(async () => {
+      try {
+        await this.doc.send(new PutCommand({
+          TableName: this.table, Item: { ...itemKeys.blobLink(digest, repository), [REFS]: 0 },
+          ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+        }));
+      } catch (error) {
+        if (!isAwsError(error, 'ConditionalCheckFailedException')) throw toStoreError(error, 'DynamoDB PutItem (blob link)');
+      }
+    });
+    await Promise.all([link, this.noteRepository(repository)]);
   }
 
   async isBlobLinked(repository: string, digest: string): Promise<boolean> {
