@@ -97,9 +97,10 @@ export function metadataStoreContract(name: string, create: () => Promise<Metada
       const m = manifest({ size: 4 * 1024 * 1024 - 100 });
       await store.putManifest(name, m, NO_REFERENCES, 'big');
       const stored = await store.getManifest(name, m.digest);
+      expect(stored).toBeDefined();
       // Compare digests: element-wise equality of 4 MiB arrays is slow.
-      expect(stored && sha256(stored.body)).toBe(m.digest);
-      expect(stored?.size).toBe(m.size);
+      expect(sha256(stored!.body)).toBe(m.digest);
+      expect(stored!.size).toBe(m.size);
     });
 
     it('moves tags, untags, and deletes manifests with the tags that point to them', async () => {
@@ -184,7 +185,7 @@ export function metadataStoreContract(name: string, create: () => Promise<Metada
       const session = uploadSession(repo());
       session.parts = Array.from({ length: 2000 }, (_, i) => ({ number: i + 1, size: 5 * 1024 * 1024, etag: `"${randomBytes(16).toString('hex')}"` }));
       await store.createUpload(session);
-      expect((await store.getUpload(session.id))?.parts).toEqual(session.parts);
+      expect(await store.getUpload(session.id)).toEqual(session);
     });
 
     metadataReferenceContract(current);

@@ -1,6 +1,6 @@
 import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { BlobRecord, FoundReferences, ManifestReferences, ReferenceKind } from '../../core/index';
-import { chunked, forEachLimited } from '../../core/index';
+import { chunked, forEachLimited, StoreConflictError, StoreThrottledError } from '../../core/index';
 import { guarded } from './aws-errors';
 import { batchGet, itemId } from './batch-get';
 import { itemKeys } from './data-layout';
@@ -106,23 +106,33 @@ export class ReferenceRecords {
 
   /**
    * Records a holder's references in chunked transactions, for manifests with more targets
-   * than fit in one transaction with the manifest. Every target must exist; else what this
-   * generation recorded is released again and StoreReferenceMissingError's target returned.
+   * than fit in one transaction with the manifest. Every target must exist: else, or when a
+   * transaction definitely failed, what this generation recorded is released again. Returns
+   * the missing target, if any.
    */
   async record(repository: string, holder: string, generation: string, targets: ReferenceTarget[]): Promise<ReferenceTarget | undefined> {
-    for (const item of this.listItems(repository, holder, generation, targets)) {
+    const lists = this.listItems(repository, holder, generation, targets);
+    for (const item of lists) {
       await guarded('DynamoDB PutItem (reference list)', () => this.doc.send(new PutCommand({ TableName: this.table, Item: item })));
     }
+    const listKeys = lists.map((item) => ({ [PARTITION_KEY]: item[PARTITION_KEY] as string, [SORT_KEY]: item[SORT_KEY] as string }));
     const recorded: ReferenceTarget[] = [];
     let missing: ReferenceTarget | undefined;
-    await forEachLimited(chunked(targets, this.perTransaction), TRANSACTION_CONCURRENCY, async (chunk) => {
-      if (missing) return;
-      const actions = chunk.flatMap((target) => this.recordActions(repository, holder, generation, target));
-      const failed = await retryOnConflict(() => transactConditions(this.doc, 'record references', actions));
-      if (failed.length === 0) recorded.push(...chunk);
-      else missing ??= chunk[Math.floor(failed[0]! / 2)];
-    });
-    if (missing) await this.release(repository, holder, generation, recorded);
+    try {
+      await forEachLimited(chunked(targets, this.perTransaction), TRANSACTION_CONCURRENCY, async (chunk) => {
+        if (missing) return;
+        const actions = chunk.flatMap((target) => this.recordActions(repository, holder, generation, target));
+        const failed = await retryOnConflict(() => transactConditions(this.doc, 'record references', actions));
+        if (failed.length === 0) recorded.push(...chunk);
+        else missing ??= chunk[Math.floor(failed[0]! / 2)];
+      });
+    } catch (error) {
+      // Not recorded for certain (a lost race or throttling): give back what was. After an
+      // unknown outcome (a network failure) the recorded part stays: a leak, never a dangle.
+      if (error instanceof StoreConflictError || error instanceof StoreThrottledError) await this.release(repository, holder, generation, recorded, listKeys);
+      throw error;
+    }
+    if (missing) await this.release(repository, holder, generation, recorded, listKeys);
     return missing;
   }
 
