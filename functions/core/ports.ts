@@ -132,6 +132,7 @@ export interface FoundReferences {
  * So putManifest verifies and records references atomically with the manifest (no
  * check-then-act), and unlinkBlob/deleteManifest refuse while a stored manifest references
  * their target. Blob records are only deleted (deleteBlob) once no repository links them.
+ * (Manifests stored by versions that did not record references hold nothing.)
  * The contract suite (test/contract/metadata-store.contract.ts) races every pair of writers.
  */
 export interface MetadataStore {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StoreInUseError, StoreReferenceMissingError, type ManifestReferences, type MetadataStore } from '../../functions/core/index';
-import { expectInvariants, fulfilled, imageOf, indexOf, inRounds, linkedBlob, race, uniqueName } from './metadata-helpers';
+import { expectInvariants, fakeManifest, fulfilled, imageOf, indexOf, inRounds, linkedBlob, race, uniqueName } from './metadata-helpers';
 
 /** Rounds per race; each round races two writers in a repository of its own. */
 const ROUNDS = 100;
@@ -28,6 +28,23 @@ export function metadataRaceContract(current: () => MetadataStore): void {
         expect(fulfilled(put)).toBeUndefined();
         expect(fulfilled(removed)).toBe(true);
         await expectInvariants(store, repo, new Map([[image.manifest.digest, image.references]]));
+        await expectReleased(store, repo, [image]);
+      });
+    }, RACE_TIMEOUT_MS);
+
+    it(`tag PUT vs DELETE of a manifest too large for one metadata item (${ROUNDS} rounds)`, async () => {
+      const store = current();
+      await inRounds(ROUNDS, PARALLEL, async (round) => {
+        const repo = uniqueName('race-big');
+        const image = { manifest: fakeManifest({ size: 420_000 }), references: { blobs: [await linkedBlob(store, repo)], manifests: [] } };
+        await store.putManifest(repo, image.manifest, image.references, 'v0');
+        const [removed, put] = await race(round,
+          () => store.deleteManifest(repo, image.manifest.digest),
+          () => store.putManifest(repo, image.manifest, image.references, 'v1'));
+        expect([fulfilled(removed), fulfilled(put)]).toEqual([true, undefined]);
+        await expectInvariants(store, repo, new Map([[image.manifest.digest, image.references]]));
+        const served = await store.getManifest(repo, image.manifest.digest);
+        if (served) expect(served.size).toBe(image.manifest.size);
         await expectReleased(store, repo, [image]);
       });
     }, RACE_TIMEOUT_MS);
