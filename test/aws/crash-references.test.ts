@@ -38,6 +38,7 @@ describe('DynamoDB store after a crash between reference transactions', () => {
     expect(await store.getManifest(repo, image.manifest.digest)).toBeUndefined();
     await expect(store.unlinkBlob(repo, blob)).rejects.toMatchObject({ holder: image.manifest.digest });
     await store.putManifest(repo, image.manifest, image.references, 'v1'); // the client's retry
+    await expect(store.unlinkBlob(repo, blob)).rejects.toMatchObject({ holder: image.manifest.digest }); // two generations hold it
     expect(await store.deleteManifest(repo, image.manifest.digest)).toBe(true);
     await expect(store.unlinkBlob(repo, blob)).rejects.toBeInstanceOf(StoreInUseError); // the crashed generation
     await records.release(repo, image.manifest.digest, 'crashed0001', targets);

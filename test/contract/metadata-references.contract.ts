@@ -122,7 +122,7 @@ export function metadataReferenceContract(current: () => MetadataStore): void {
       expect(found.blobs.get(linked)).toEqual(await store.getBlob(linked));
       expect([...found.manifests.entries()]).toEqual([[child.manifest.digest, { size: child.manifest.size, mediaType: child.manifest.mediaType }]]);
       const many = Array.from({ length: 250 }, (_, i) => sha256(new Uint8Array([i, 1])));
-      expect((await store.findReferences(repo, { blobs: [...many, linked], manifests: [] })).blobs.size).toBe(1);
+      expect((await store.findReferences(repo, { blobs: [...many, linked, linked], manifests: [] })).blobs.size).toBe(1);
     });
 
     it('keeps the subject of a referrer free to come and go (a subject is not a reference)', async () => {

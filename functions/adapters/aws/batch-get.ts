@@ -18,8 +18,8 @@ export function itemId(key: Key): string {
 }
 
 /**
- * Reads many items, strongly consistent, 100 keys per BatchGetItem, a few calls at a time,
- * retrying the keys DynamoDB leaves unprocessed. Returns the items found, by itemId; only the
+ * Reads many items (each key once), strongly consistent, 100 keys per BatchGetItem, a few
+ * calls at a time, retrying the keys DynamoDB leaves unprocessed. Returns the items found, by itemId; only the
  * attributes named in `attributes` (plus the key) are read.
  */
 export async function batchGet(
@@ -28,7 +28,9 @@ export async function batchGet(
   const names = Object.fromEntries([PARTITION_KEY, SORT_KEY, ...attributes].map((name, index) => [`#a${index}`, name]));
   const projection = Object.keys(names).join(', ');
   const found = new Map<string, Record<string, unknown>>();
-  await forEachLimited(chunked(keys, KEYS_PER_BATCH), BATCH_CONCURRENCY, async (batch) => {
+  // BatchGetItem refuses a request that names one key twice.
+  const distinct = [...new Map(keys.map((key) => [itemId(key), key])).values()];
+  await forEachLimited(chunked(distinct, KEYS_PER_BATCH), BATCH_CONCURRENCY, async (batch) => {
     let pending: Key[] = batch;
     for (let round = 0; pending.length > 0; round++) {
       if (round >= UNPROCESSED_ROUNDS) throw new StoreThrottledError(`${what}: keys left unprocessed`);

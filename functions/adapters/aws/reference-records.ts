@@ -42,6 +42,7 @@ export class ReferenceRecords {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
+    /** Targets per transaction when recording or releasing in chunks: two actions each. */
     private readonly perTransaction = MAX_TRANSACTION_ACTIONS / 2,
   ) {}
 
