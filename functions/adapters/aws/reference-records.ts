@@ -23,10 +23,11 @@ const LIST_ITEM_BUDGET = 300_000;
 /** Reference items read when looking for a holder to name. */
 const HOLDER_CANDIDATES = 10;
 
+/** Each target once: a transaction may not touch one item twice. */
 export function targetsOf(references: ManifestReferences): ReferenceTarget[] {
   return [
-    ...references.blobs.map((digest) => ({ kind: 'blob' as const, digest })),
-    ...references.manifests.map((digest) => ({ kind: 'manifest' as const, digest })),
+    ...[...new Set(references.blobs)].map((digest) => ({ kind: 'blob' as const, digest })),
+    ...[...new Set(references.manifests)].map((digest) => ({ kind: 'manifest' as const, digest })),
   ];
 }
 
