@@ -81,3 +81,29 @@ export class StoreNotFoundError extends Error {
     this.name = 'StoreNotFoundError';
   }
 }
+
+/** What a manifest may reference: a blob (config, layer) or, from an index, another manifest. */
+export type ReferenceKind = 'blob' | 'manifest';
+
+/**
+ * A manifest could not be stored because something it references is not in its repository
+ * (never linked, unlinked or deleted concurrently). Nothing of the manifest was stored.
+ */
+export class StoreReferenceMissingError extends Error {
+  constructor(readonly kind: ReferenceKind, readonly digest: string) {
+    super(`${kind} ${digest} is not in the repository`);
+    this.name = 'StoreReferenceMissingError';
+  }
+}
+
+/**
+ * A delete was refused because a stored manifest still references the blob or manifest:
+ * removing it would leave `holder` unpullable. `holder` is undefined when the store knows
+ * the target is referenced but could not name by whom.
+ */
+export class StoreInUseError extends Error {
+  constructor(readonly kind: ReferenceKind, readonly digest: string, readonly holder: string | undefined) {
+    super(`${kind} ${digest} is referenced by manifest ${holder ?? '(unknown)'}`);
+    this.name = 'StoreInUseError';
+  }
+}

@@ -8,3 +8,4 @@ export { allowAll } from './access';
 export * from './errors';
 export { wasmHashing, WASM_STATE_PREFIX } from './hashing';
 export { matchRoute, ROUTES } from './routes';
+export { chunked, forEachLimited } from './concurrency';

@@ -99,26 +99,82 @@ export interface BlobStore {
   delete(location: string): Promise<void>;
 }
 
+/**
+ * What a manifest refers to, each digest once. Stores record these with the manifest, so
+ * they can refuse deletes that would break it.
+ */
+export interface ManifestReferences {
+  /** Blobs (config, layers; not foreign layers) that must be readable in the repository. */
+  readonly blobs: readonly string[];
+  /** Manifests an index lists, which must be stored in the same repository. */
+  readonly manifests: readonly string[];
+}
+
+/** What `findReferences` found: the referenced things that exist, by digest. */
+export interface FoundReferences {
+  /** Records of the referenced blobs that the repository links. */
+  blobs: Map<string, BlobRecord>;
+  /** Size and media type of the referenced manifests stored in the repository. */
+  manifests: Map<string, { size: number; mediaType: string }>;
+}
+
+/**
+ * Registry metadata. Every implementation keeps these invariants, under any concurrency (many
+ * processes for shared stores) and across crashes (a crash may leak references, never leave
+ * one dangling):
+ *
+ * - (I1) A listed tag resolves: if listTags shows a tag, getManifest of the digest it
+ *   resolves to returns the manifest.
+ * - (I2) A served manifest's references are readable: for a manifest getManifest returns,
+ *   every blob in the references it was stored with is linked in its repository (with a
+ *   blob record), and every manifest an index lists is stored in the repository.
+ *
+ * So putManifest verifies and records references atomically with the manifest (no
+ * check-then-act), and unlinkBlob/deleteManifest refuse while a stored manifest references
+ * their target. Blob records are only deleted (deleteBlob) once no repository links them.
+ * (Manifests stored by versions that did not record references hold nothing.)
+ * The contract suite (test/contract/metadata-store.contract.ts) races every pair of writers.
+ */
 export interface MetadataStore {
   // Blobs: global and content-addressed.
   getBlob(digest: string): Promise<BlobRecord | undefined>;
   /** Create-if-absent. When another writer got there first, returns theirs with created=false. */
   putBlob(record: BlobRecord): Promise<{ record: BlobRecord; created: boolean }>;
+  /** Removes a blob record; only for blobs no repository links (garbage collection). */
   deleteBlob(digest: string): Promise<void>;
 
   // Per-repository blob links: what a repository may serve and mount.
+  /** Idempotent; linking again never forgets which manifests use the blob. */
   linkBlob(repository: string, digest: string): Promise<void>;
   isBlobLinked(repository: string, digest: string): Promise<boolean>;
-  /** Returns false when there was no link. */
+  /**
+   * Returns false when there was no link. Throws StoreInUseError, naming a manifest, while a
+   * manifest stored in the repository references the blob (I2).
+   */
   unlinkBlob(repository: string, digest: string): Promise<boolean>;
   /** Repositories linking a blob (at most `limit`), for mounts without `from`. */
   blobRepositories(digest: string, limit: number): Promise<string[]>;
 
   // Manifests and tags.
-  /** Stores the manifest, its referrer entry and the optional tag, all or nothing. */
-  putManifest(repository: string, manifest: ManifestRecord, tag?: string): Promise<void>;
+  /**
+   * Looks up, in bulk, what a manifest about to be pushed references: reads only, so the
+   * core can report sizes and missing digests before anything is written.
+   */
+  findReferences(repository: string, references: ManifestReferences): Promise<FoundReferences>;
+  /**
+   * Stores the manifest, its references, its referrer entry and the optional tag, all or
+   * nothing. A new manifest becomes visible only once every reference is verified to exist
+   * and recorded, atomically with respect to unlinkBlob and deleteManifest; otherwise throws
+   * StoreReferenceMissingError naming one missing digest and stores nothing visible.
+   * Storing a manifest again (same digest) only (re)tags it: its references are already held.
+   */
+  putManifest(repository: string, manifest: ManifestRecord, references: ManifestReferences, tag?: string): Promise<void>;
   getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined>;
-  /** Removes the manifest, every tag pointing to it, and its referrer entry. */
+  /**
+   * Removes the manifest, every tag pointing to it, its referrer entry and its recorded
+   * references. Throws StoreInUseError, naming an index, while an index stored in the
+   * repository lists it (I2). A tag added concurrently is removed too, never left dangling (I1).
+   */
   deleteManifest(repository: string, digest: string): Promise<boolean>;
   resolveTag(repository: string, tag: string): Promise<string | undefined>;
   deleteTag(repository: string, tag: string): Promise<boolean>;

@@ -85,8 +85,12 @@ export class RegistryFunction extends Construct {
     }));
     role.addToPolicy(new iam.PolicyStatement({
       sid: 'MetadataItems',
-      // Transactions need the per-item actions they contain; no Scan, no batch, no table management.
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem', 'dynamodb:Query'],
+      // Transactions need the per-item actions they contain; BatchGetItem checks a manifest's references
+      // 100 keys a call. No Scan, no batch writes, no table management.
+      actions: [
+        'dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem',
+        'dynamodb:ConditionCheckItem', 'dynamodb:Query',
+      ],
       resources: [table.tableArn],
     }));
     const indexArns = props.indexNames.map((name) => `${table.tableArn}/index/${name}`);

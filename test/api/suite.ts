@@ -7,6 +7,7 @@ import { discoveryTests } from './suites/discovery';
 import { managementTests } from './suites/management';
 import { concurrencyTests } from './suites/concurrency';
 import { hostileTests } from './suites/hostile';
+import { referenceTests } from './suites/references';
 
 export interface ApiFixture {
   fetch: Fetcher;
@@ -48,6 +49,7 @@ export function defineRegistryApiSuite(target: ApiTarget): void {
     managementTests(context);
     concurrencyTests(context);
     hostileTests(context);
+    referenceTests(context);
   });
 }
 

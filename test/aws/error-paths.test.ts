@@ -90,6 +90,7 @@ describe('S3 blob store', () => {
 });
 
 describe('DynamoDB metadata store', () => {
+  const noReferences = { blobs: [], manifests: [] };
   const manifest: ManifestRecord = { digest: `sha256:${'b'.repeat(64)}`, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 2, body: new Uint8Array([123, 125]), createdAt: 1 };
   const session: UploadSession = {
     id: 'u1', repository: 'r', handle: ref.handle, offset: 0, parts: [], hashState: 's', hashAlgorithm: 'sha256', version: 1, createdAt: 1, updatedAt: 1, expiresAt: 2,
@@ -123,24 +124,25 @@ describe('DynamoDB metadata store', () => {
     dynamoMock.on(GetCommand).resolves({});
     dynamoMock.on(PutCommand).resolves({});
     dynamoMock.on(TransactWriteCommand).rejectsOnce(cancelled('None', 'ConditionalCheckFailed')).resolves({});
-    await metadata.putManifest('r', manifest, 'latest');
+    await metadata.putManifest('r', manifest, noReferences, 'latest');
     expect(dynamoMock.commandCalls(TransactWriteCommand)).toHaveLength(2);
-    expect(dynamoMock.commandCalls(GetCommand)).toHaveLength(2); // the tag, read again
+    expect(dynamoMock.commandCalls(GetCommand)).toHaveLength(4); // the manifest and the tag, read again
   });
 
   it('gives up on a transaction that keeps losing with StoreConflictError', async () => {
     dynamoMock.on(GetCommand).resolves({});
     dynamoMock.on(PutCommand).resolves({});
     dynamoMock.on(TransactWriteCommand).rejects(cancelled('TransactionConflict'));
-    await expect(metadata.putManifest('r', manifest, 'latest')).rejects.toBeInstanceOf(StoreConflictError);
+    await expect(metadata.putManifest('r', manifest, noReferences, 'latest')).rejects.toBeInstanceOf(StoreConflictError);
   });
 
   it('reports a transaction cancelled by throttling as StoreThrottledError, and one cancelled by a bad request as an error', async () => {
+    dynamoMock.on(GetCommand).resolves({});
     dynamoMock.on(PutCommand).resolves({});
     dynamoMock.on(TransactWriteCommand).rejects(cancelled('None', 'ThrottlingError'));
-    await expect(metadata.putManifest('r', manifest)).rejects.toBeInstanceOf(StoreThrottledError);
+    await expect(metadata.putManifest('r', manifest, noReferences)).rejects.toBeInstanceOf(StoreThrottledError);
     dynamoMock.on(TransactWriteCommand).rejects(cancelled('ValidationError'));
-    const error = await metadata.putManifest('r', manifest).catch((e: unknown) => e);
+    const error = await metadata.putManifest('r', manifest, noReferences).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransactionCanceledException);
   });
 });

@@ -15,7 +15,7 @@ blobStoreContract('filesystem', async () => {
   // A small part size so multi-part behaviour is exercised without big files.
   const store = new FsBlobStore(dir, { fsync: false, partSize: 64 * 1024 });
   await store.init();
-  return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return { store, capabilities: { readsUploads: true, presigns: false }, cleanup: () => rm(dir, { recursive: true, force: true }) };
 });
 
 metadataStoreContract('filesystem', async () => {

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StoreConflictError, type ManifestRecord, type MetadataStore, type UploadSession } from '../../functions/core/index';
+import { StoreConflictError, type MetadataStore, type UploadSession } from '../../functions/core/index';
 import { sha256 } from './blob-store.contract';
+import { allPages, fakeManifest as manifest, NO_REFERENCES, uploadSession } from './metadata-helpers';
+import { metadataRaceContract } from './metadata-races.contract';
+import { metadataReferenceContract } from './metadata-references.contract';
 
 /**
  * The behaviour every MetadataStore must have. Each test works in repositories of its
@@ -22,6 +25,7 @@ export function metadataStoreContract(name: string, create: () => Promise<Metada
     });
     afterAll(async () => fixture?.cleanup());
 
+    const current = () => store;
     const unique = () => randomBytes(4).toString('hex');
     const repo = (suffix = '') => `contract-${unique()}/app${suffix}`;
 
@@ -80,10 +84,8 @@ export function metadataStoreContract(name: string, create: () => Promise<Metada
       const name = repo();
       const m = manifest({ mediaType: 'application/vnd.oci.image.manifest.v1+json' });
       expect(await store.getManifest(name, m.digest)).toBeUndefined();
-      await store.putManifest(name, m, 'v1');
-      const stored = await store.getManifest(name, m.digest);
-      expect(stored?.body).toEqual(m.body);
-      expect({ ...stored, body: undefined }).toEqual({ ...m, body: undefined });
+      await store.putManifest(name, m, NO_REFERENCES, 'v1');
+      expect(await store.getManifest(name, m.digest)).toEqual(m);
       expect(await store.resolveTag(name, 'v1')).toBe(m.digest);
       expect(await store.resolveTag(name, 'v2')).toBeUndefined();
       expect(await store.repositoryExists(name)).toBe(true);
@@ -93,21 +95,22 @@ export function metadataStoreContract(name: string, create: () => Promise<Metada
     it('round-trips a manifest near the 4 MiB limit', async () => {
       const name = repo();
       const m = manifest({ size: 4 * 1024 * 1024 - 100 });
-      await store.putManifest(name, m, 'big');
+      await store.putManifest(name, m, NO_REFERENCES, 'big');
       const stored = await store.getManifest(name, m.digest);
+      expect(stored).toBeDefined();
       // Compare digests: element-wise equality of 4 MiB arrays is slow.
-      expect(stored && sha256(stored.body)).toBe(m.digest);
-      expect(stored?.size).toBe(m.size);
+      expect(sha256(stored!.body)).toBe(m.digest);
+      expect(stored!.size).toBe(m.size);
     });
 
     it('moves tags, untags, and deletes manifests with the tags that point to them', async () => {
       const name = repo();
       const one = manifest();
       const two = manifest();
-      await store.putManifest(name, one, 'latest');
-      await store.putManifest(name, one, 'v1');
-      await store.putManifest(name, two, 'v2');
-      await store.putManifest(name, two, 'latest'); // tag move
+      await store.putManifest(name, one, NO_REFERENCES, 'latest');
+      await store.putManifest(name, one, NO_REFERENCES, 'v1');
+      await store.putManifest(name, two, NO_REFERENCES, 'v2');
+      await store.putManifest(name, two, NO_REFERENCES, 'latest'); // tag move
       expect(await store.resolveTag(name, 'latest')).toBe(two.digest);
       expect(await store.deleteTag(name, 'v2')).toBe(true);
       expect(await store.deleteTag(name, 'v2')).toBe(false);
@@ -123,7 +126,7 @@ export function metadataStoreContract(name: string, create: () => Promise<Metada
       const name = repo();
       const m = manifest();
       const tags = ['b', 'a', 'A', 'latest', '1.0', 'v1.0.0-rc_1', 'Z9'];
-      for (const tag of tags) await store.putManifest(name, m, tag);
+      for (const tag of tags) await store.putManifest(name, m, NO_REFERENCES, tag);
       const expected = [...tags].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
       expect((await store.listTags(name, { limit: 100 })).items).toEqual(expected);
       const paged = await allPages((after) => store.listTags(name, { limit: 3, ...(after ? { after } : {}) }));
@@ -138,8 +141,8 @@ export function metadataStoreContract(name: string, create: () => Promise<Metada
       const subject = sha256(randomBytes(8));
       const sbom = manifest({ subject, artifactType: 'application/spdx+json', annotations: { 'org.example': 'yes' } });
       const sig = manifest({ subject, artifactType: 'application/vnd.dev.cosign' });
-      await store.putManifest(name, sbom);
-      await store.putManifest(name, sig);
+      await store.putManifest(name, sbom, NO_REFERENCES);
+      await store.putManifest(name, sig, NO_REFERENCES);
       const listed = await store.listReferrers(name, subject);
       expect(listed.map((d) => d.digest).sort()).toEqual([sbom.digest, sig.digest].sort());
       expect(listed.find((d) => d.digest === sbom.digest)).toEqual({
@@ -182,38 +185,11 @@ export function metadataStoreContract(name: string, create: () => Promise<Metada
       const session = uploadSession(repo());
       session.parts = Array.from({ length: 2000 }, (_, i) => ({ number: i + 1, size: 5 * 1024 * 1024, etag: `"${randomBytes(16).toString('hex')}"` }));
       await store.createUpload(session);
-      expect((await store.getUpload(session.id))?.parts).toEqual(session.parts);
+      expect(await store.getUpload(session.id)).toEqual(session);
     });
+
+    metadataReferenceContract(current);
+    metadataRaceContract(current);
   });
 }
 
-function manifest(options: { mediaType?: string; size?: number; subject?: string; artifactType?: string; annotations?: Record<string, string> } = {}): ManifestRecord {
-  const padding = 'x'.repeat(Math.max(0, (options.size ?? 300) - 120));
-  const body = new TextEncoder().encode(JSON.stringify({ schemaVersion: 2, nonce: randomBytes(8).toString('hex'), padding }));
-  const record: ManifestRecord = {
-    digest: sha256(body), mediaType: options.mediaType ?? 'application/vnd.oci.image.manifest.v1+json', size: body.byteLength, body, createdAt: 1_700_000_000_000,
-  };
-  if (options.subject) record.subject = options.subject;
-  if (options.artifactType) record.artifactType = options.artifactType;
-  if (options.annotations) record.annotations = options.annotations;
-  return record;
-}
-
-function uploadSession(repository: string): UploadSession {
-  return {
-    id: crypto.randomUUID(), repository, handle: 'handle-1', offset: 0, parts: [], hashState: 'wasm:AAAA', hashAlgorithm: 'sha256',
-    version: 0, createdAt: 1, updatedAt: 1, expiresAt: Math.floor(Date.now() / 1000) + 3600,
-  };
-}
-
-async function allPages(next: (after?: string) => Promise<{ items: string[]; more: boolean }>, keep: (item: string) => boolean = () => true): Promise<string[]> {
-  const all: string[] = [];
-  let after: string | undefined;
-  for (let guard = 0; guard < 10_000; guard++) {
-    const page = await next(after);
-    all.push(...page.items.filter(keep));
-    if (!page.more || page.items.length === 0) return all;
-    after = page.items.at(-1);
-  }
-  throw new Error('pagination did not terminate');
-}

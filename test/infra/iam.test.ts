@@ -57,7 +57,7 @@ describe('function role', () => {
       for (const action of [statement.Action].flat()) expect(action).not.toMatch(/\*/);
       expect(statement.Resource).not.toBe('*');
     }
-    expect([...allowed].filter((a) => /Table|Scan|Batch|s3:PutBucket|s3:DeleteBucket|ListAllMyBuckets/.test(a))).toEqual([]);
+    expect([...allowed].filter((a) => /Table|Scan|BatchWrite|s3:PutBucket|s3:DeleteBucket|ListAllMyBuckets/.test(a))).toEqual([]);
   });
 
   it('scopes object access to the blob bucket, and secrets and logs to their own resources', () => {

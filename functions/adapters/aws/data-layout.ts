@@ -9,10 +9,18 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *   blob record                       BLOB#<digest>                  BLOB
  *     digest, size, location (S3 key), createdAt
  *   blob link (repo may serve/mount)  BLOB#<digest>                  LINK#<repo>
+ *     refs: how many blob references (below) in <repo> use the blob
+ *   blob reference                    BLOB#<digest>                  REF#<repo>#<manifest>#<generation>
+ *     holder (manifest digest), generation, at (epoch ms): "<manifest> in <repo> uses this blob"
  *   repository (catalog entry)        CATALOG                        <repo>
  *   manifest                          REPO#<repo>                    MANIFEST#<digest>
  *     digest, mediaType, size, createdAt, subject?, artifactType?, annotations?,
- *     body (binary, when the item stays < ~350 KB) or bodyKey (S3 key), tagRev
+ *     body (binary, when the item stays < ~350 KB) or bodyKey (S3 key), tagRev, generation,
+ *     refs: how many child references (below) count this manifest
+ *   child reference                   REPO#<repo>                    MANIFEST#<child>#REF#<index>#<generation>
+ *     holder, generation, at: "index <index> lists manifest <child>"
+ *   reference list                    REPO#<repo>                    MANIFEST#<digest>#USES#<generation>#<nnnn>
+ *     blobs, manifests: the digests a manifest's generation references (≤ 300 KB per item)
  *   tag back-reference                REPO#<repo>                    MANIFEST#<digest>#TAG#<tag>
  *     "this manifest is tagged <tag>", so deleting a manifest finds its tags consistently
  *   tag                               TAGS#<repo>                    <tag>
@@ -33,33 +41,44 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *   blobs/<upload-id>                 a blob: the multipart upload opened for the session,
  *                                     completed in place (never copied); the blob record's location
  *   staging/<upload-id>/<name>        a staged tail (< 5 MiB) until the next request folds it into a part
- *   manifests/<repo>/<alg>/<hex>      a manifest body too large for its item
+ *   manifests/<repo>/<alg>/<hex>.<generation>   a manifest body too large for its item
  *
  * API call → storage operations
  *   POST   blobs/uploads/              S3 CreateMultipartUpload; DynamoDB PutItem session (if absent)
  *            ?mount=                  [Query BLOB#<digest> LINK#… when no from=]; GetItem link (source) +
- *                                     GetItem blob; PutItem link + PutItem catalog
+ *                                     GetItem blob; PutItem link (if absent) + PutItem catalog
  *   PATCH  blobs/uploads/<id>         GetItem session; PutItem session (if version matches) for the lease,
  *                                     after each part and at the end; S3 GetObject staged tail,
  *                                     UploadPart per part (≥ 5 MiB), PutObject new staged tail
  *   PUT    blobs/uploads/<id>?digest  as PATCH for a body, then GetItem blob (already stored? abort ours),
  *                                     S3 UploadPart (staged tail, if any),
  *                                     CompleteMultipartUpload (or PutObject + Abort for 0 bytes);
- *                                     PutItem blob (if absent); PutItem link + catalog; DeleteItem session;
+ *                                     PutItem blob (if absent); PutItem link (if absent) + catalog; DeleteItem session;
  *                                     DeleteObject staged tail. No step depends on the blob's size.
  *   DELETE blobs/uploads/<id>         S3 AbortMultipartUpload, ListObjectsV2 + DeleteObjects staging/<id>/;
  *                                     DeleteItem session
  *   GET    blobs/<digest>             GetItem link + GetItem blob; presigned S3 GET URL (307) or GetObject
  *   HEAD   blobs/<digest>             GetItem link + GetItem blob
- *   DELETE blobs/<digest>             DeleteItem link
- *   PUT    manifests/<ref>            GetItem link + blob per layer; [S3 PutObject body if large];
- *                                     GetItem tag; TransactWriteItems: Update manifest, Put referrer,
- *                                     Put tag (if unchanged since read), Put/Delete back-references;
+ *   DELETE blobs/<digest>             DeleteItem link (if refs is 0); else Query BLOB#<digest> REF#<repo>#…
+ *                                     (Limit 10) + BatchGetItem their manifests, to name one in the 405
+ *   PUT    manifests/<ref>            BatchGetItem link + blob per distinct blob, manifest per child
+ *                                     (100 keys a call, 8 calls at a time); GetItem manifest. Stored
+ *                                     already: GetItem tag; TransactWriteItems: Update manifest tagRev (if it
+ *                                     exists), Put tag (if unchanged since read), Put/Delete back-references.
+ *                                     New: [S3 PutObject body if large]; GetItem tag; TransactWriteItems:
+ *                                     Put manifest (if absent), Put reference list, per distinct reference
+ *                                     Put reference + Update counter +1 (if the target exists), Put referrer,
+ *                                     tag as above. Over 45 references: PutItem reference lists, then one
+ *                                     TransactWriteItems per 50 references (8 at a time), then the rest.
  *                                     PutItem catalog
  *   GET    manifests/<ref>            [GetItem tag]; GetItem manifest; [S3 GetObject body]
- *   DELETE manifests/<digest>         GetItem manifest; Query back-references; TransactWriteItems deleting
- *                                     tags (≤ 49 per transaction), then manifest + referrer (if no tag
- *                                     was added meanwhile: tagRev unchanged); [S3 DeleteObject body]
+ *   DELETE manifests/<digest>         GetItem manifest (refs > 0: Query …#REF# + BatchGetItem, 405);
+ *                                     Query back-references; TransactWriteItems deleting tags (≤ 49 per
+ *                                     transaction, while refs is 0); Query reference list; TransactWriteItems:
+ *                                     Delete manifest (if tagRev and generation unchanged and refs is 0),
+ *                                     referrer, reference list, per reference Delete reference + Update
+ *                                     counter −1 (over 45: these per 50 after the manifest);
+ *                                     [S3 DeleteObject body]
  *   DELETE manifests/<tag>            GetItem tag; TransactWriteItems: Delete tag (if unchanged) + back-reference
  *   GET    tags/list?n&last           GetItem catalog; Query TAGS#<repo>, sk > last, Limit n+1
  *   GET    _catalog?n&last            Query CATALOG, sk > last, Limit n+1
@@ -68,8 +87,39 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *   POST   (start)                    GetItem link; S3 CreateMultipartUpload (no part checksums);
  *                                     PutItem session; presigned UploadPart URLs (no storage call)
  *   PUT    <id> (complete)            GetItem session; S3 CompleteMultipartUpload; PutItem session (verifying);
- *                                     the verifier: S3 GetObject (streamed, hashed), then PutItem blob +
- *                                     link + catalog and PutItem session (verified), or DeleteObject (failed)
+ *                                     the verifier: S3 GetObject (streamed, hashed), then PutItem blob,
+ *                                     link (both if absent), catalog and session (verified), or
+ *                                     DeleteObject (failed)
+ *
+ * References: how the store keeps its invariants (ports.ts) across Lambda instances and crashes
+ *   I1 (a listed tag resolves): a tag and its back-reference change in one transaction with a bump
+ *   of the manifest's tagRev, conditioned on the manifest existing; a delete removes the tags it
+ *   finds, then the manifest only if tagRev is unchanged, so a tag added meanwhile is found on retry.
+ *   I2 (a served manifest's references are readable): each reference a manifest needs is one small
+ *   item plus +1 on a counter on what it references (the link item of a blob, the manifest item of an
+ *   index child), in one transaction, conditioned on that link or manifest existing. Unlinking a blob
+ *   and deleting a manifest are conditioned on their counter being 0, so the two orders serialise in
+ *   DynamoDB itself, with no check-then-act. Why this shape:
+ *   - a counter makes the refusal one conditional write (DynamoDB cannot condition on "no item with
+ *     this prefix"); the reference items name a holder in a 405 with one Query, and let garbage
+ *     collection (issue 12) see who uses what. They live in the target's partition (BLOB#…), so
+ *     recording 10,000 references spreads over 10,000 partitions, not one.
+ *   - a manifest is written only if absent, and only in or after the transaction(s) that count its
+ *     references: it is never visible before everything it needs is counted. Storing it again only
+ *     tags it, so re-pushes never count twice.
+ *   - every attempt to store a manifest is a generation (random id): its reference items, reference
+ *     list and large body carry it. Two concurrent first pushes of one manifest each count their own
+ *     generation; the one whose manifest write loses releases its own (nobody else relies on them),
+ *     and a delete releases exactly the generation it deleted, never a concurrent re-push's.
+ *   - up to 45 references go into the manifest's own transaction (≤ 100 actions). More are counted
+ *     first, 50 per transaction; a missing target releases what was counted. A crash between those
+ *     transactions leaves a generation counted that never became visible, or (deleting) one no
+ *     longer visible: a leak that keeps a blob from being unlinked, never a dangling manifest.
+ *     Garbage collection may release a reference item whose generation is not the stored manifest's
+ *     and whose `at` is older than any request can run (15 min).
+ *   - linkBlob is a PutItem only if the link is absent: linking again keeps the count (and the upload
+ *     endpoint and verifier need no UpdateItem).
+ *   Manifests stored before references were recorded have no generation and hold nothing.
  */
 
 type Key = { [PARTITION_KEY]: string; [SORT_KEY]: string };
@@ -83,6 +133,8 @@ export const itemKeys = {
   blobLink: (digest: string, repository: string) => key(`BLOB#${digest}`, `LINK#${repository}`),
   blobLinksPartition: (digest: string) => `BLOB#${digest}`,
   blobLinkPrefix: 'LINK#',
+  blobReference: (digest: string, repository: string, holder: string, generation: string) => key(`BLOB#${digest}`, `REF#${repository}#${holder}#${generation}`),
+  blobReferencePrefix: (repository: string) => `REF#${repository}#`,
 
   catalogPartition: 'CATALOG',
   repository: (repository: string) => key('CATALOG', repository),
@@ -90,6 +142,12 @@ export const itemKeys = {
   manifest: (repository: string, digest: string) => key(`REPO#${repository}`, `MANIFEST#${digest}`),
   manifestTag: (repository: string, digest: string, tag: string) => key(`REPO#${repository}`, `MANIFEST#${digest}#TAG#${tag}`),
   manifestTagPrefix: (digest: string) => `MANIFEST#${digest}#TAG#`,
+  childReference: (repository: string, child: string, holder: string, generation: string) =>
+    key(`REPO#${repository}`, `MANIFEST#${child}#REF#${holder}#${generation}`),
+  childReferencePrefix: (child: string) => `MANIFEST#${child}#REF#`,
+  referenceList: (repository: string, holder: string, generation: string, index: number) =>
+    key(`REPO#${repository}`, `MANIFEST#${holder}#USES#${generation}#${String(index).padStart(4, '0')}`),
+  referenceListPrefix: (holder: string, generation: string) => `MANIFEST#${holder}#USES#${generation}#`,
   repositoryPartition: (repository: string) => `REPO#${repository}`,
 
   tagsPartition: (repository: string) => `TAGS#${repository}`,
@@ -113,5 +171,6 @@ export const objectKeys = {
   isBlob: (key: string) => key.startsWith(BUCKET_PREFIXES.blobs) && SAFE_ID.test(key.slice(BUCKET_PREFIXES.blobs.length)),
   stagingPrefix: (uploadId: string) => `${BUCKET_PREFIXES.staging}${safeId(uploadId, 'upload id')}/`,
   staged: (uploadId: string, name: string) => `${objectKeys.stagingPrefix(uploadId)}${safeId(name, 'staged name')}`,
-  manifestBody: (repository: string, digest: string) => `${BUCKET_PREFIXES.manifests}${repository}/${digest.replace(':', '/')}`,
+  manifestBody: (repository: string, digest: string, generation: string) =>
+    `${BUCKET_PREFIXES.manifests}${repository}/${digest.replace(':', '/')}.${safeId(generation, 'generation')}`,
 };

@@ -1,12 +1,15 @@
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { BlobRecord, Descriptor, ManifestRecord, MetadataStore, Page, PageRequest, UploadSession } from '../../core/index';
-import { StoreConflictError } from '../../core/index';
-import { guarded } from './aws-errors';
+import type {
+  BlobRecord, Descriptor, FoundReferences, ManifestRecord, ManifestReferences, MetadataStore, Page, PageRequest, UploadSession,
+} from '../../core/index';
+import { StoreConflictError, StoreInUseError } from '../../core/index';
+import { guarded, isAwsError, toStoreError } from './aws-errors';
 import { itemKeys } from './data-layout';
-import { pageOfSortKeys, queryAll } from './dynamo-helpers';
+import { pageOfSortKeys, queryAll, retryOnConflict } from './dynamo-helpers';
 import { ManifestBodies } from './manifest-bodies';
-import { ManifestIndex } from './manifest-index';
+import { ManifestIndex, type ReferenceTuning } from './manifest-index';
+import { REFS } from './reference-records';
 import { PARTITION_KEY, SORT_KEY } from './table-schema';
 import { UploadSessionTable } from './upload-sessions';
 
@@ -14,6 +17,8 @@ export interface DynamoMetadataStoreOptions {
   readonly table: string;
   /** Bucket for manifest bodies too large for a DynamoDB item. */
   readonly bucket: string;
+  /** How references are written (manifest-index.ts); tests shrink these to exercise chunking. */
+  readonly references?: ReferenceTuning;
 }
 
 /** Repositories this process has already entered in the catalog; bounded, a cache only. */
@@ -31,7 +36,7 @@ export class DynamoMetadataStore implements MetadataStore {
 
   constructor(private readonly doc: DynamoDBDocumentClient, s3: S3Client, options: DynamoMetadataStoreOptions) {
     this.table = options.table;
-    this.manifests = new ManifestIndex(doc, options.table, new ManifestBodies(s3, options.bucket));
+    this.manifests = new ManifestIndex(doc, options.table, new ManifestBodies(s3, options.bucket), options.references);
     this.uploads = new UploadSessionTable(doc, options.table);
   }
 
@@ -64,19 +69,46 @@ export class DynamoMetadataStore implements MetadataStore {
     await this.remove(itemKeys.blob(digest), 'blob');
   }
 
+  /**
+   * Creates the link only if absent: a plain PutItem would reset the count of manifests using
+   * the blob. A conditional PutItem rather than an UpdateItem, so the upload endpoint and the
+   * direct-upload verifier, which call this too, need no more than GetItem/PutItem/DeleteItem
+   * on BLOB#… (and PutItem on CATALOG).
+   */
   async linkBlob(repository: string, digest: string): Promise<void> {
-    await Promise.all([
-      guarded('DynamoDB PutItem (blob link)', () => this.doc.send(new PutCommand({ TableName: this.table, Item: itemKeys.blobLink(digest, repository) }))),
-      this.noteRepository(repository),
-    ]);
+    const link = retryOnConflict(async () => {
+      try {
+        await this.doc.send(new PutCommand({
+          TableName: this.table, Item: { ...itemKeys.blobLink(digest, repository), [REFS]: 0 },
+          ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+        }));
+      } catch (error) {
+        if (!isAwsError(error, 'ConditionalCheckFailedException')) throw toStoreError(error, 'DynamoDB PutItem (blob link)');
+      }
+    });
+    await Promise.all([link, this.noteRepository(repository)]);
   }
 
   async isBlobLinked(repository: string, digest: string): Promise<boolean> {
     return (await this.get(itemKeys.blobLink(digest, repository), 'blob link')) !== undefined;
   }
 
+  /** Deletes the link only while no manifest counts it (`refs`), else names one that does. */
   async unlinkBlob(repository: string, digest: string): Promise<boolean> {
-    return this.remove(itemKeys.blobLink(digest, repository), 'blob link');
+    const unlinked = await retryOnConflict(async () => {
+      try {
+        const result = await this.doc.send(new DeleteCommand({
+          TableName: this.table, Key: itemKeys.blobLink(digest, repository), ReturnValues: 'ALL_OLD',
+          ConditionExpression: 'attribute_not_exists(#refs) OR #refs <= :zero', ExpressionAttributeNames: { '#refs': REFS }, ExpressionAttributeValues: { ':zero': 0 },
+        }));
+        return result.Attributes !== undefined;
+      } catch (error) {
+        if (isAwsError(error, 'ConditionalCheckFailedException')) return 'in use' as const;
+        throw toStoreError(error, 'DynamoDB DeleteItem (blob link)');
+      }
+    });
+    if (unlinked !== 'in use') return unlinked;
+    throw new StoreInUseError('blob', digest, await this.manifests.holderOf(repository, { kind: 'blob', digest }));
   }
 
   async blobRepositories(digest: string, limit: number): Promise<string[]> {
@@ -87,8 +119,12 @@ export class DynamoMetadataStore implements MetadataStore {
 
   // Manifests and tags
 
-  async putManifest(repository: string, manifest: ManifestRecord, tag?: string): Promise<void> {
-    await Promise.all([this.manifests.put(repository, manifest, tag), this.noteRepository(repository)]);
+  findReferences(repository: string, references: ManifestReferences): Promise<FoundReferences> {
+    return this.manifests.findReferences(repository, references);
+  }
+
+  async putManifest(repository: string, manifest: ManifestRecord, references: ManifestReferences, tag?: string): Promise<void> {
+    await Promise.all([this.manifests.put(repository, manifest, references, tag), this.noteRepository(repository)]);
   }
 
   getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined> {
@@ -100,15 +136,15 @@ export class DynamoMetadataStore implements MetadataStore {
   }
 
   resolveTag(repository: string, tag: string): Promise<string | undefined> {
-    return this.manifests.resolveTag(repository, tag);
+    return this.manifests.tags.resolve(repository, tag);
   }
 
   deleteTag(repository: string, tag: string): Promise<boolean> {
-    return this.manifests.deleteTag(repository, tag);
+    return this.manifests.tags.delete(repository, tag);
   }
 
   listTags(repository: string, page: PageRequest): Promise<Page<string>> {
-    return this.manifests.listTags(repository, page);
+    return this.manifests.tags.list(repository, page);
   }
 
   listReferrers(repository: string, subject: string): Promise<Descriptor[]> {

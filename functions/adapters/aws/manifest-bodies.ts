@@ -14,13 +14,13 @@ export type StoredBody = { body: Uint8Array; bodyKey?: undefined } | { body?: un
 /**
  * Manifest bodies, which may reach 4 MiB while a DynamoDB item holds 400 KB: small ones
  * (nearly all) stay inline, large ones go to S3 under manifests/ before the item that
- * points to them is written. The key is the repository and digest, so re-pushing a
- * manifest rewrites the same object.
+ * points to them is written. The key carries the generation of the item that will point to
+ * it, so deleting one generation's object never removes the body of a concurrent re-push.
  */
 export class ManifestBodies {
   constructor(private readonly s3: S3Client, private readonly bucket: string) {}
 
-  async store(repository: string, manifest: ManifestRecord): Promise<StoredBody> {
+  async store(repository: string, manifest: ManifestRecord, generation: string): Promise<StoredBody> {
     const metadataSize = approximateSize({ ...manifest, body: undefined });
     if (metadataSize > METADATA_BUDGET) {
       throw new RegistryError('MANIFEST_INVALID', `manifest annotations take ${metadataSize} bytes; this registry indexes at most ${METADATA_BUDGET}`, {
@@ -28,7 +28,7 @@ export class ManifestBodies {
       });
     }
     if (manifest.body.byteLength + metadataSize <= INLINE_BODY_BUDGET) return { body: manifest.body };
-    const bodyKey = objectKeys.manifestBody(repository, manifest.digest);
+    const bodyKey = objectKeys.manifestBody(repository, manifest.digest, generation);
     await guarded('S3 PutObject (manifest body)', () => this.s3.send(new PutObjectCommand({
       Bucket: this.bucket, Key: bodyKey, Body: manifest.body, ContentLength: manifest.body.byteLength, ChecksumAlgorithm: 'CRC32',
     })));

@@ -1,43 +1,71 @@
-import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Descriptor, ManifestRecord, Page, PageRequest } from '../../core/index';
+import { randomBytes } from 'node:crypto';
+import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Descriptor, ManifestRecord, ManifestReferences } from '../../core/index';
+import { StoreConflictError, StoreInUseError, StoreReferenceMissingError, StoreThrottledError } from '../../core/index';
 import { guarded } from './aws-errors';
 import { itemKeys } from './data-layout';
-import { pageOfSortKeys, queryAll, retryOnConflict, setExpression } from './dynamo-helpers';
+import { queryAll, retryOnConflict } from './dynamo-helpers';
 import type { ManifestBodies, StoredBody } from './manifest-bodies';
-import { PARTITION_KEY, SORT_KEY } from './table-schema';
+import { REFS, ReferenceRecords, targetsOf, type ReferenceTarget } from './reference-records';
+import { PARTITION_KEY } from './table-schema';
+import { TagItems } from './tag-items';
+import { transact, transactConditions, type TransactItem } from './transactions';
 
-type TransactItem = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>[number];
-
-/** DynamoDB allows 100 actions per transaction: 49 tags (2 actions each) + the manifest update. */
+export interface ReferenceTuning {
+  /** Most references recorded in the manifest's own transaction. @default 45 (2 actions each, ≤ 10 for the rest) */
+  readonly inline?: number;
+  /** References per transaction when there are more. @default 50 (the 100-action limit) */
+  readonly perTransaction?: number;
+}
+/** DynamoDB allows 100 actions per transaction: 49 tags (2 actions each) + the manifest. */
 const TAGS_PER_TRANSACTION = 49;
 
+/** Another request stored the same manifest while this one was recording its references. */
+class CreatedConcurrently extends Error {}
+
 /**
- * Manifests, tags and referrers (keys in data-layout.ts). Every change that spans items
- * is one TransactWriteItems, conditioned on what was read first, and retried when a
- * concurrent request changed it meanwhile:
- * - a tag and the back-reference from its manifest change together, so deleting a
- *   manifest finds every tag pointing to it with a consistent Query;
- * - adding a tag bumps the manifest's `tagRev`, and a manifest is deleted only if its
- *   `tagRev` is unchanged since its tags were removed: no tag can be left dangling.
+ * Manifests with their tags, referrers and references (keys and reasoning in data-layout.ts).
+ * Every change that spans items is one TransactWriteItems, conditioned on what was read
+ * first, and retried when a concurrent request changed it meanwhile:
+ * - a new manifest item is written only if absent (`attribute_not_exists`), in the same
+ *   transaction as its references (or after them, for manifests with many), so a manifest
+ *   is never visible before everything it needs is verified and counted;
+ * - storing a manifest again only tags it: the tag, its back-reference and a bump of the
+ *   manifest's `tagRev` go together, conditioned on the manifest still existing;
+ * - a manifest is deleted only if its `tagRev` and `generation` are unchanged since its
+ *   tags were removed and no index counts it (`refs`): no tag or index is left dangling.
  */
 export class ManifestIndex {
+  readonly tags: TagItems;
+  private readonly references: ReferenceRecords;
+  private readonly inline: number;
+
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
     private readonly bodies: ManifestBodies,
-  ) {}
+    tuning: ReferenceTuning = {},
+  ) {
+    this.tags = new TagItems(doc, table);
+    this.references = new ReferenceRecords(doc, table, tuning.perTransaction);
+    this.inline = tuning.inline ?? 45;
+  }
 
-  async put(repository: string, manifest: ManifestRecord, tag?: string): Promise<void> {
-    const stored = await this.bodies.store(repository, manifest);
+  findReferences(repository: string, references: ManifestReferences) {
+    return this.references.find(repository, references);
+  }
+
+  holderOf(repository: string, target: ReferenceTarget): Promise<string | undefined> {
+    return this.references.holderOf(repository, target);
+  }
+
+  async put(repository: string, manifest: ManifestRecord, references: ManifestReferences, tag?: string): Promise<void> {
+    const targets = targetsOf(references);
     await retryOnConflict(async () => {
-      const current = tag === undefined ? undefined : await this.resolveTag(repository, tag);
-      const tagging = tag !== undefined && current !== manifest.digest;
-      const actions: TransactItem[] = [this.manifestUpdate(repository, manifest, stored, tagging)];
-      if (manifest.subject) {
-        actions.push({ Put: { TableName: this.table, Item: { ...itemKeys.referrer(repository, manifest.subject, manifest.digest), ...referrerDescriptor(manifest) } } });
-      }
-      if (tagging) actions.push(...this.tagMove(repository, tag, current, manifest.digest));
-      await guarded('DynamoDB TransactWriteItems (put manifest)', () => this.doc.send(new TransactWriteCommand({ TransactItems: actions })));
+      if (await this.getItem(repository, manifest.digest, [PARTITION_KEY])) return this.retag(repository, manifest.digest, tag);
+      return targets.length <= this.inline
+        ? this.createInline(repository, manifest, targets, tag)
+        : this.createStaged(repository, manifest, targets, tag);
     });
   }
 
@@ -59,53 +87,26 @@ export class ManifestIndex {
     let found = false;
     for (;;) {
       const done = await retryOnConflict(async () => {
-        const item = await this.getItem(repository, digest);
+        const item = await this.getItem(repository, digest, ['digest', 'generation', 'tagRev', REFS, 'subject', 'bodyKey']);
         if (!item) return true;
         found = true;
-        // Read the counter before the back-references: a tag added after this read bumps it.
-        const tagRev = item.tagRev as number | undefined;
-        const prefix = itemKeys.manifestTagPrefix(digest);
-        const partition = itemKeys.repositoryPartition(repository);
-        const tagged = await queryAll(this.doc, this.table, partition, prefix, 'DynamoDB Query (manifest tags)', TAGS_PER_TRANSACTION);
-        if (tagged.length > 0) {
-          const tags = tagged.map((ref) => (ref[SORT_KEY] as string).slice(prefix.length));
-          await this.transact('delete manifest tags', tags.flatMap((tag) => this.tagRemoval(repository, tag, digest)));
+        if (((item[REFS] as number | undefined) ?? 0) > 0) {
+          throw new StoreInUseError('manifest', digest, await this.references.holderOf(repository, { kind: 'manifest', digest }));
+        }
+        // Read tagRev (in `item`) before the back-references: a tag added after this read bumps it.
+        const tags = await this.tags.pointingTo(repository, digest, TAGS_PER_TRANSACTION);
+        if (tags.length > 0) {
+          // Only while no index holds it: a refused delete leaves the tags alone.
+          await transact(this.doc, 'delete manifest tags', [
+            ...tags.flatMap((tag) => this.tags.removalActions(repository, tag, digest)), this.unheld(repository, digest),
+          ]);
           return false; // more tags may follow; then the manifest itself
         }
-        const actions: TransactItem[] = [{
-          Delete: {
-            TableName: this.table, Key: itemKeys.manifest(repository, digest),
-            ConditionExpression: tagRev === undefined ? 'attribute_not_exists(tagRev)' : 'tagRev = :rev',
-            ...(tagRev === undefined ? {} : { ExpressionAttributeValues: { ':rev': tagRev } }),
-          },
-        }];
-        if (item.subject !== undefined) actions.push({ Delete: { TableName: this.table, Key: itemKeys.referrer(repository, item.subject as string, digest) } });
-        await this.transact('delete manifest', actions);
-        await this.bodies.remove(storedBodyOf(item));
+        await this.remove(repository, item);
         return true;
       });
       if (done) return found;
     }
-  }
-
-  async resolveTag(repository: string, tag: string): Promise<string | undefined> {
-    const result = await guarded('DynamoDB GetItem (tag)', () => this.doc.send(new GetCommand({
-      TableName: this.table, Key: itemKeys.tag(repository, tag), ConsistentRead: true,
-    })));
-    return result.Item?.digest as string | undefined;
-  }
-
-  async deleteTag(repository: string, tag: string): Promise<boolean> {
-    return retryOnConflict(async () => {
-      const digest = await this.resolveTag(repository, tag);
-      if (digest === undefined) return false;
-      await this.transact('delete tag', this.tagRemoval(repository, tag, digest));
-      return true;
-    });
-  }
-
-  listTags(repository: string, page: PageRequest): Promise<Page<string>> {
-    return pageOfSortKeys(this.doc, this.table, itemKeys.tagsPartition(repository), page, 'DynamoDB Query (tags)');
   }
 
   async listReferrers(repository: string, subject: string): Promise<Descriptor[]> {
@@ -118,62 +119,160 @@ export class ManifestIndex {
     });
   }
 
-  private async getItem(repository: string, digest: string): Promise<Record<string, unknown> | undefined> {
-    const result = await guarded('DynamoDB GetItem (manifest)', () => this.doc.send(new GetCommand({
-      TableName: this.table, Key: itemKeys.manifest(repository, digest), ConsistentRead: true,
-    })));
-    return result.Item;
-  }
-
-  private async transact(what: string, actions: TransactItem[]): Promise<void> {
-    await guarded(`DynamoDB TransactWriteItems (${what})`, () => this.doc.send(new TransactWriteCommand({ TransactItems: actions })));
-  }
-
-  /** Writes the manifest item whole; re-pushing the same digest rewrites the same values. */
-  private manifestUpdate(repository: string, manifest: ManifestRecord, stored: StoredBody, tagging: boolean): TransactItem {
-    const set = setExpression({
-      digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.size, createdAt: manifest.createdAt,
-      subject: manifest.subject, artifactType: manifest.artifactType, annotations: manifest.annotations,
-      body: stored.body, bodyKey: stored.bodyKey,
-    });
-    const clauses = [...set.clauses];
-    const values: Record<string, unknown> = { ...set.values };
-    if (tagging) {
-      clauses.push('tagRev = if_not_exists(tagRev, :zero) + :one');
-      Object.assign(values, { ':zero': 0, ':one': 1 });
-    }
-    return {
+  /** The manifest is stored (with its references): only the tag moves to it. */
+  private async retag(repository: string, digest: string, tag: string | undefined): Promise<void> {
+    if (tag === undefined) return;
+    const current = await this.tags.resolve(repository, tag);
+    if (current === digest) return;
+    await transact(this.doc, 'tag manifest', [{
       Update: {
-        TableName: this.table, Key: itemKeys.manifest(repository, manifest.digest),
-        UpdateExpression: `SET ${clauses.join(', ')}`, ExpressionAttributeNames: set.names, ExpressionAttributeValues: values,
+        TableName: this.table, Key: itemKeys.manifest(repository, digest),
+        UpdateExpression: 'SET tagRev = if_not_exists(tagRev, :zero) + :one', ConditionExpression: 'attribute_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': PARTITION_KEY }, ExpressionAttributeValues: { ':zero': 0, ':one': 1 },
+      },
+    }, ...this.tags.moveActions(repository, tag, current, digest)]);
+  }
+
+  /** One transaction: the manifest, its reference list and references, referrer entry and tag. */
+  private async createInline(repository: string, manifest: ManifestRecord, targets: ReferenceTarget[], tag: string | undefined): Promise<void> {
+    const generation = newGeneration();
+    const stored = await this.bodies.store(repository, manifest, generation);
+    const creation = await this.creationActions(repository, manifest, stored, generation, tag);
+    const lists = this.references.listItems(repository, manifest.digest, generation, targets).map((Item) => ({ Put: { TableName: this.table, Item } }));
+    const recording = targets.flatMap((target) => this.references.recordActions(repository, manifest.digest, generation, target));
+    const failed = await this.discardOnFailure(stored, () => transactConditions(this.doc, 'put manifest', [...lists, ...recording, ...creation]));
+    if (failed.length === 0) return;
+    await this.bodies.remove(stored);
+    const counter = failed.find((index) => index >= lists.length && index < lists.length + recording.length);
+    if (counter !== undefined) {
+      const target = targets[Math.floor((counter - lists.length) / 2)]!;
+      throw new StoreReferenceMissingError(target.kind, target.digest);
+    }
+    throw new StoreConflictError(`manifest ${manifest.digest} or its tag changed concurrently`);
+  }
+
+  /**
+   * Too many references for one transaction: records them first, in chunks, then makes the
+   * manifest visible. A crash in between leaves counted references of a generation that
+   * never became visible: a leak (they keep targets from being deleted), never a dangle.
+   */
+  private async createStaged(repository: string, manifest: ManifestRecord, targets: ReferenceTarget[], tag: string | undefined): Promise<void> {
+    const generation = newGeneration();
+    const stored = await this.bodies.store(repository, manifest, generation);
+    const missing = await this.discardOnFailure(stored, () => this.references.record(repository, manifest.digest, generation, targets));
+    if (missing) {
+      await this.bodies.remove(stored);
+      throw new StoreReferenceMissingError(missing.kind, missing.digest);
+    }
+    try {
+      await retryOnConflict(async () => {
+        const failed = await transactConditions(this.doc, 'put manifest', await this.creationActions(repository, manifest, stored, generation, tag));
+        if (failed.includes(0)) throw new CreatedConcurrently();
+        if (failed.length > 0) throw new StoreConflictError(`tag ${tag} changed concurrently`);
+      });
+    } catch (error) {
+      // Definitely not stored: give back what this generation holds. (After an unknown outcome,
+      // a network failure, it may be stored: then its references must stay.)
+      if (error instanceof CreatedConcurrently || error instanceof StoreConflictError || error instanceof StoreThrottledError) {
+        await this.references.release(repository, manifest.digest, generation, targets);
+        await this.bodies.remove(stored);
+      }
+      throw error instanceof CreatedConcurrently ? new StoreConflictError(`manifest ${manifest.digest} was stored concurrently`) : error;
+    }
+  }
+
+  /** The manifest item (if absent), its referrer entry and the tag. The item comes first. */
+  private async creationActions(
+    repository: string, manifest: ManifestRecord, stored: StoredBody, generation: string, tag: string | undefined,
+  ): Promise<TransactItem[]> {
+    const current = tag === undefined ? undefined : await this.tags.resolve(repository, tag);
+    const tagging = tag !== undefined && current !== manifest.digest;
+    const item: Record<string, unknown> = {
+      ...itemKeys.manifest(repository, manifest.digest), digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.size,
+      createdAt: manifest.createdAt, subject: manifest.subject, artifactType: manifest.artifactType, annotations: manifest.annotations,
+      body: stored.body, bodyKey: stored.bodyKey, generation, ...(tagging ? { tagRev: 1 } : {}),
+    };
+    const actions: TransactItem[] = [{
+      Put: { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': PARTITION_KEY } },
+    }];
+    if (manifest.subject) {
+      actions.push({ Put: { TableName: this.table, Item: { ...itemKeys.referrer(repository, manifest.subject, manifest.digest), ...referrerDescriptor(manifest) } } });
+    }
+    if (tagging) actions.push(...this.tags.moveActions(repository, tag, current, manifest.digest));
+    return actions;
+  }
+
+  /**
+   * Deletes an untagged manifest item that no index counts, if unchanged since read, with its
+   * referrer entry and its references (in the same transaction when they fit, else after it).
+   */
+  private async remove(repository: string, item: Record<string, unknown>): Promise<void> {
+    const digest = item.digest as string;
+    const generation = item.generation as string | undefined;
+    const tagRev = item.tagRev as number | undefined;
+    const conditions = [
+      tagRev === undefined ? 'attribute_not_exists(tagRev)' : 'tagRev = :rev',
+      generation === undefined ? 'attribute_not_exists(generation)' : 'generation = :generation',
+      '(attribute_not_exists(#refs) OR #refs <= :zero)',
+    ];
+    const removal: TransactItem[] = [{
+      Delete: {
+        TableName: this.table, Key: itemKeys.manifest(repository, digest), ConditionExpression: conditions.join(' AND '),
+        ExpressionAttributeNames: { '#refs': REFS },
+        ExpressionAttributeValues: { ':zero': 0, ...(tagRev === undefined ? {} : { ':rev': tagRev }), ...(generation === undefined ? {} : { ':generation': generation }) },
+      },
+    }];
+    if (item.subject !== undefined) removal.push({ Delete: { TableName: this.table, Key: itemKeys.referrer(repository, item.subject as string, digest) } });
+    const { targets, keys } = generation === undefined ? { targets: [], keys: [] } : await this.references.readList(repository, digest, generation);
+    if (targets.length <= this.inline && generation !== undefined) {
+      const releasing = [
+        ...keys.map((Key) => ({ Delete: { TableName: this.table, Key } })),
+        ...targets.flatMap((target) => this.references.releaseActions(repository, digest, generation, target)),
+      ];
+      const failed = await transactConditions(this.doc, 'delete manifest', [...removal, ...releasing]);
+      if (failed.length === 0) return this.bodies.remove(storedBodyOf(item));
+      if (failed.some((index) => index < removal.length)) throw new StoreConflictError(`manifest ${digest} changed concurrently`);
+      // A reference item is already gone (it should not be): remove step by step below.
+    }
+    await transact(this.doc, 'delete manifest', removal);
+    if (generation !== undefined) await this.references.release(repository, digest, generation, targets, keys);
+    await this.bodies.remove(storedBodyOf(item));
+  }
+
+  /** Runs a step; when it fails for certain (not with an unknown outcome), drops the stored body. */
+  private async discardOnFailure<T>(stored: StoredBody, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (error) {
+      if (error instanceof StoreConflictError || error instanceof StoreThrottledError) await this.bodies.remove(stored);
+      throw error;
+    }
+  }
+
+  /** Holds while no index counts the manifest. */
+  private unheld(repository: string, digest: string): TransactItem {
+    return {
+      ConditionCheck: {
+        TableName: this.table, Key: itemKeys.manifest(repository, digest), ConditionExpression: 'attribute_not_exists(#refs) OR #refs <= :zero',
+        ExpressionAttributeNames: { '#refs': REFS }, ExpressionAttributeValues: { ':zero': 0 },
       },
     };
   }
 
-  /** Points `tag` at `digest`, if it still points where it did when read. */
-  private tagMove(repository: string, tag: string, from: string | undefined, digest: string): TransactItem[] {
-    const actions: TransactItem[] = [
-      {
-        Put: {
-          TableName: this.table, Item: { ...itemKeys.tag(repository, tag), digest },
-          ...(from === undefined
-            ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': PARTITION_KEY } }
-            : { ConditionExpression: 'digest = :from', ExpressionAttributeValues: { ':from': from } }),
-        },
-      },
-      { Put: { TableName: this.table, Item: itemKeys.manifestTag(repository, digest, tag) } },
-    ];
-    if (from !== undefined) actions.push({ Delete: { TableName: this.table, Key: itemKeys.manifestTag(repository, from, tag) } });
-    return actions;
+  /** The manifest item, whole or only the named attributes. */
+  private async getItem(repository: string, digest: string, attributes?: string[]): Promise<Record<string, unknown> | undefined> {
+    const names = attributes && Object.fromEntries(attributes.map((name, index) => [`#a${index}`, name]));
+    const result = await guarded('DynamoDB GetItem (manifest)', () => this.doc.send(new GetCommand({
+      TableName: this.table, Key: itemKeys.manifest(repository, digest), ConsistentRead: true,
+      ...(names ? { ProjectionExpression: Object.keys(names).join(', '), ExpressionAttributeNames: names } : {}),
+    })));
+    return result.Item;
   }
+}
 
-  /** Removes `tag`, if it still points at `digest`, with its back-reference. */
-  private tagRemoval(repository: string, tag: string, digest: string): TransactItem[] {
-    return [
-      { Delete: { TableName: this.table, Key: itemKeys.tag(repository, tag), ConditionExpression: 'digest = :digest', ExpressionAttributeValues: { ':digest': digest } } },
-      { Delete: { TableName: this.table, Key: itemKeys.manifestTag(repository, digest, tag) } },
-    ];
-  }
+/** A fresh generation: one attempt to store a manifest, naming its references and body object. */
+function newGeneration(): string {
+  return randomBytes(6).toString('hex');
 }
 
 function storedBodyOf(item: Record<string, unknown>): StoredBody {

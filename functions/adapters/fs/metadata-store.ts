@@ -1,13 +1,15 @@
-import { access, mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BlobRecord, Descriptor, ManifestRecord, MetadataStore, Page, PageRequest, UploadSession } from '../../core/index';
+import type {
+  BlobRecord, Descriptor, FoundReferences, ManifestRecord, ManifestReferences, MetadataStore, Page, PageRequest, UploadSession,
+} from '../../core/index';
 import { StoreConflictError } from '../../core/index';
-import { isNotFound, readJson, readText, removeFile, writeFileAtomic } from './atomic';
+import { isNotFound, readJson, removeFile, writeFileAtomic } from './atomic';
+import { listDir } from './files';
 import { KeyedMutex } from './keyed-mutex';
-import { DataLayout, escapeRepository, unescapeRepository, unescapeTag } from './paths';
+import { DataLayout, unescapeRepository } from './paths';
+import { RepositoryFiles } from './repository-files';
 import { SortedSet } from './sorted-set';
-
-type StoredManifest = Omit<ManifestRecord, 'body'>;
 
 export interface FsMetadataStoreOptions {
   /** fsync metadata files before renaming them into place. @default true */
@@ -23,12 +25,13 @@ export class FsMetadataStore implements MetadataStore {
   private readonly layout: DataLayout;
   private readonly fsync: boolean;
   private readonly mutex = new KeyedMutex();
+  private readonly repos: RepositoryFiles;
   private repositories: Promise<SortedSet> | undefined;
-  private readonly tagIndexes = new Map<string, Promise<TagIndex>>();
 
   constructor(root: string, options: FsMetadataStoreOptions = {}) {
     this.layout = new DataLayout(root);
     this.fsync = options.fsync ?? true;
+    this.repos = new RepositoryFiles(this.layout, (path, data) => this.write(path, data));
   }
 
   async init(): Promise<void> {
@@ -60,19 +63,16 @@ export class FsMetadataStore implements MetadataStore {
   }
 
   async linkBlob(repository: string, digest: string): Promise<void> {
-    await this.write(this.layout.link(repository, digest), '');
-    await this.write(join(this.layout.blobRepos(digest), escapeRepository(repository)), '');
+    await this.repos.link(repository, digest);
     await this.noteRepository(repository);
   }
 
-  async isBlobLinked(repository: string, digest: string): Promise<boolean> {
-    return exists(this.layout.link(repository, digest));
+  isBlobLinked(repository: string, digest: string): Promise<boolean> {
+    return this.repos.isLinked(repository, digest);
   }
 
-  async unlinkBlob(repository: string, digest: string): Promise<boolean> {
-    const removed = await removeFile(this.layout.link(repository, digest));
-    await removeFile(join(this.layout.blobRepos(digest), escapeRepository(repository)));
-    return removed;
+  unlinkBlob(repository: string, digest: string): Promise<boolean> {
+    return this.repos.unlink(repository, digest);
   }
 
   async blobRepositories(digest: string, limit: number): Promise<string[]> {
@@ -80,77 +80,39 @@ export class FsMetadataStore implements MetadataStore {
     return names.slice(0, limit).map(unescapeRepository);
   }
 
-  // Manifests and tags
+  // Manifests and tags (one lock per repository: repository-files.ts)
 
-  async putManifest(repository: string, manifest: ManifestRecord, tag?: string): Promise<void> {
-    const { body, ...record } = manifest;
-    // Order matters for crash safety: an unreferenced manifest is harmless, a tag to nothing is not.
-    await this.write(this.layout.manifestBody(repository, manifest.digest), body);
-    await this.write(this.layout.manifestRecord(repository, manifest.digest), JSON.stringify(record));
-    if (manifest.subject) {
-      await this.write(this.layout.referrer(repository, manifest.subject, manifest.digest), JSON.stringify(referrerDescriptor(manifest)));
-    }
-    if (tag !== undefined) {
-      const tags = await this.tagIndex(repository);
-      await this.mutex.run(`tags:${repository}`, async () => {
-        await this.write(this.layout.tag(repository, tag), manifest.digest);
-        tags.set(tag, manifest.digest);
-      });
-    }
+  findReferences(repository: string, references: ManifestReferences): Promise<FoundReferences> {
+    return this.repos.findReferences(repository, references);
+  }
+
+  async putManifest(repository: string, manifest: ManifestRecord, references: ManifestReferences, tag?: string): Promise<void> {
+    await this.repos.put(repository, manifest, references, tag);
     await this.noteRepository(repository);
   }
 
-  async getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined> {
-    const record = await readJson<StoredManifest>(this.layout.manifestRecord(repository, digest));
-    if (!record) return undefined;
-    try {
-      const body = new Uint8Array(await readFile(this.layout.manifestBody(repository, digest)));
-      return { ...record, body };
-    } catch (error) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
+  getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined> {
+    return this.repos.get(repository, digest);
   }
 
-  async deleteManifest(repository: string, digest: string): Promise<boolean> {
-    const record = await readJson<StoredManifest>(this.layout.manifestRecord(repository, digest));
-    if (!record) return false;
-    const tags = await this.tagIndex(repository);
-    await this.mutex.run(`tags:${repository}`, async () => {
-      for (const tag of tags.pointingTo(digest)) {
-        await removeFile(this.layout.tag(repository, tag));
-        tags.delete(tag);
-      }
-    });
-    if (record.subject) await removeFile(this.layout.referrer(repository, record.subject, digest));
-    await removeFile(this.layout.manifestRecord(repository, digest));
-    await removeFile(this.layout.manifestBody(repository, digest));
-    return true;
+  deleteManifest(repository: string, digest: string): Promise<boolean> {
+    return this.repos.delete(repository, digest);
   }
 
-  async resolveTag(repository: string, tag: string): Promise<string | undefined> {
-    return (await this.tagIndex(repository)).get(tag);
+  resolveTag(repository: string, tag: string): Promise<string | undefined> {
+    return this.repos.resolveTag(repository, tag);
   }
 
-  async deleteTag(repository: string, tag: string): Promise<boolean> {
-    const tags = await this.tagIndex(repository);
-    return this.mutex.run(`tags:${repository}`, async () => {
-      if (tags.get(tag) === undefined) return false;
-      await removeFile(this.layout.tag(repository, tag));
-      tags.delete(tag);
-      return true;
-    });
+  deleteTag(repository: string, tag: string): Promise<boolean> {
+    return this.repos.deleteTag(repository, tag);
   }
 
-  async listTags(repository: string, page: PageRequest): Promise<Page<string>> {
-    return (await this.tagIndex(repository)).names.page(page.limit, page.after);
+  listTags(repository: string, page: PageRequest): Promise<Page<string>> {
+    return this.repos.listTags(repository, page);
   }
 
-  async listReferrers(repository: string, subject: string): Promise<Descriptor[]> {
-    const dir = this.layout.referrers(repository, subject);
-    const files = await listDir(dir);
-    const descriptors = await Promise.all(files.map((file) => readJson<Descriptor>(join(dir, file))));
-    return descriptors.filter((d): d is Descriptor => d !== undefined);
+  listReferrers(repository: string, subject: string): Promise<Descriptor[]> {
+    return this.repos.listReferrers(repository, subject);
   }
 
   // Repositories
@@ -170,16 +132,6 @@ export class FsMetadataStore implements MetadataStore {
   private repositoryIndex(): Promise<SortedSet> {
     this.repositories ??= findRepositories(this.layout.repositoriesRoot).then((names) => new SortedSet(names));
     return this.repositories;
-  }
-
-  private tagIndex(repository: string): Promise<TagIndex> {
-    let index = this.tagIndexes.get(repository);
-    if (!index) {
-      index = TagIndex.load(this.layout.tags(repository));
-      this.tagIndexes.set(repository, index);
-      index.catch(() => this.tagIndexes.delete(repository));
-    }
-    return index;
   }
 
   // Upload sessions
@@ -226,60 +178,6 @@ export class FsMetadataStore implements MetadataStore {
     const files = await listDir(this.layout.uploadSessionsRoot);
     const sessions = await Promise.all(files.map((file) => readJson<UploadSession>(join(this.layout.uploadSessionsRoot, file))));
     return sessions.filter((s): s is UploadSession => s !== undefined && s.expiresAt <= nowSeconds);
-  }
-}
-
-/** A repository's tags, name → digest, with a sorted view for paging. */
-class TagIndex {
-  readonly names: SortedSet;
-  private constructor(private readonly digests: Map<string, string>) {
-    this.names = new SortedSet(digests.keys());
-  }
-
-  static async load(dir: string): Promise<TagIndex> {
-    const files = await listDir(dir);
-    const entries = await Promise.all(files.map(async (file) => [unescapeTag(file), (await readText(join(dir, file)))?.trim()] as const));
-    return new TagIndex(new Map(entries.filter((e): e is readonly [string, string] => Boolean(e[1]))));
-  }
-
-  get(tag: string): string | undefined {
-    return this.digests.get(tag);
-  }
-  set(tag: string, digest: string): void {
-    this.digests.set(tag, digest);
-    this.names.add(tag);
-  }
-  delete(tag: string): void {
-    this.digests.delete(tag);
-    this.names.delete(tag);
-  }
-  pointingTo(digest: string): string[] {
-    return [...this.digests].filter(([, d]) => d === digest).map(([tag]) => tag);
-  }
-}
-
-function referrerDescriptor(manifest: ManifestRecord): Descriptor {
-  const descriptor: Descriptor = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
-  if (manifest.artifactType) descriptor.artifactType = manifest.artifactType;
-  if (manifest.annotations) descriptor.annotations = manifest.annotations;
-  return descriptor;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function listDir(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (error) {
-    if (isNotFound(error)) return [];
-    throw error;
   }
 }
 

@@ -11,10 +11,16 @@ import { join } from 'node:path';
  *   meta/blobs/<alg>/<hh>/<hex>.json                blob record: size, location, time
  *   meta/blob-repos/<alg>/<hh>/<hex>/<repo-escaped> which repositories link a blob (mounts without ?from=)
  *   meta/repositories/<name>/_links/<alg>/<hex>     the repository may serve this blob (empty file)
- *   meta/repositories/<name>/_manifests/<alg>/<hex>.json   manifest record (media type, subject, ...)
+ *   meta/repositories/<name>/_manifests/<alg>/<hex>.json   manifest record (media type, subject, ..., the
+ *                                                   blob and child-manifest digests it references)
  *   meta/repositories/<name>/_manifests/<alg>/<hex>.body   the manifest's exact bytes
  *   meta/repositories/<name>/_tags/<tag-escaped>    tag -> manifest digest (text)
  *   meta/repositories/<name>/_referrers/<alg>/<subject-hex>/<alg>-<hex>.json   a referrer's descriptor
+ *   meta/repositories/<name>/_refs/blobs/<alg>/<hex>/<alg>-<holder-hex>       manifest <holder> uses blob <hex>
+ *   meta/repositories/<name>/_refs/manifests/<alg>/<hex>/<alg>-<holder-hex>   index <holder> lists manifest <hex>
+ *                                                   (empty files; written before the holder's record, removed
+ *                                                   after it: one whose holder has no record is a crash's
+ *                                                   leftover, ignored and removed under the repository lock)
  *   meta/uploads/<id>.json                          upload session (offset, parts, hash state, version, lease)
  *   meta/auth/                                      users, robots and grants (see the auth adapter)
  *   tmp/                                            files being written; anything here after a crash is garbage
@@ -93,6 +99,14 @@ export class DataLayout {
   referrer(name: string, subject: string, digest: string): string {
     return join(this.referrers(name, subject), `${digest.replace(':', '-')}.json`);
   }
+  /** Directory of the manifests using a blob (kind 'blobs') or listing a manifest ('manifests'). */
+  references(name: string, kind: 'blobs' | 'manifests', target: string): string {
+    const [alg, , hex] = spread(target);
+    return join(this.repository(name), '_refs', kind, alg, hex);
+  }
+  reference(name: string, kind: 'blobs' | 'manifests', target: string, holder: string): string {
+    return join(this.references(name, kind, target), holderFile(holder));
+  }
   get uploadSessionsRoot(): string {
     return join(this.root, 'meta', 'uploads');
   }
@@ -114,6 +128,16 @@ function spread(digest: string): [string, string, string] {
 function safeId(id: string): string {
   if (!/^[A-Za-z0-9._-]{1,128}$/.test(id) || id.startsWith('.')) throw new Error(`unsafe id: ${id}`);
   return id;
+}
+
+/** "sha256:abcd..." ↔ "sha256-abcd...", a digest as a file name. */
+export function holderFile(digest: string): string {
+  spread(digest);
+  return digest.replace(':', '-');
+}
+
+export function holderOfFile(file: string): string {
+  return file.replace('-', ':');
 }
 
 export function escapeTag(tag: string): string {

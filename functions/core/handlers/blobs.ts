@@ -1,4 +1,5 @@
-import { RegistryError, StoreNotFoundError } from '../errors';
+import { RegistryError, StoreInUseError, StoreNotFoundError } from '../errors';
+import { inUse } from '../manifest/references';
 import { parseDigest } from '../digest';
 import { repositoryOf, type RequestContext } from '../context';
 import { CONTENT_DIGEST_HEADER } from '../http/headers';
@@ -53,11 +54,16 @@ export async function getBlob(ctx: RequestContext): Promise<Response> {
   });
 }
 
-/** DELETE /v2/<name>/blobs/<digest>: unlinks the blob from this repository only. */
+/**
+ * DELETE /v2/<name>/blobs/<digest>: unlinks the blob from this repository only, unless a
+ * manifest stored there still uses it (then 405, naming the manifest).
+ */
 export async function deleteBlob(ctx: RequestContext): Promise<Response> {
   const repository = repositoryOf(ctx);
   const digest = parseDigest(ctx.params.digest);
-  const removed = await ctx.services.metadata.unlinkBlob(repository, digest.value);
+  const removed = await ctx.services.metadata.unlinkBlob(repository, digest.value).catch((error: unknown) => {
+    throw error instanceof StoreInUseError ? inUse(repository, error) : error;
+  });
   if (!removed) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest.value} is not in ${repository}`, { detail: { digest: digest.value } });
   return emptyResponse(202, { [CONTENT_DIGEST_HEADER]: digest.value });
 }

@@ -1,4 +1,4 @@
-import { RegistryError } from '../errors';
+import { RegistryError, StoreInUseError, StoreReferenceMissingError } from '../errors';
 import { parseDigest, tryParseDigest, type Digest } from '../digest';
 import { isTag } from '../names';
 import { repositoryOf, type RequestContext } from '../context';
@@ -6,7 +6,8 @@ import type { ManifestRecord } from '../records';
 import { CONTENT_DIGEST_HEADER, SUBJECT_HEADER } from '../http/headers';
 import { emptyResponse } from '../http/responses';
 import { readBodyWithin } from '../http/body';
-import { parseManifest, type ParsedManifest } from '../manifest/parse';
+import { parseManifest } from '../manifest/parse';
+import { inUse, missingReference, referencesOf, verifyReferences } from '../manifest/references';
 
 type Reference = { kind: 'digest'; digest: Digest } | { kind: 'tag'; tag: string };
 
@@ -58,7 +59,8 @@ export async function getManifest(ctx: RequestContext): Promise<Response> {
 
 /**
  * PUT /v2/<name>/manifests/<reference>: validates the document, checks that everything
- * it references is in the repository, and stores it with its tag and referrer entry.
+ * it references is in the repository, and stores it with its references, tag and referrer
+ * entry (the store re-verifies the references atomically, so a racing delete cannot win).
  */
 export async function putManifest(ctx: RequestContext): Promise<Response> {
   const repository = repositoryOf(ctx);
@@ -75,43 +77,21 @@ export async function putManifest(ctx: RequestContext): Promise<Response> {
     });
   }
   const parsed = parseManifest(body, ctx.request.headers.get('content-type'));
-  await checkReferences(ctx, repository, parsed);
+  const references = referencesOf(parsed);
+  await verifyReferences(metadata, repository, parsed, references);
 
   const record: ManifestRecord = { digest, mediaType: parsed.mediaType, size: body.byteLength, body, createdAt: clock.now() };
   if (parsed.subject) record.subject = parsed.subject.digest;
   if (parsed.artifactType) record.artifactType = parsed.artifactType;
   if (parsed.annotations) record.annotations = parsed.annotations;
-  await metadata.putManifest(repository, record, reference.kind === 'tag' ? reference.tag : undefined);
+  await metadata.putManifest(repository, record, references, reference.kind === 'tag' ? reference.tag : undefined).catch((error: unknown) => {
+    // Verified above, but unlinked or deleted since: the store refused atomically.
+    throw error instanceof StoreReferenceMissingError ? missingReference(repository, error) : error;
+  });
 
   const headers: Record<string, string> = { Location: `/v2/${repository}/manifests/${digest}`, [CONTENT_DIGEST_HEADER]: digest };
   if (parsed.subject) headers[SUBJECT_HEADER] = parsed.subject.digest;
   return emptyResponse(201, headers);
-}
-
-async function checkReferences(ctx: RequestContext, repository: string, parsed: ParsedManifest): Promise<void> {
-  const { metadata } = ctx.services;
-  const blobChecks = parsed.blobs.map(async (descriptor) => {
-    const [linked, record] = await Promise.all([metadata.isBlobLinked(repository, descriptor.digest), metadata.getBlob(descriptor.digest)]);
-    if (!linked || !record) {
-      throw new RegistryError('MANIFEST_BLOB_UNKNOWN', `manifest references blob ${descriptor.digest}, which is not in ${repository}; push it first`, {
-        detail: { digest: descriptor.digest },
-      });
-    }
-    if (record.size !== descriptor.size) {
-      throw new RegistryError('MANIFEST_INVALID', `manifest gives blob ${descriptor.digest} a size of ${descriptor.size}, but it holds ${record.size} bytes`, {
-        detail: { digest: descriptor.digest, declared: descriptor.size, actual: record.size },
-      });
-    }
-  });
-  const childChecks = parsed.children.map(async (descriptor) => {
-    const child = await metadata.getManifest(repository, descriptor.digest);
-    if (!child) {
-      throw new RegistryError('MANIFEST_UNKNOWN', `index references manifest ${descriptor.digest}, which is not in ${repository}; push it first`, {
-        status: 400, detail: { digest: descriptor.digest },
-      });
-    }
-  });
-  await Promise.all([...blobChecks, ...childChecks]);
 }
 
 /** DELETE by digest removes the manifest and its tags; DELETE by tag only untags. */
@@ -120,7 +100,9 @@ export async function deleteManifest(ctx: RequestContext): Promise<Response> {
   const reference = lookupReference(repository, ctx.params.reference);
   const { metadata } = ctx.services;
   const removed = reference.kind === 'digest'
-    ? await metadata.deleteManifest(repository, reference.digest.value)
+    ? await metadata.deleteManifest(repository, reference.digest.value).catch((error: unknown) => {
+      throw error instanceof StoreInUseError ? inUse(repository, error) : error;
+    })
     : await metadata.deleteTag(repository, reference.tag);
   if (!removed) throw unknownManifest(repository, ctx.params.reference ?? '');
   return emptyResponse(202);

@@ -66,7 +66,7 @@ export function manifestTests(t: SuiteContext): void {
         schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest, size: child.size, platform: { architecture: 'amd64', os: 'linux' } }],
       });
       expect((await t.client.putManifest(repo, 'index', index(child.digest), OCI_INDEX)).status).toBe(201);
-      await expectError(await t.client.putManifest(repo, 'broken', index(sha256('absent')), OCI_INDEX), 400, 'MANIFEST_UNKNOWN');
+      await expectError(await t.client.putManifest(repo, 'broken', index(sha256('absent')), OCI_INDEX), 400, 'MANIFEST_BLOB_UNKNOWN');
       await expectError(await t.client.send('GET', `/v2/${repo}/manifests/broken`), 404, 'MANIFEST_UNKNOWN');
     });
 

@@ -1,0 +1,206 @@
+import { DeleteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { BlobRecord, FoundReferences, ManifestReferences, ReferenceKind } from '../../core/index';
+import { chunked, forEachLimited, StoreConflictError, StoreThrottledError } from '../../core/index';
+import { guarded } from './aws-errors';
+import { batchGet, itemId } from './batch-get';
+import { itemKeys } from './data-layout';
+import { queryAll, retryOnConflict } from './dynamo-helpers';
+import { PARTITION_KEY, SORT_KEY } from './table-schema';
+import { MAX_TRANSACTION_ACTIONS, transactConditions, type TransactItem } from './transactions';
+
+export interface ReferenceTarget {
+  kind: ReferenceKind;
+  digest: string;
+}
+
+/** The counter of references on a link item (blobs) or manifest item (index children). */
+export const REFS = 'refs';
+
+/** Transactions in flight at once for one manifest. */
+const TRANSACTION_CONCURRENCY = 8;
+/** Bytes of digests per reference-list item, well under DynamoDB's 400 KB per item. */
+const LIST_ITEM_BUDGET = 300_000;
+/** Reference items read when looking for a holder to name. */
+const HOLDER_CANDIDATES = 10;
+
+/** Each target once: a transaction may not touch one item twice. */
+export function targetsOf(references: ManifestReferences): ReferenceTarget[] {
+  return [
+    ...[...new Set(references.blobs)].map((digest) => ({ kind: 'blob' as const, digest })),
+    ...[...new Set(references.manifests)].map((digest) => ({ kind: 'manifest' as const, digest })),
+  ];
+}
+
+/**
+ * The references between manifests and what they use (layout and reasoning: data-layout.ts).
+ * For each target a manifest references, one reference item names the holder and the
+ * generation (one attempt to store it), and the target's `refs` counter counts those items:
+ * both change in the same transaction, so the counter equals the number of reference items,
+ * and a link or manifest is deleted only while its counter is 0. A holder's generation also
+ * lists its targets (reference-list items), so it can be released without parsing anything.
+ */
+export class ReferenceRecords {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+    /** Targets per transaction when recording or releasing in chunks: two actions each. */
+    private readonly perTransaction = MAX_TRANSACTION_ACTIONS / 2,
+  ) {}
+
+  /** Adds the reference item and counts it on the target, which must exist. */
+  recordActions(repository: string, holder: string, generation: string, target: ReferenceTarget): TransactItem[] {
+    return [
+      { Put: { TableName: this.table, Item: { ...this.referenceKey(repository, holder, generation, target), holder, generation, at: Date.now() } } },
+      {
+        Update: {
+          TableName: this.table, Key: this.counterKey(repository, target),
+          UpdateExpression: 'ADD #refs :one', ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#refs': REFS, '#pk': PARTITION_KEY }, ExpressionAttributeValues: { ':one': 1 },
+        },
+      },
+    ];
+  }
+
+  /** Removes the reference item, if it is still there, and uncounts it. */
+  releaseActions(repository: string, holder: string, generation: string, target: ReferenceTarget): TransactItem[] {
+    return [
+      {
+        Delete: {
+          TableName: this.table, Key: this.referenceKey(repository, holder, generation, target),
+          ConditionExpression: 'attribute_exists(#pk)', ExpressionAttributeNames: { '#pk': PARTITION_KEY },
+        },
+      },
+      {
+        Update: {
+          TableName: this.table, Key: this.counterKey(repository, target),
+          UpdateExpression: 'ADD #refs :minus', ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#refs': REFS, '#pk': PARTITION_KEY }, ExpressionAttributeValues: { ':minus': -1 },
+        },
+      },
+    ];
+  }
+
+  /** The reference-list items of a holder's generation (one for any ordinary manifest). */
+  listItems(repository: string, holder: string, generation: string, targets: ReferenceTarget[]): Record<string, unknown>[] {
+    const items: Record<string, unknown>[] = [];
+    let current = { blobs: [] as string[], manifests: [] as string[] };
+    let bytes = 0;
+    const flush = () => {
+      items.push({ ...itemKeys.referenceList(repository, holder, generation, items.length), ...current });
+      current = { blobs: [], manifests: [] };
+      bytes = 0;
+    };
+    for (const target of targets) {
+      if (bytes + target.digest.length > LIST_ITEM_BUDGET) flush();
+      (target.kind === 'blob' ? current.blobs : current.manifests).push(target.digest);
+      bytes += target.digest.length + 4;
+    }
+    flush();
+    return items;
+  }
+
+  async readList(repository: string, holder: string, generation: string): Promise<{ targets: ReferenceTarget[]; keys: Record<string, string>[] }> {
+    const items = await queryAll(this.doc, this.table, itemKeys.repositoryPartition(repository),
+      itemKeys.referenceListPrefix(holder, generation), 'DynamoDB Query (reference list)');
+    const targets = items.flatMap((item) => targetsOf({ blobs: (item.blobs as string[]) ?? [], manifests: (item.manifests as string[]) ?? [] }));
+    return { targets, keys: items.map((item) => ({ [PARTITION_KEY]: item[PARTITION_KEY] as string, [SORT_KEY]: item[SORT_KEY] as string })) };
+  }
+
+  /**
+   * Records a holder's references in chunked transactions, for manifests with more targets
+   * than fit in one transaction with the manifest. Every target must exist: else, or when a
+   * transaction definitely failed, what this generation recorded is released again. Returns
+   * the missing target, if any.
+   */
+  async record(repository: string, holder: string, generation: string, targets: ReferenceTarget[]): Promise<ReferenceTarget | undefined> {
+    const lists = this.listItems(repository, holder, generation, targets);
+    for (const item of lists) {
+      await guarded('DynamoDB PutItem (reference list)', () => this.doc.send(new PutCommand({ TableName: this.table, Item: item })));
+    }
+    const listKeys = lists.map((item) => ({ [PARTITION_KEY]: item[PARTITION_KEY] as string, [SORT_KEY]: item[SORT_KEY] as string }));
+    const recorded: ReferenceTarget[] = [];
+    let missing: ReferenceTarget | undefined;
+    try {
+      await forEachLimited(chunked(targets, this.perTransaction), TRANSACTION_CONCURRENCY, async (chunk) => {
+        if (missing) return;
+        const actions = chunk.flatMap((target) => this.recordActions(repository, holder, generation, target));
+        const failed = await retryOnConflict(() => transactConditions(this.doc, 'record references', actions));
+        if (failed.length === 0) recorded.push(...chunk);
+        else missing ??= chunk[Math.floor(failed[0]! / 2)];
+      });
+    } catch (error) {
+      // Not recorded for certain (a lost race or throttling): give back what was. After an
+      // unknown outcome (a network failure) the recorded part stays: a leak, never a dangle.
+      if (error instanceof StoreConflictError || error instanceof StoreThrottledError) await this.release(repository, holder, generation, recorded, listKeys);
+      throw error;
+    }
+    if (missing) await this.release(repository, holder, generation, recorded, listKeys);
+    return missing;
+  }
+
+  /** Releases a holder generation's references in chunked transactions, then its list. */
+  async release(repository: string, holder: string, generation: string, targets: ReferenceTarget[], listKeys?: Record<string, string>[]): Promise<void> {
+    await forEachLimited(chunked(targets, this.perTransaction), TRANSACTION_CONCURRENCY, async (chunk) => {
+      let pending = chunk;
+      while (pending.length > 0) {
+        const actions = pending.flatMap((target) => this.releaseActions(repository, holder, generation, target));
+        const failed = new Set(await retryOnConflict(() => transactConditions(this.doc, 'release references', actions)));
+        // A reference already gone (or a counter whose item is gone) is dropped; the rest go again.
+        pending = pending.filter((_, index) => !failed.has(2 * index) && !failed.has(2 * index + 1));
+        if (failed.size === 0) pending = [];
+      }
+    });
+    const keys = listKeys ?? this.listItems(repository, holder, generation, targets).map((item) => ({
+      [PARTITION_KEY]: item[PARTITION_KEY] as string, [SORT_KEY]: item[SORT_KEY] as string,
+    }));
+    for (const key of keys) {
+      await guarded('DynamoDB DeleteItem (reference list)', () => this.doc.send(new DeleteCommand({ TableName: this.table, Key: key })));
+    }
+  }
+
+  /**
+   * A manifest that references `target` in the repository, to name in a refusal: preferably
+   * one that is stored with the generation that recorded the reference.
+   */
+  async holderOf(repository: string, target: ReferenceTarget): Promise<string | undefined> {
+    const [partition, prefix] = target.kind === 'blob'
+      ? [itemKeys.blobLinksPartition(target.digest), itemKeys.blobReferencePrefix(repository)]
+      : [itemKeys.repositoryPartition(repository), itemKeys.childReferencePrefix(target.digest)];
+    const items = await queryAll(this.doc, this.table, partition, prefix, 'DynamoDB Query (references)', HOLDER_CANDIDATES);
+    const candidates = items.map((item) => ({ holder: item.holder as string, generation: item.generation as string }));
+    const manifests = await batchGet(this.doc, this.table, candidates.map((c) => itemKeys.manifest(repository, c.holder)), ['generation'], 'DynamoDB BatchGetItem (holders)');
+    const stored = candidates.find((c) => manifests.get(itemId(itemKeys.manifest(repository, c.holder)))?.generation === c.generation);
+    return (stored ?? candidates[0])?.holder;
+  }
+
+  /** Bulk lookup for the core's reference check: linked blobs' records and stored manifests. */
+  async find(repository: string, references: ManifestReferences): Promise<FoundReferences> {
+    const keys = [
+      ...references.blobs.flatMap((digest) => [itemKeys.blobLink(digest, repository), itemKeys.blob(digest)]),
+      ...references.manifests.map((digest) => itemKeys.manifest(repository, digest)),
+    ];
+    const items = await batchGet(this.doc, this.table, keys, ['digest', 'size', 'location', 'createdAt', 'mediaType'], 'DynamoDB BatchGetItem (references)');
+    const found: FoundReferences = { blobs: new Map(), manifests: new Map() };
+    for (const digest of references.blobs) {
+      const record = items.get(itemId(itemKeys.blob(digest)));
+      if (!record || !items.has(itemId(itemKeys.blobLink(digest, repository)))) continue;
+      const blob: BlobRecord = { digest, size: record.size as number, location: record.location as string, createdAt: record.createdAt as number };
+      found.blobs.set(digest, blob);
+    }
+    for (const digest of references.manifests) {
+      const item = items.get(itemId(itemKeys.manifest(repository, digest)));
+      if (item) found.manifests.set(digest, { size: item.size as number, mediaType: item.mediaType as string });
+    }
+    return found;
+  }
+
+  private referenceKey(repository: string, holder: string, generation: string, target: ReferenceTarget) {
+    return target.kind === 'blob'
+      ? itemKeys.blobReference(target.digest, repository, holder, generation)
+      : itemKeys.childReference(repository, target.digest, holder, generation);
+  }
+
+  private counterKey(repository: string, target: ReferenceTarget) {
+    return target.kind === 'blob' ? itemKeys.blobLink(target.digest, repository) : itemKeys.manifest(repository, target.digest);
+  }
+}
