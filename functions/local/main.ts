@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   void sweep();
   const sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
   sweeper.unref();
-  logger.log('info', 'nimbus registry listening', { url: server.url, dataDir: settings.dataDir, auth: settings.auth ? 'on' : 'off' });
+  logger.announce('nimbus registry listening', { url: server.url, dataDir: settings.dataDir, auth: settings.auth ? 'on' : 'off' });
   if (settings.auth && (await new FsIdentityStore(settings.dataDir).listPrincipals()).length === 0) {
     logger.log('warn', 'auth is on and there are no users yet: add one with `npx nimbus user add NAME --password-stdin`, then `npx nimbus grant NAME \'**\' pull,push,delete`');
   }
