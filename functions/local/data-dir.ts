@@ -1,32 +1,19 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { loadOrCreateKey } from '../auth/key-file';
 
-/** Loads the HMAC key for upload capabilities, creating it (mode 0600) on first start. */
+/** Loads the HMAC key for upload capabilities, creating it (mode 0600, atomically) on first start. */
 export async function loadOrCreateSecret(dataDir: string, name: string): Promise<Uint8Array> {
   const dir = join(dataDir, 'meta', 'secrets');
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const path = join(dir, name);
-  try {
-    return new Uint8Array(await readFile(path));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  const secret = randomBytes(32);
-  try {
-    const handle = await open(path, 'wx', 0o600);
-    await handle.writeFile(secret);
-    await handle.close();
-    return new Uint8Array(secret);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return new Uint8Array(await readFile(path));
-    throw error;
-  }
+  return loadOrCreateKey(join(dir, name));
 }
 
 /**
  * One server per data dir: the metadata store keeps sorted indexes in memory. A second
  * server on the same dir would serve stale listings, so refuse it with a clear message.
+ * The lock is the exclusive creation of .lock, which holds the pid (not written through
+ * tmp/ nor flushed: a lock whose process is gone, as after a crash, is stale and taken over).
  */
 export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   const path = join(dataDir, '.lock');

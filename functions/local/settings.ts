@@ -7,7 +7,7 @@ export const SETTINGS = [
   ['HOST', '127.0.0.1', 'Address to listen on. Use 0.0.0.0 to serve other machines.'],
   ['PORT', '5000', 'Port to listen on.'],
   ['NIMBUS_DATA_DIR', './data', 'Where blobs, manifests, tags and upload sessions are stored.'],
-  ['NIMBUS_FSYNC', 'on', 'on: flush data to disk before it becomes visible (survives power loss). off: faster, survives process crashes only.'],
+  ['NIMBUS_FSYNC', 'on', 'on: flush files and their directories to disk before a request is answered (survives power loss). off: faster, survives process crashes only.'],
   ['NIMBUS_LOG_LEVEL', 'info', 'debug, info, warn or error. One JSON line per request at info; the "listening" line at every level.'],
   ['NIMBUS_PUBLIC_URL', '(from Host header)', 'Origin clients reach the registry at, when behind a proxy.'],
   ['NIMBUS_UPLOAD_URL_TTL', '3600', 'Seconds an upload Location stays valid.'],

@@ -2,7 +2,7 @@ import { access, mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobRecord, Descriptor, ManifestRecord, MetadataStore, Page, PageRequest, UploadSession } from '../../core/index';
 import { StoreConflictError } from '../../core/index';
-import { isNotFound, readJson, readText, removeFile, writeFileAtomic } from './atomic';
+import { DirectorySyncs, isNotFound, nodeFs, readJson, readText, removeFile, writeFileAtomic, type DurableFs } from './atomic';
 import { KeyedMutex } from './keyed-mutex';
 import { DataLayout, escapeRepository, unescapeRepository, unescapeTag } from './paths';
 import { SortedSet } from './sorted-set';
@@ -10,8 +10,10 @@ import { SortedSet } from './sorted-set';
 type StoredManifest = Omit<ManifestRecord, 'body'>;
 
 export interface FsMetadataStoreOptions {
-  /** fsync metadata files before renaming them into place. @default true */
+  /** fsync metadata files before renaming them into place, and their directories after. @default true */
   readonly fsync?: boolean;
+  /** The file operations durable writes make (tests record them). @default node:fs */
+  readonly fs?: DurableFs;
 }
 
 /**
@@ -22,6 +24,7 @@ export interface FsMetadataStoreOptions {
 export class FsMetadataStore implements MetadataStore {
   private readonly layout: DataLayout;
   private readonly fsync: boolean;
+  private readonly fs: DurableFs;
   private readonly mutex = new KeyedMutex();
   private repositories: Promise<SortedSet> | undefined;
   private readonly tagIndexes = new Map<string, Promise<TagIndex>>();
@@ -29,6 +32,7 @@ export class FsMetadataStore implements MetadataStore {
   constructor(root: string, options: FsMetadataStoreOptions = {}) {
     this.layout = new DataLayout(root);
     this.fsync = options.fsync ?? true;
+    this.fs = options.fs ?? nodeFs;
   }
 
   async init(): Promise<void> {
@@ -36,8 +40,18 @@ export class FsMetadataStore implements MetadataStore {
     await mkdir(this.layout.uploadSessionsRoot, { recursive: true });
   }
 
-  private write(path: string, data: Uint8Array | string): Promise<void> {
-    return writeFileAtomic(this.layout.tmp, path, data, { fsync: this.fsync });
+  /** Durable under fsync when it returns, or when `syncs` is flushed. */
+  private write(path: string, data: Uint8Array | string, syncs?: DirectorySyncs): Promise<void> {
+    return writeFileAtomic(this.layout.tmp, path, data, { fsync: this.fsync, fs: this.fs, ...(syncs ? { syncs } : {}) });
+  }
+
+  private remove(path: string, syncs?: DirectorySyncs): Promise<boolean> {
+    return removeFile(path, { fsync: this.fsync, fs: this.fs, ...(syncs ? { syncs } : {}) });
+  }
+
+  /** Upload sessions are checkpoints: flushed, but their directory is not (see DurableOptions). */
+  private checkpoint(path: string, data: string): Promise<void> {
+    return writeFileAtomic(this.layout.tmp, path, data, { fsync: this.fsync, fs: this.fs, checkpoint: true });
   }
 
   // Blobs
@@ -56,12 +70,14 @@ export class FsMetadataStore implements MetadataStore {
   }
 
   async deleteBlob(digest: string): Promise<void> {
-    await removeFile(this.layout.blobRecord(digest));
+    await this.remove(this.layout.blobRecord(digest));
   }
 
   async linkBlob(repository: string, digest: string): Promise<void> {
-    await this.write(this.layout.link(repository, digest), '');
-    await this.write(join(this.layout.blobRepos(digest), escapeRepository(repository)), '');
+    const syncs = new DirectorySyncs(this.fs);
+    await this.write(this.layout.link(repository, digest), '', syncs);
+    await this.write(join(this.layout.blobRepos(digest), escapeRepository(repository)), '', syncs);
+    await syncs.flush();
     await this.noteRepository(repository);
   }
 
@@ -70,8 +86,10 @@ export class FsMetadataStore implements MetadataStore {
   }
 
   async unlinkBlob(repository: string, digest: string): Promise<boolean> {
-    const removed = await removeFile(this.layout.link(repository, digest));
-    await removeFile(join(this.layout.blobRepos(digest), escapeRepository(repository)));
+    const syncs = new DirectorySyncs(this.fs);
+    const removed = await this.remove(this.layout.link(repository, digest), syncs);
+    await this.remove(join(this.layout.blobRepos(digest), escapeRepository(repository)), syncs);
+    await syncs.flush();
     return removed;
   }
 
@@ -85,11 +103,14 @@ export class FsMetadataStore implements MetadataStore {
   async putManifest(repository: string, manifest: ManifestRecord, tag?: string): Promise<void> {
     const { body, ...record } = manifest;
     // Order matters for crash safety: an unreferenced manifest is harmless, a tag to nothing is not.
-    await this.write(this.layout.manifestBody(repository, manifest.digest), body);
-    await this.write(this.layout.manifestRecord(repository, manifest.digest), JSON.stringify(record));
+    // So the manifest's files are flushed (one fsync per directory) before the tag is written.
+    const syncs = new DirectorySyncs(this.fs);
+    await this.write(this.layout.manifestBody(repository, manifest.digest), body, syncs);
+    await this.write(this.layout.manifestRecord(repository, manifest.digest), JSON.stringify(record), syncs);
     if (manifest.subject) {
-      await this.write(this.layout.referrer(repository, manifest.subject, manifest.digest), JSON.stringify(referrerDescriptor(manifest)));
+      await this.write(this.layout.referrer(repository, manifest.subject, manifest.digest), JSON.stringify(referrerDescriptor(manifest)), syncs);
     }
+    await syncs.flush();
     if (tag !== undefined) {
       const tags = await this.tagIndex(repository);
       await this.mutex.run(`tags:${repository}`, async () => {
@@ -117,14 +138,19 @@ export class FsMetadataStore implements MetadataStore {
     if (!record) return false;
     const tags = await this.tagIndex(repository);
     await this.mutex.run(`tags:${repository}`, async () => {
+      // The tags go (flushed) before the manifest: a tag to nothing must not survive a power loss.
+      const untagged = new DirectorySyncs(this.fs);
       for (const tag of tags.pointingTo(digest)) {
-        await removeFile(this.layout.tag(repository, tag));
+        await this.remove(this.layout.tag(repository, tag), untagged);
         tags.delete(tag);
       }
+      await untagged.flush();
     });
-    if (record.subject) await removeFile(this.layout.referrer(repository, record.subject, digest));
-    await removeFile(this.layout.manifestRecord(repository, digest));
-    await removeFile(this.layout.manifestBody(repository, digest));
+    const syncs = new DirectorySyncs(this.fs);
+    if (record.subject) await this.remove(this.layout.referrer(repository, record.subject, digest), syncs);
+    await this.remove(this.layout.manifestRecord(repository, digest), syncs);
+    await this.remove(this.layout.manifestBody(repository, digest), syncs);
+    await syncs.flush();
     return true;
   }
 
@@ -136,7 +162,7 @@ export class FsMetadataStore implements MetadataStore {
     const tags = await this.tagIndex(repository);
     return this.mutex.run(`tags:${repository}`, async () => {
       if (tags.get(tag) === undefined) return false;
-      await removeFile(this.layout.tag(repository, tag));
+      await this.remove(this.layout.tag(repository, tag));
       tags.delete(tag);
       return true;
     });
@@ -185,7 +211,7 @@ export class FsMetadataStore implements MetadataStore {
   // Upload sessions
 
   async createUpload(session: UploadSession): Promise<void> {
-    await this.write(this.layout.uploadSession(session.id), JSON.stringify(session));
+    await this.checkpoint(this.layout.uploadSession(session.id), JSON.stringify(session));
   }
 
   async getUpload(id: string): Promise<UploadSession | undefined> {
@@ -196,7 +222,7 @@ export class FsMetadataStore implements MetadataStore {
     await this.mutex.run(`upload:${session.id}`, async () => {
       const current = await this.getUpload(session.id);
       if (!current || current.version !== expectedVersion) throw new StoreConflictError(`upload ${session.id} changed concurrently`);
-      await this.write(this.layout.uploadSession(session.id), JSON.stringify(session));
+      await this.checkpoint(this.layout.uploadSession(session.id), JSON.stringify(session));
     });
   }
 
