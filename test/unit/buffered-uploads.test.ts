@@ -47,15 +47,16 @@ describe('uploads into a store with a minimum part size', () => {
     }
     const put = await client.send('PUT', withQuery(location, { digest: sha256(bytes) }));
     expect(put.status, await bodyText(put)).toBe(201);
+    // What the store assembled from its parts, read back: the registry's hash only saw what arrived.
+    const get = await client.send('GET', `/v2/${repo}/blobs/${sha256(bytes)}`);
+    expect(sha256(new Uint8Array(await get.arrayBuffer()))).toBe(sha256(bytes));
     return bytes;
   }
 
   it('turns any chunk sequence into valid parts with the right digest', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 4000 }), { minLength: 1, maxLength: 12 }), fc.nat(), async (sizes, seed) => {
-        const bytes = await pushInChunks(sizes, seed);
-        const get = await client.send('GET', `/v2/prop/app/blobs/${sha256(bytes)}`);
-        expect(sha256(new Uint8Array(await get.arrayBuffer()))).toBe(sha256(bytes));
+        await pushInChunks(sizes, seed);
       }),
       { numRuns: 60 },
     );
