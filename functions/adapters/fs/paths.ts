@@ -16,8 +16,8 @@ import { join } from 'node:path';
  *    the directories that changed;
  *  - keys (meta/secrets/): a temporary sibling (mode 0600), flushed, linked into place
  *    (never replaced, never half-written), directory flushed;
- *  - .lock: created exclusively (that is the lock), holding the server's pid; a lock whose
- *    pid is not alive is stale and taken over. Not flushed: it means nothing after a reboot.
+ *  - .lock: created exclusively (that is the lock), holding the server's pid and boot id;
+ *    a lock whose pid is not alive, or from an earlier boot, is stale and taken over.
  *
  *   blobs/<alg>/<hh>/<hex>                          verified blob bytes, content-addressed, shared by all repositories
  *   uploads/<id>/data                               bytes of an unfinished upload, written at their offsets
