@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Context } from 'aws-lambda';
+import type { Logger } from '../core/index';
 
 export type AsyncHandler = (event: unknown, context: Context) => Promise<void>;
 
@@ -16,7 +17,7 @@ export interface LambdaStub {
  * for dev:aws: 202 at once, then the named function's real handler runs in this process,
  * as Lambda would run it in another container.
  */
-export async function startLambdaStub(functions: ReadonlyMap<string, () => Promise<AsyncHandler>>, log: (level: string, message: string, fields?: Record<string, unknown>) => void): Promise<LambdaStub> {
+export async function startLambdaStub(functions: ReadonlyMap<string, () => Promise<AsyncHandler>>, log: Logger['log']): Promise<LambdaStub> {
   const running = new Set<Promise<void>>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];

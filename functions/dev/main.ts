@@ -9,6 +9,8 @@
  */
 import { startAwsEmulators, type AwsEmulators } from '../../test/support/emulators';
 import { API_GATEWAY_TIMEOUT_MS } from '../adapters/apigw/limits';
+import { jsonLogger } from '../adapters/node/logger';
+import type { LogLevel } from '../core/index';
 import { LAMBDA_ENV } from '../lambda/env';
 import { loadOrCreateSecret } from '../local/data-dir';
 import { originOf } from '../local/public-url';
@@ -25,16 +27,14 @@ const ACCOUNT = '000000000000';
 const UPLOAD_KEY_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:nimbus-dev-upload-key`;
 const TOKEN_KEY_ARN = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:nimbus-dev-token-key`;
 
-function print(level: string, message: string, fields: Record<string, unknown> = {}): void {
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields })}\n`);
-}
-
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     console.log(devHelpText());
     return;
   }
   const settings = readDevSettings(process.env);
+  const logger = jsonLogger(settings.logLevel);
+  const print = (level: LogLevel, message: string, fields?: Record<string, unknown>) => logger.log(level, message, fields);
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch((error: unknown) => print('warn', 'shutdown step failed', { error: String(error) }));
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
       POWERTOOLS_LOG_LEVEL: settings.logLevel.toUpperCase(),
     });
     // The upload endpoint as the stack runs it: a separate streaming process, Locations pointing at it.
-    const upload = settings.uploadEndpoint ? await startDevUploadEndpoint(process.env, settings.host, print) : undefined;
+    const upload = settings.uploadEndpoint ? await startDevUploadEndpoint(process.env, settings.host, logger) : undefined;
     if (upload) {
       stops.push(() => upload.close());
       process.env[LAMBDA_ENV.uploadOrigin] = upload.url;
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     // Imported only now: like a Lambda cold start, the module reads its environment on load.
     handlerLoaded(((await import('../lambda/registry')) as { handler: LambdaHandler }).handler);
     const nimbusCli = devNimbusCli(endpoints.dynamodb, settings.table);
-    print('info', 'nimbus dev:aws listening', {
+    logger.announce('nimbus dev:aws listening', {
       url: gateway.url, publicUrl, s3: endpoints.s3, dynamodb: endpoints.dynamodb, table: settings.table, bucket: settings.bucket, nimbusCli,
       uploadUrl: upload?.url ?? null,
     });

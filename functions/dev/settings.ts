@@ -8,7 +8,7 @@ export const DEV_SETTINGS = [
   ['HOST', '127.0.0.1', 'Address the API Gateway stand-in listens on.'],
   ['PORT', '5000', 'Port the API Gateway stand-in listens on.'],
   ['NIMBUS_PUBLIC_URL', '(http://HOST:PORT)', 'Origin clients reach the stand-in at; the function gets it as the stack passes its URL, and login challenges point there. Required when HOST listens on every address (0.0.0.0, ::).'],
-  ['NIMBUS_LOG_LEVEL', 'info', 'debug, info, warn or error (the function\'s Powertools log level).'],
+  ['NIMBUS_LOG_LEVEL', 'info', 'debug, info, warn or error: the function\'s Powertools log level, and that of dev:aws\'s and the upload endpoint\'s own lines. The startup lines are printed at every level.'],
   ['NIMBUS_DEV_STATE_DIR', './.tmp/dev-aws', 'Where the local upload-URL and token signing keys are kept, so upload URLs and logins survive a restart.'],
   ['NIMBUS_DEV_S3_ENDPOINT', '(start fauxqs)', 'Use an S3 emulator that is already running instead of starting one.'],
   ['NIMBUS_DEV_DYNAMODB_ENDPOINT', '(start DynamoDB Local)', 'Use a DynamoDB Local that is already running instead of starting one.'],

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { loggedUrl } from '../adapters/node/logger';
+import { loggedUrl, type NodeLogger } from '../adapters/node/logger';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ENTRY = 'functions/upload-server/main.ts';
@@ -17,8 +17,6 @@ export interface DevUploadEndpoint {
   close(): Promise<void>;
 }
 
-type Print = (level: string, message: string, fields?: Record<string, unknown>) => void;
-
 /**
  * The upload endpoint beside the API Gateway stand-in, as a separate process (as on ECS:
  * its own memory, its own crashes): functions/upload-server/main.ts with the environment
@@ -26,7 +24,7 @@ type Print = (level: string, message: string, fields?: Record<string, unknown>) 
  * again on the same port, as ECS replaces a stopped task, so uploads it was serving can
  * resume.
  */
-export async function startDevUploadEndpoint(env: NodeJS.ProcessEnv, host: string, print: Print): Promise<DevUploadEndpoint> {
+export async function startDevUploadEndpoint(env: NodeJS.ProcessEnv, host: string, logger: NodeLogger): Promise<DevUploadEndpoint> {
   let closing = false;
   let child: ChildProcess | undefined;
 
@@ -50,11 +48,12 @@ export async function startDevUploadEndpoint(env: NodeJS.ProcessEnv, host: strin
     const timeout = new Promise<string>((_, reject) => setTimeout(() => reject(new Error('the upload endpoint did not start within 60 s')), START_TIMEOUT_MS).unref());
     try {
       const url = await Promise.race([listening, exited, timeout]);
-      print('info', 'upload endpoint started', { url, pid: started.pid });
+      // Announced at every level: tools and tests follow the endpoint's restarts by this line.
+      logger.announce('upload endpoint started', { url, pid: started.pid });
       started.once('exit', (code, signal) => {
         if (closing) return;
-        print('warn', 'upload endpoint exited; starting it again on the same port', { pid: started.pid, code, signal });
-        setTimeout(() => void launch(Number(new URL(url).port)).catch((error: unknown) => print('error', 'could not restart the upload endpoint', { error: String(error) })), 200);
+        logger.log('warn', 'upload endpoint exited; starting it again on the same port', { pid: started.pid, code, signal });
+        setTimeout(() => void launch(Number(new URL(url).port)).catch((error: unknown) => logger.log('error', 'could not restart the upload endpoint', { error: String(error) })), 200);
       });
       return url;
     } catch (error) {

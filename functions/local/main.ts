@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   void sweep();
   const sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
   sweeper.unref();
-  logger.log('info', 'nimbus registry listening', {
+  logger.announce('nimbus registry listening', {
     url: server.url, dataDir: settings.dataDir, auth: settings.auth ? 'on' : 'off', ...(settings.auth ? { publicUrl: publicUrl() } : {}),
   });
   if (settings.auth && (await new FsIdentityStore(settings.dataDir).listPrincipals()).length === 0) {

@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   });
   const idle = new IdleMonitor();
   const server = await startHttpServer({ fetch: uploadEndpointFetch(registry, idle), logger, host: settings.host, port: settings.port });
-  logger.log('info', 'nimbus upload endpoint listening', {
+  logger.announce('nimbus upload endpoint listening', {
     url: server.url, pid: process.pid, partSizeBytes: settings.partSizeBytes, leaseSeconds: settings.leaseSeconds,
     idleShutdownMinutes: settings.idleShutdown?.minutes ?? 0,
   });

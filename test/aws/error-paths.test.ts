@@ -3,7 +3,7 @@ import {
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, NoSuchKey, NoSuchUpload,
+  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, NoSuchKey, NoSuchUpload,
   S3Client, S3ServiceException, UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
@@ -82,10 +82,21 @@ describe('S3 blob store', () => {
     await expect(blobs.completeUpload(ref, [part(1, 6)], 6, 'sha256:x')).rejects.toBeInstanceOf(StoreNotFoundError);
   });
 
-  it('aborts idempotently', async () => {
-    s3Mock.on(AbortMultipartUploadCommand).rejects(new NoSuchUpload({ message: 'gone', ...meta(404) }));
-    s3Mock.on(ListObjectsV2Command).resolves({});
-    await expect(blobs.abortUpload(ref)).resolves.toBeUndefined();
+  it('aborts the multipart upload and deletes its staged tails, also when S3 already forgot the upload', async () => {
+    s3Mock.on(ListObjectsV2Command, { Prefix: 'staging/u1/' }).resolves({ Contents: [{ Key: 'staging/u1/u1.3' }, { Key: 'staging/u1/u1.4' }] });
+    s3Mock.on(DeleteObjectsCommand).resolves({});
+    s3Mock.on(AbortMultipartUploadCommand).resolvesOnce({}).rejectsOnce(new NoSuchUpload({ message: 'gone', ...meta(404) }));
+    await blobs.abortUpload(ref);
+    await blobs.abortUpload(ref); // a repeated abort: NoSuchUpload is done, not a failure
+    const aborted = s3Mock.commandCalls(AbortMultipartUploadCommand).map((call) => call.args[0].input);
+    expect(aborted).toEqual([1, 2].map(() => ({ Bucket: 'b', Key: 'blobs/u1', UploadId: 'mpu-1' })));
+    const deleted = s3Mock.commandCalls(DeleteObjectsCommand).map((call) => call.args[0].input.Delete?.Objects?.map((object) => object.Key));
+    expect(deleted).toEqual([1, 2].map(() => ['staging/u1/u1.3', 'staging/u1/u1.4']));
+  });
+
+  it('reports an abort S3 failed as an error, instead of calling the upload gone', async () => {
+    s3Mock.on(AbortMultipartUploadCommand).rejects(s3Error('InternalError', 500));
+    await expect(blobs.abortUpload(ref)).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 });
 

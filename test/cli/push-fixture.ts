@@ -13,7 +13,7 @@ import { startHttpServer, type RunningServer } from '../../functions/adapters/no
 import { createTokenAuthorizer, hashSecret } from '../../functions/auth/index';
 import { loadOrCreateKeySet } from '../../functions/auth/key-file';
 import type { Action } from '../../functions/core/access';
-import { createRegistry, type BlobStore, type MetadataStore, type Registry, type TaskQueue } from '../../functions/core/index';
+import { createRegistry, type BlobStore, type MetadataStore, type Registry, type RegistryTask, type TaskQueue } from '../../functions/core/index';
 import type { AwsEmulators } from '../support/emulators';
 import { runNimbus, type Run } from '../support/nimbus-cli';
 
@@ -38,12 +38,15 @@ export interface ServedRegistry {
   requests: string[];
 }
 
-export async function serve(registry: Registry): Promise<ServedRegistry> {
+/** `answered` sees each request and its response, before the response is sent. */
+export async function serve(registry: Registry, answered?: (request: Request, response: Response) => void): Promise<ServedRegistry> {
   const requests: string[] = [];
   const server = await startHttpServer({
-    fetch: (request) => {
+    fetch: async (request) => {
       requests.push(`${request.method} ${new URL(request.url).pathname}`);
-      return registry.fetch(request);
+      const response = await registry.fetch(request);
+      answered?.(request, response);
+      return response;
     },
     logger: { log() {} },
     host: '127.0.0.1',
@@ -170,14 +173,19 @@ export async function createPushWorld(emulators: AwsEmulators, partSize = PART_S
   const secured = await serve(registryOn(blobs, stores.metadata, { auth: true }));
   const disk = await serve(registryOn(diskBlobs, diskMetadata));
   const worker = registryOn(blobs, stores.metadata);
+  const queued: RegistryTask[] = [];
   const background = await serve(registryOn(blobs, stores.metadata, {
-    tasks: {
-      enqueue: async (task) => {
-        // The worker starts a moment later, as a queue-triggered Lambda would.
-        if (world.backgroundVerification === 'run') setTimeout(() => void worker.runTask(task), 1_000);
-      },
-    },
-  }));
+    tasks: { enqueue: async (task) => void queued.push(task) },
+  }), (request, response) => {
+    // The worker picks an upload's task up once the client has seen it verifying (a status
+    // GET answered 202), so the client's wait is exercised whatever the machine's speed.
+    const polled = /\/_nimbus\/direct-uploads\/([^/]+)$/.exec(new URL(request.url).pathname)?.[1];
+    if (world.backgroundVerification !== 'run' || request.method !== 'GET' || response.status !== 202 || !polled) return;
+    for (const task of queued.filter((entry) => entry.upload === polled)) {
+      queued.splice(queued.indexOf(task), 1);
+      void worker.runTask(task);
+    }
+  });
   const world: PushWorld = {
     dir, proxy, open, secured, disk, background, backgroundVerification: 'run',
     async addUser(name, password, grants) {

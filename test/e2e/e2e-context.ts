@@ -10,7 +10,7 @@ import {
 } from '../support/oci-image';
 import { authHeaders, type RunningTarget } from '../support/registry-target';
 
-/** An image a scenario pushed and verified, which must survive a registry restart. */
+/** An image pushed and verified, which must survive a registry restart. */
 export interface PushedImage {
   repository: string;
   tag: string;
@@ -27,7 +27,8 @@ export interface TestImages {
   multi: BuiltIndex;
   /** One 50 MiB random layer, also written as a docker-archive for `docker load`. */
   big: BuiltImage & { dockerArchive: string; archiveTag: string };
-  restart: BuiltImage;
+  /** Also written as a docker-archive, so docker pushes it and pulls it back after a restart. */
+  restart: BuiltImage & { dockerArchive: string; archiveTag: string };
 }
 
 export interface E2EContext {
@@ -38,7 +39,6 @@ export interface E2EContext {
   podman: Podman;
   dockerd: DockerDaemon;
   docker: Docker;
-  pushed: PushedImage[];
 }
 
 /** Builds every image the suite pushes, once per run, under `dir`. */
@@ -54,8 +54,14 @@ export async function buildTestImages(dir: string): Promise<TestImages> {
   ]);
   const archiveTag = 'e2e/docker:big';
   const dockerArchive = join(dir, 'docker-big.tar');
-  await writeDockerArchive(bigImage, dockerArchive, [archiveTag]);
-  return { api, apiNext, podman, multi, restart, big: { ...bigImage, dockerArchive, archiveTag } };
+  const restartTag = 'e2e/restart-archive:v1';
+  const restartArchive = join(dir, 'docker-restart.tar');
+  await Promise.all([writeDockerArchive(bigImage, dockerArchive, [archiveTag]), writeDockerArchive(restart, restartArchive, [restartTag])]);
+  return {
+    api, apiNext, podman, multi,
+    restart: { ...restart, dockerArchive: restartArchive, archiveTag: restartTag },
+    big: { ...bigImage, dockerArchive, archiveTag },
+  };
 }
 
 /**

@@ -1,10 +1,9 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, open, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
 import type { BlobReadResult, BlobStore, ByteRange, ByteSource, PartPolicy, PartRecord, UploadRef } from '../../core/index';
 import { StoreNotFoundError } from '../../core/index';
 import { FileBody } from '../node/file-body';
-import { isNotFound, removeFile, writeFileAtomic } from './atomic';
+import { isNotFound, removeFile, renameDurably, writeFileAtomic, type DurableFs } from './atomic';
 import { DataLayout } from './paths';
 
 export interface FsBlobStoreOptions {
@@ -12,12 +11,10 @@ export interface FsBlobStoreOptions {
   readonly fsync?: boolean;
   /** Bytes per part; a checkpoint (and lease renewal) follows each part. @default 64 MiB */
   readonly partSize?: number;
+  /** The file operations durable renames make (tests record them). @default node:fs */
+  readonly fs?: DurableFs;
 }
 
-/**
- * Blobs on the local disk. An upload is one file written at part offsets; completing it
- * renames the file to its content address, so commit costs the same at 1 MiB and 1 GiB.
- */
 /** Socket-sized chunks are gathered into writes of about this size (fewer syscalls). */
 const WRITE_BATCH_BYTES = 1024 * 1024;
 
@@ -50,14 +47,22 @@ async function writeBatched(file: FileHandle, source: ByteSource, position: numb
   return written;
 }
 
+/**
+ * Blobs on the local disk. An upload is one file written in place at part offsets (not
+ * through tmp/: a part is flushed before the session checkpoint records it, and bytes past
+ * the checkpoint are overwritten on resume or cut at commit); completing it renames the file
+ * to its content address, so commit costs the same at 1 MiB and 1 GiB.
+ */
 export class FsBlobStore implements BlobStore {
   readonly partPolicy: PartPolicy;
   private readonly layout: DataLayout;
   private readonly fsync: boolean;
+  private readonly fs: DurableFs | undefined;
 
   constructor(root: string, options: FsBlobStoreOptions = {}) {
     this.layout = new DataLayout(root);
     this.fsync = options.fsync ?? true;
+    this.fs = options.fs;
     this.partPolicy = { minPartSize: 0, partSize: options.partSize ?? 64 * 1024 * 1024, maxParts: 1_000_000 };
   }
 
@@ -122,10 +127,9 @@ export class FsBlobStore implements BlobStore {
     } finally {
       await handle.close();
     }
-    const target = this.layout.blob(digest);
-    await mkdir(dirname(target), { recursive: true });
     // Same digest, same bytes: replacing a concurrent writer's identical file is harmless.
-    await rename(data, target);
+    // With fsync the rename is flushed too (the blob's directory), before the blob is recorded.
+    await renameDurably(data, this.layout.blob(digest), { fsync: this.fsync, ...(this.fs ? { fs: this.fs } : {}) });
     await rm(this.layout.upload(upload.id), { recursive: true, force: true });
     return this.layout.blobLocation(digest);
   }
@@ -160,6 +164,6 @@ export class FsBlobStore implements BlobStore {
   }
 
   async delete(location: string): Promise<void> {
-    await removeFile(this.layout.resolveLocation(location));
+    await removeFile(this.layout.resolveLocation(location), { fsync: this.fsync, ...(this.fs ? { fs: this.fs } : {}) });
   }
 }

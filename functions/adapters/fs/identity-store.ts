@@ -6,7 +6,7 @@ import {
   isPrincipalName, NameError, PrincipalExistsError, type FederationRecord, type IdentityStore, type PrincipalRecord,
 } from '../../auth/identity-store';
 import { StoreNotFoundError } from '../../core/errors';
-import { isNotFound, readJson, removeFile, writeFileAtomic } from './atomic';
+import { isNotFound, readJson, removeFile, syncDirectory, writeFileAtomic } from './atomic';
 import { DataLayout } from './paths';
 
 /**
@@ -40,6 +40,8 @@ export class FsIdentityStore implements IdentityStore {
     try {
       await mkdir(join(this.root, 'principals'), { recursive: true, mode: 0o700 });
       await link(temp, target);
+      // The new name (and a principals/ made for it) must outlive a power loss, as renames do.
+      if (this.options.fsync) await Promise.all([syncDirectory(join(this.root, 'principals')), syncDirectory(this.root)]);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new PrincipalExistsError(record.name);
       throw error;
@@ -55,8 +57,8 @@ export class FsIdentityStore implements IdentityStore {
 
   async deletePrincipal(name: string): Promise<boolean> {
     if (!isPrincipalName(name)) return false;
-    const existed = await removeFile(this.principalPath(name));
-    await removeFile(this.grantsPath(name));
+    const existed = await removeFile(this.principalPath(name), this.options);
+    await removeFile(this.grantsPath(name), this.options);
     return existed;
   }
 
@@ -71,7 +73,7 @@ export class FsIdentityStore implements IdentityStore {
   }
 
   async setGrants(principal: string, grants: Grant[]): Promise<void> {
-    if (grants.length === 0) await removeFile(this.grantsPath(principal));
+    if (grants.length === 0) await removeFile(this.grantsPath(principal), this.options);
     else await this.write(this.grantsPath(principal), { principal, grants });
   }
 
@@ -90,7 +92,7 @@ export class FsIdentityStore implements IdentityStore {
   }
 
   async deleteFederation(issuer: string): Promise<boolean> {
-    return removeFile(this.federationPath(issuer));
+    return removeFile(this.federationPath(issuer), this.options);
   }
 
   async listFederations(): Promise<FederationRecord[]> {

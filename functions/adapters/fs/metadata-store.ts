@@ -4,7 +4,7 @@ import type {
   BlobRecord, Descriptor, FoundReferences, ManifestRecord, ManifestReferences, MetadataStore, Page, PageRequest, UploadSession,
 } from '../../core/index';
 import { StoreConflictError } from '../../core/index';
-import { isNotFound, readJson, removeFile, writeFileAtomic } from './atomic';
+import { DirectorySyncs, isNotFound, nodeFs, readJson, removeFile, writeFileAtomic, type DurableFs } from './atomic';
 import { listDir } from './files';
 import { KeyedMutex } from './keyed-mutex';
 import { DataLayout, unescapeRepository } from './paths';
@@ -12,8 +12,10 @@ import { RepositoryFiles } from './repository-files';
 import { SortedSet } from './sorted-set';
 
 export interface FsMetadataStoreOptions {
-  /** fsync metadata files before renaming them into place. @default true */
+  /** fsync metadata files before renaming them into place, and their directories after. @default true */
   readonly fsync?: boolean;
+  /** The file operations durable writes make (tests record them). @default node:fs */
+  readonly fs?: DurableFs;
 }
 
 /**
@@ -24,6 +26,7 @@ export interface FsMetadataStoreOptions {
 export class FsMetadataStore implements MetadataStore {
   private readonly layout: DataLayout;
   private readonly fsync: boolean;
+  private readonly fs: DurableFs;
   private readonly mutex = new KeyedMutex();
   private readonly repos: RepositoryFiles;
   private repositories: Promise<SortedSet> | undefined;
@@ -31,7 +34,12 @@ export class FsMetadataStore implements MetadataStore {
   constructor(root: string, options: FsMetadataStoreOptions = {}) {
     this.layout = new DataLayout(root);
     this.fsync = options.fsync ?? true;
-    this.repos = new RepositoryFiles(this.layout, (path, data) => this.write(path, data));
+    this.fs = options.fs ?? nodeFs;
+    this.repos = new RepositoryFiles(this.layout, {
+      write: (path, data, syncs) => this.write(path, data, syncs),
+      remove: (path, syncs) => this.remove(path, syncs),
+      batch: () => new DirectorySyncs(this.fs),
+    });
   }
 
   async init(): Promise<void> {
@@ -39,8 +47,18 @@ export class FsMetadataStore implements MetadataStore {
     await mkdir(this.layout.uploadSessionsRoot, { recursive: true });
   }
 
-  private write(path: string, data: Uint8Array | string): Promise<void> {
-    return writeFileAtomic(this.layout.tmp, path, data, { fsync: this.fsync });
+  /** Durable under fsync when it returns, or when `syncs` is flushed. */
+  private write(path: string, data: Uint8Array | string, syncs?: DirectorySyncs): Promise<void> {
+    return writeFileAtomic(this.layout.tmp, path, data, { fsync: this.fsync, fs: this.fs, ...(syncs ? { syncs } : {}) });
+  }
+
+  private remove(path: string, syncs?: DirectorySyncs): Promise<boolean> {
+    return removeFile(path, { fsync: this.fsync, fs: this.fs, ...(syncs ? { syncs } : {}) });
+  }
+
+  /** Upload sessions are checkpoints: flushed, but their directory is not (see DurableOptions). */
+  private checkpoint(path: string, data: string): Promise<void> {
+    return writeFileAtomic(this.layout.tmp, path, data, { fsync: this.fsync, fs: this.fs, checkpoint: true });
   }
 
   // Blobs
@@ -59,7 +77,7 @@ export class FsMetadataStore implements MetadataStore {
   }
 
   async deleteBlob(digest: string): Promise<void> {
-    await removeFile(this.layout.blobRecord(digest));
+    await this.remove(this.layout.blobRecord(digest));
   }
 
   async linkBlob(repository: string, digest: string): Promise<void> {
@@ -137,7 +155,7 @@ export class FsMetadataStore implements MetadataStore {
   // Upload sessions
 
   async createUpload(session: UploadSession): Promise<void> {
-    await this.write(this.layout.uploadSession(session.id), JSON.stringify(session));
+    await this.checkpoint(this.layout.uploadSession(session.id), JSON.stringify(session));
   }
 
   async getUpload(id: string): Promise<UploadSession | undefined> {
@@ -148,7 +166,7 @@ export class FsMetadataStore implements MetadataStore {
     await this.mutex.run(`upload:${session.id}`, async () => {
       const current = await this.getUpload(session.id);
       if (!current || current.version !== expectedVersion) throw new StoreConflictError(`upload ${session.id} changed concurrently`);
-      await this.write(this.layout.uploadSession(session.id), JSON.stringify(session));
+      await this.checkpoint(this.layout.uploadSession(session.id), JSON.stringify(session));
     });
   }
 

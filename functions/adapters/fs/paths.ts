@@ -2,8 +2,22 @@ import { join } from 'node:path';
 
 /**
  * The one description of the local storage layout under NIMBUS_DATA_DIR (default ./data).
- * Every file is written to tmp/ first and renamed into place, so a crash leaves either the
- * old file or the new one, never half of one.
+ * How each kind of file is written (atomic.ts; "flushed" applies with NIMBUS_FSYNC=on):
+ *  - metadata (meta/: blob records, links, manifests, tags, referrers, users, grants):
+ *    written to tmp/, flushed, renamed into place, then its directory is flushed (once per
+ *    directory per request), so a crash or a power loss leaves the old file or the new one,
+ *    never half of one, and an answered write or delete stays done;
+ *  - upload sessions (meta/uploads/): the same, but their directory is not flushed on each
+ *    checkpoint (the upload's hot path): after a power loss an upload may resume from an
+ *    earlier checkpoint, which GET on its URL reports;
+ *  - upload data (uploads/<id>/data): written in place at its offsets, each part flushed
+ *    before the session's checkpoint records it; bytes past the checkpoint are rewritten on
+ *    resume and cut at completion, which renames the verified file to blobs/ and flushes
+ *    the directories that changed;
+ *  - keys (meta/secrets/): a temporary sibling (mode 0600), flushed, linked into place
+ *    (never replaced, never half-written), directory flushed;
+ *  - .lock: created exclusively (that is the lock), holding the server's pid and boot id;
+ *    a lock whose pid is not alive, or from an earlier boot, is stale and taken over.
  *
  *   blobs/<alg>/<hh>/<hex>                          verified blob bytes, content-addressed, shared by all repositories
  *   uploads/<id>/data                               bytes of an unfinished upload, written at their offsets

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Descriptor, FoundReferences, ManifestRecord, ManifestReferences, Page, PageRequest, BlobRecord } from '../../core/index';
 import { forEachLimited, StoreInUseError, StoreReferenceMissingError, type ReferenceKind } from '../../core/index';
-import { isNotFound, readJson, removeFile } from './atomic';
+import { isNotFound, readJson, type DirectorySyncs } from './atomic';
 import { exists, listDir } from './files';
 import { KeyedMutex } from './keyed-mutex';
 import { DataLayout, escapeRepository, holderOfFile } from './paths';
@@ -14,7 +14,13 @@ type StoredManifest = Omit<ManifestRecord, 'body'> & { references?: ManifestRefe
 /** Files touched at once when checking or recording thousands of references. */
 const FILE_CONCURRENCY = 32;
 
-type Write = (path: string, data: Uint8Array | string) => Promise<void>;
+/** Durable file operations (metadata-store.ts): with fsync, done when flushed, or at once without a batch. */
+export interface DurableFiles {
+  write(path: string, data: Uint8Array | string, syncs?: DirectorySyncs): Promise<void>;
+  remove(path: string, syncs?: DirectorySyncs): Promise<boolean>;
+  /** A batch of directory flushes: one fsync per directory, however many files changed in it. */
+  batch(): DirectorySyncs;
+}
 
 /**
  * Everything under one repository: blob links, manifests, tags, referrers and the reference
@@ -30,14 +36,16 @@ export class RepositoryFiles {
   private readonly locks = new KeyedMutex();
   private readonly tagIndexes = new Map<string, Promise<TagIndex>>();
 
-  constructor(private readonly layout: DataLayout, private readonly write: Write) {}
+  constructor(private readonly layout: DataLayout, private readonly files: DurableFiles) {}
 
   // Blob links
 
   async link(repository: string, digest: string): Promise<void> {
     await this.exclusive(repository, async () => {
-      await this.write(this.layout.link(repository, digest), '');
-      await this.write(join(this.layout.blobRepos(digest), escapeRepository(repository)), '');
+      const syncs = this.files.batch();
+      await this.files.write(this.layout.link(repository, digest), '', syncs);
+      await this.files.write(join(this.layout.blobRepos(digest), escapeRepository(repository)), '', syncs);
+      await syncs.flush();
     });
   }
 
@@ -49,8 +57,10 @@ export class RepositoryFiles {
     return this.exclusive(repository, async () => {
       const holder = await this.liveHolder(repository, 'blobs', digest);
       if (holder) throw new StoreInUseError('blob', digest, holder);
-      const removed = await removeFile(this.layout.link(repository, digest));
-      await removeFile(join(this.layout.blobRepos(digest), escapeRepository(repository)));
+      const syncs = this.files.batch();
+      const removed = await this.files.remove(this.layout.link(repository, digest), syncs);
+      await this.files.remove(join(this.layout.blobRepos(digest), escapeRepository(repository)), syncs);
+      await syncs.flush();
       return removed;
     });
   }
@@ -78,7 +88,8 @@ export class RepositoryFiles {
       if (!current?.references) await this.create(repository, manifest, references);
       if (tag !== undefined) {
         const tags = await this.tagIndex(repository);
-        await this.write(this.layout.tag(repository, tag), manifest.digest);
+        // After the manifest is flushed (create): a tag to nothing must not survive a power loss.
+        await this.files.write(this.layout.tag(repository, tag), manifest.digest);
         tags.set(tag, manifest.digest);
       }
     });
@@ -104,15 +115,22 @@ export class RepositoryFiles {
       const holder = await this.liveHolder(repository, 'manifests', digest);
       if (holder) throw new StoreInUseError('manifest', digest, holder);
       const tags = await this.tagIndex(repository);
+      // The tags go (flushed) before the manifest: a tag to nothing must not survive a power loss.
+      const untagged = this.files.batch();
       for (const tag of tags.pointingTo(digest)) {
-        await removeFile(this.layout.tag(repository, tag));
+        await this.files.remove(this.layout.tag(repository, tag), untagged);
         tags.delete(tag);
       }
-      if (stored.subject) await removeFile(this.layout.referrer(repository, stored.subject, digest));
+      await untagged.flush();
       // Invisible first, then its references: a crash in between leaves only leftovers.
-      await removeFile(this.layout.manifestRecord(repository, digest));
-      await removeFile(this.layout.manifestBody(repository, digest));
-      await this.forEachReference(repository, digest, stored.references, (path) => removeFile(path));
+      const syncs = this.files.batch();
+      if (stored.subject) await this.files.remove(this.layout.referrer(repository, stored.subject, digest), syncs);
+      await this.files.remove(this.layout.manifestRecord(repository, digest), syncs);
+      await syncs.flush();
+      const leftovers = this.files.batch();
+      await this.files.remove(this.layout.manifestBody(repository, digest), leftovers);
+      await this.forEachReference(repository, digest, stored.references, (path) => this.files.remove(path, leftovers));
+      await leftovers.flush();
       return true;
     });
   }
@@ -127,7 +145,7 @@ export class RepositoryFiles {
     return this.exclusive(repository, async () => {
       const tags = await this.tagIndex(repository);
       if (tags.get(tag) === undefined) return false;
-      await removeFile(this.layout.tag(repository, tag));
+      await this.files.remove(this.layout.tag(repository, tag));
       tags.delete(tag);
       return true;
     });
@@ -148,17 +166,23 @@ export class RepositoryFiles {
     return this.locks.run(repository, section);
   }
 
-  /** Verifies every reference under the lock, writes the reference files, then makes the manifest visible. */
+  /**
+   * Verifies every reference under the lock, writes the reference files, then makes the
+   * manifest visible; all flushed (one fsync per directory) before put writes a tag.
+   */
   private async create(repository: string, manifest: ManifestRecord, references: ManifestReferences): Promise<void> {
     await this.requireReferences(repository, references);
-    await this.forEachReference(repository, manifest.digest, references, (path) => this.write(path, ''));
+    const syncs = this.files.batch();
+    await this.forEachReference(repository, manifest.digest, references, (path) => this.files.write(path, '', syncs));
     const { body, ...record } = manifest;
-    await this.write(this.layout.manifestBody(repository, manifest.digest), body);
+    await this.files.write(this.layout.manifestBody(repository, manifest.digest), body, syncs);
     const stored: StoredManifest = { ...record, references: { blobs: [...references.blobs], manifests: [...references.manifests] } };
-    await this.write(this.layout.manifestRecord(repository, manifest.digest), JSON.stringify(stored));
+    await this.files.write(this.layout.manifestRecord(repository, manifest.digest), JSON.stringify(stored), syncs);
     if (manifest.subject) {
-      await this.write(this.layout.referrer(repository, manifest.subject, manifest.digest), JSON.stringify(referrerDescriptor(manifest)));
+      const referrer = this.layout.referrer(repository, manifest.subject, manifest.digest);
+      await this.files.write(referrer, JSON.stringify(referrerDescriptor(manifest)), syncs);
     }
+    await syncs.flush();
   }
 
   private async requireReferences(repository: string, references: ManifestReferences): Promise<void> {
@@ -196,7 +220,7 @@ export class RepositoryFiles {
     for (const file of await listDir(dir)) {
       const holder = holderOfFile(file);
       if (await exists(this.layout.manifestRecord(repository, holder))) return holder;
-      await removeFile(join(dir, file));
+      await this.files.remove(join(dir, file));
     }
     return undefined;
   }

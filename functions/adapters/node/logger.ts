@@ -2,12 +2,26 @@ import type { Logger, LogLevel } from '../../core/index';
 
 const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+export interface NodeLogger extends Logger {
+  /**
+   * A startup announcement ("… listening" with its url): printed at every level, since
+   * tools, tests and parent processes learn the port from it. Readiness must never depend
+   * on the level an operator picked.
+   */
+  announce(message: string, fields?: Record<string, unknown>): void;
+}
+
 /** JSON lines on stdout, one object per event, at or above `minimum`. */
-export function jsonLogger(minimum: LogLevel = 'info', write: (line: string) => void = (line) => process.stdout.write(line)): Logger {
+export function jsonLogger(minimum: LogLevel = 'info', write: (line: string) => void = (line) => process.stdout.write(line)): NodeLogger {
+  const print = (level: LogLevel, message: string, fields?: Record<string, unknown>) => {
+    write(`${JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields })}\n`);
+  };
   return {
     log(level, message, fields) {
-      if (LEVELS[level] < LEVELS[minimum]) return;
-      write(`${JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields })}\n`);
+      if (LEVELS[level] >= LEVELS[minimum]) print(level, message, fields);
+    },
+    announce(message, fields) {
+      print('info', message, fields);
     },
   };
 }

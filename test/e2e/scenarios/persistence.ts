@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { getJson, layoutBlobs, layoutDirFor, layoutRef, sha256, type E2EContext } from '../e2e-context';
+import { getJson, layoutBlobs, layoutDirFor, layoutRef, sha256, type E2EContext, type PushedImage } from '../e2e-context';
 
 interface Listing {
   catalog: string[];
@@ -18,45 +18,52 @@ async function listing(ctx: E2EContext): Promise<Listing> {
 }
 
 /**
- * The catalog and tag lists (plain HTTP) show everything the clients pushed, and after a
- * restart on the same data everything is listed the same and pulls back digest for digest.
+ * Everything this scenario pushes (an image, a two-platform index, an image in a repository
+ * nested under another's name, an image docker pushed) is listed the same in the catalog
+ * and tag lists (plain HTTP) after a restart on the same data, and pulls back digest for
+ * digest. It pushes all of it itself, so it checks the same whatever ran before it.
  */
 export async function catalogSurvivesRestart(ctx: E2EContext): Promise<void> {
-  const { registry, skopeo, images } = ctx;
-  // Pushed here, so this scenario never passes on an empty registry.
-  const digest = await skopeo.copy(`oci:${images.restart.layoutDir}:v1`, `docker://${registry.host}/e2e/restart:v1`, { preserveDigests: true });
-  expect(digest).toBe(images.restart.manifest.digest);
-  ctx.pushed.push({ repository: 'e2e/restart', tag: 'v1', digest });
+  const { registry, skopeo, docker, images } = ctx;
+  const { restart, multi } = images;
+  const host = registry.host;
+  const pushed: PushedImage[] = [
+    { repository: 'e2e/restart', tag: 'v1', digest: await skopeo.copy(`oci:${restart.layoutDir}:v1`, `docker://${host}/e2e/restart:v1`, { preserveDigests: true }) },
+    { repository: 'e2e/restart/nested/app', tag: 'v1', digest: await skopeo.copy(`oci:${restart.layoutDir}:v1`, `docker://${host}/e2e/restart/nested/app:v1`, { preserveDigests: true }) },
+    { repository: 'e2e/restart-multi', tag: 'v1', digest: await skopeo.copy(`oci:${multi.layoutDir}:${multi.refName}`, `docker://${host}/e2e/restart-multi:v1`, { all: true, preserveDigests: true }) },
+  ];
+  expect(pushed.map((image) => image.digest)).toEqual([restart.manifest.digest, restart.manifest.digest, multi.index.digest]);
+  const dockerName = `${host}/e2e/restart-docker:v1`;
+  expect(await docker.load(restart.dockerArchive)).toContain(restart.archiveTag);
+  await docker.tag(restart.archiveTag, dockerName);
+  const dockerDigest = await docker.push(dockerName);
+  pushed.push({ repository: 'e2e/restart-docker', tag: 'v1', digest: dockerDigest });
 
   const before = await listing(ctx);
   expect(before.catalog).toEqual([...before.catalog].sort());
-  expect(before.catalog).toEqual(expect.arrayContaining([...new Set(ctx.pushed.map((image) => image.repository))]));
-  for (const image of ctx.pushed) expect(before.tags[image.repository], image.repository).toContain(image.tag);
+  expect(before.catalog).toEqual(expect.arrayContaining(pushed.map((image) => image.repository)));
+  for (const image of pushed) expect(before.tags[image.repository], image.repository).toEqual([image.tag]);
 
   await registry.restart();
 
   expect(await listing(ctx)).toEqual(before);
-  const pulledDirs: string[] = [];
-  for (const [index, image] of ctx.pushed.entries()) {
-    const reference = `docker://${registry.host}/${image.repository}:${image.tag}`;
+  for (const [index, image] of pushed.entries()) {
+    const reference = `docker://${host}/${image.repository}:${image.tag}`;
     expect(sha256(await skopeo.inspectRaw(reference)), reference).toBe(image.digest);
     // A full pull: every blob is read back and checked against its digest.
     const pulledDir = await layoutDirFor(ctx, 'after-restart', String(index));
-    pulledDirs.push(pulledDir);
     expect(await skopeo.copy(reference, `oci:${pulledDir}:pulled`, { all: true, preserveDigests: true })).toBe(image.digest);
     expect(await layoutRef(pulledDir, 'pulled')).toBe(image.digest);
-    expect((await layoutBlobs(pulledDir)).length).toBeGreaterThan(2);
+    const expected = image.repository === 'e2e/restart-multi' ? multi.digests : image.repository === 'e2e/restart-docker' ? undefined : restart.digests;
+    if (expected) expect(await layoutBlobs(pulledDir), reference).toEqual([...expected].sort());
+    else expect((await layoutBlobs(pulledDir)).length, reference).toBeGreaterThan(2);
   }
-  expect(await layoutBlobs(pulledDirs.at(-1)!)).toEqual([...images.restart.digests].sort());
 
-  // docker, which holds no copy of the image any more, pulls the 50 MiB image again.
-  const big = ctx.pushed.find((image) => image.repository === 'e2e/docker');
-  if (big) {
-    const name = `${registry.host}/e2e/docker:big`;
-    await ctx.docker.removeImages(name);
-    await ctx.docker.pull(name);
-    const pulled = await ctx.docker.inspectImage(name);
-    expect(pulled.Id).toBe(images.big.config.digest);
-    expect(pulled.RepoDigests).toContain(`${registry.host}/e2e/docker@${big.digest}`);
-  }
+  // docker, which holds no copy of the image any more, pulls it again.
+  await docker.removeImages(dockerName, restart.archiveTag);
+  expect(await docker.imageNames()).not.toContain(dockerName);
+  await docker.pull(dockerName);
+  const pulled = await docker.inspectImage(dockerName);
+  expect(pulled.Id).toBe(restart.config.digest);
+  expect(pulled.RepoDigests).toContain(`${host}/e2e/restart-docker@${dockerDigest}`);
 }

@@ -20,8 +20,6 @@ export async function podmanPushPull(ctx: E2EContext): Promise<void> {
   expect(pulled.Digest).toBe(pushed);
   expect(pulled.Id).toBe(hexOf(image.config.digest));
   expect(pulled.RootFS.Layers).toEqual(image.layers.map((layer) => layer.diffId));
-
-  ctx.pushed.push({ repository: 'e2e/podman', tag: 'v1', digest: pushed });
 }
 
 export async function podmanManifestList(ctx: E2EContext): Promise<void> {
@@ -55,6 +53,4 @@ export async function podmanManifestList(ctx: E2EContext): Promise<void> {
   const pulledDir = await layoutDirFor(ctx, 'multi');
   expect(await skopeo.copy(`docker://${destination}`, `oci:${pulledDir}:v1`, { all: true, preserveDigests: true })).toBe(indexDigest);
   expect(await layoutBlobs(pulledDir)).toEqual([indexDigest, ...multi.children.flatMap((child) => child.digests)].sort());
-
-  ctx.pushed.push({ repository: 'e2e/multi', tag: 'v1', digest: indexDigest });
 }

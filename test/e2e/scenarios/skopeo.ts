@@ -45,6 +45,4 @@ export async function skopeoRoundTrip(ctx: E2EContext): Promise<void> {
   expect(byDigest.status, 'HEAD by digest after delete').toBe(404);
   expect(await skopeo.listTags(repository)).toEqual(['v3']);
   expect((await skopeo.inspect(`${repository}:v3`)).Digest).toBe(apiNext.manifest.digest);
-
-  ctx.pushed.push({ repository: 'team/app/api', tag: 'v3', digest: apiNext.manifest.digest });
 }

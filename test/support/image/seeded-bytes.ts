@@ -15,3 +15,16 @@ export async function* seededBytes(seed: string, size: number): AsyncGenerator<B
     yield keystream.update(left >= CHUNK ? ZEROS : ZEROS.subarray(0, left));
   }
 }
+
+/**
+ * The same bytes as `seededBytes`, in one array. Property tests draw the seed from
+ * fast-check, so a failing case replays from its seed and shrinks (sizes and seeds alike),
+ * which bytes from randomBytes inside a property never do.
+ */
+export function seededArray(seed: string | number, size: number): Uint8Array<ArrayBuffer> {
+  const key = createHash('sha256').update(`nimbus-test-bytes:${seed}`).digest();
+  const bytes = new Uint8Array(size);
+  const keystream = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
+  bytes.set(keystream.update(bytes));
+  return bytes;
+}
