@@ -9,7 +9,7 @@ import { parseRepositoryName } from './names';
 import { matchRoute } from './routes';
 import { Uploads } from './upload/uploads';
 import { DirectUploads } from './direct/direct-uploads';
-import type { RegistryTask } from './ports';
+import type { RegistryTask, Timers } from './ports';
 
 export interface Registry {
   /** Serves one Distribution API request. Never throws: every failure becomes a spec error. */
@@ -21,10 +21,18 @@ export interface Registry {
 
 const silent = { log() {} };
 const systemClock = { now: () => Date.now() };
+const systemTimers: Timers = {
+  every(ms, tick) {
+    const handle = setInterval(tick, ms);
+    (handle as { unref?: () => void }).unref?.();
+    return { cancel: () => clearInterval(handle) };
+  },
+};
 
 export function createRegistry(deps: RegistryDeps): Registry {
   const config = resolveConfig(deps.config);
   const clock = deps.clock ?? systemClock;
+  const timers = deps.timers ?? systemTimers;
   const logger = deps.logger ?? silent;
   const hashing = deps.hashing ?? wasmHashing;
   const services: Services = {
@@ -36,8 +44,8 @@ export function createRegistry(deps: RegistryDeps): Registry {
     config,
     authorizer: deps.authorizer ?? allowAll,
     signer: new CapabilitySigner(config.uploadSecret),
-    uploads: new Uploads({ blobs: deps.blobs, metadata: deps.metadata, hashing, clock, logger, config }),
-    direct: new DirectUploads({ blobs: deps.blobs, metadata: deps.metadata, hashing, clock, logger, config, tasks: deps.tasks }),
+    uploads: new Uploads({ blobs: deps.blobs, metadata: deps.metadata, hashing, clock, timers, logger, config }),
+    direct: new DirectUploads({ blobs: deps.blobs, metadata: deps.metadata, hashing, clock, timers, logger, config, tasks: deps.tasks }),
   };
 
   async function dispatch(request: Request, requestId: string): Promise<Response> {
