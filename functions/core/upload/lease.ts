@@ -9,14 +9,15 @@ import { uploadRangeHeader } from '../http/range';
  * Timing, with L = uploadLeaseSeconds (15 s on the AWS paths):
  * - Every session write of a holder (acquire, checkpoint, heartbeat) sets
  *   `lease.until = t + L`, t being the holder's clock when it sent the write.
- * - A heartbeat timer renews the lease once L/3 has passed since the last successful write,
- *   whatever the request is doing: reading a fast body, waiting on a silent client, or
- *   waiting for a part to reach storage. It ticks every L/6, so a renewal that fails is
- *   retried before the next one is due.
- * - A holder whose last successful write was sent 2L/3 ago stops writing (self-fencing):
- *   it starts no store write, abandons the body and answers, L/3 before another process can
- *   see its lease lapse. That L/3 (5 s) covers the clock skew between processes (NTP keeps
- *   it to milliseconds on AWS) and the holder's own scheduling delays.
+ * - A heartbeat timer ticks every L/12 and renews the lease once L/3 has passed since the
+ *   last successful write, whatever the request is doing: reading a fast body, waiting on a
+ *   silent client, or waiting for a part to reach storage. A renewal that fails is retried
+ *   at the next ticks (three tries before the fence).
+ * - A holder whose last successful write was sent 7L/12 ago is fenced: it starts no store
+ *   write, abandons the body and answers. Ticks and every write check this, so it stops by
+ *   2L/3 at the latest, L/3 (5 s) before any other process can see its lease lapse. That
+ *   L/3 covers the clock skew between processes (NTP keeps it to milliseconds on AWS) and
+ *   the holder's own scheduling delays.
  * - Another request takes the session over once its own clock passes `until`. A holder that
  *   dies wrote its last renewal before it died, so its uploads are free again at most L
  *   after its death: 15 s, within docker's retries (5, 10, 15 and 20 s after a failure).
@@ -28,7 +29,9 @@ import { uploadRangeHeader } from '../http/range';
  * - part numbers: between two successful session writes a holder writes at most one part,
  *   numbered `nextPartNumber(session)`. Taking over a lease that was never released raises
  *   `partFloor` past that number, so the stale holder's late part lands on a number nobody
- *   records and never replaces a part a newer holder recorded;
+ *   records and never replaces a part a newer holder recorded (S3 replaces a part whose
+ *   number is written again). The file store writes at offsets in one process per data
+ *   directory, whose restart frees every lease; there the fence and the shared clock suffice;
  * - a commit first records `commit` (a compare-and-swap): from then on the parts and size
  *   are final, and a later holder can only finish that same commit.
  */
@@ -71,13 +74,14 @@ export class HeldUpload implements Fence {
   private failure: Error | undefined;
   /** Guarded waits to reject when the lease is lost (a set, not a race per wait: a body has millions of chunks). */
   private readonly waiters = new Set<(error: Error) => void>();
-  private waitingForBodySince: number | undefined;
+  /** The wait for the client's next bytes, if one is in progress. */
+  private bodyWait: { since: number; reject: (error: Error) => void } | undefined;
   private readonly heartbeat: { cancel(): void };
 
   private constructor(private readonly deps: LeaseDeps, session: UploadSession, sentAt: number, private readonly expiry: (nowMs: number) => number) {
     this.current = session;
     this.renewedAt = sentAt;
-    this.heartbeat = deps.timers.every(this.leaseMs / 6, () => this.tick());
+    this.heartbeat = deps.timers.every(this.leaseMs / 12, () => this.tick());
   }
 
   /** Takes the session for `owner`, or answers 416 "busy" while another request holds it. */
@@ -146,23 +150,27 @@ export class HeldUpload implements Fence {
   }
 
   guard<T>(work: Promise<T>): Promise<T> {
+    return this.wait(work);
+  }
+
+  waitForBody<T>(next: Promise<T>): Promise<T> {
+    return this.wait(next, true);
+  }
+
+  /** Guarded waits are kept in a set rather than raced against a shared promise: a body has millions of chunks. */
+  private wait<T>(work: Promise<T>, body = false): Promise<T> {
     if (this.failure) {
       work.catch(() => undefined); // abandoned
       return Promise.reject(this.failure);
     }
     return new Promise<T>((resolve, reject) => {
       this.waiters.add(reject);
-      work.then(resolve, reject).finally(() => this.waiters.delete(reject));
+      if (body) this.bodyWait = { since: this.deps.clock.now(), reject };
+      work.then(resolve, reject).finally(() => {
+        this.waiters.delete(reject);
+        if (this.bodyWait?.reject === reject) this.bodyWait = undefined;
+      });
     });
-  }
-
-  async waitForBody<T>(next: Promise<T>): Promise<T> {
-    this.waitingForBodySince = this.deps.clock.now();
-    try {
-      return await this.guard(next);
-    } finally {
-      this.waitingForBodySince = undefined;
-    }
   }
 
   private get leaseMs(): number {
@@ -170,7 +178,7 @@ export class HeldUpload implements Fence {
   }
 
   private get fenceAfterMs(): number {
-    return (this.leaseMs * 2) / 3;
+    return (this.leaseMs * 7) / 12;
   }
 
   private serialised<T>(write: () => Promise<T>): Promise<T> {
@@ -224,11 +232,12 @@ export class HeldUpload implements Fence {
   private tick(): void {
     if (this.failure) return;
     const now = this.deps.clock.now();
-    if (this.waitingForBodySince !== undefined && now - this.waitingForBodySince >= BODY_STALL_MS) {
-      this.lose(new RegistryError('BLOB_UPLOAD_INVALID', `no bytes of the request body arrived for ${BODY_STALL_MS / 1000} s; check the upload status and resume`, {
+    if (this.bodyWait && now - this.bodyWait.since >= BODY_STALL_MS) {
+      // The client went silent: this request ends, and gives the session back like any failure.
+      this.bodyWait.reject(new RegistryError('BLOB_UPLOAD_INVALID', `no bytes of the request body arrived for ${BODY_STALL_MS / 1000} s; check the upload status and resume`, {
         detail: { offset: this.current.offset },
       }));
-      return;
+      this.bodyWait = undefined;
     }
     try {
       this.check();
@@ -236,7 +245,9 @@ export class HeldUpload implements Fence {
       return; // fenced: guarded waits reject now
     }
     if (this.busyWriting || now - this.renewedAt < this.leaseMs / 3) return;
-    this.save().catch((error: unknown) => {
+    this.save().then((saved) => {
+      this.deps.logger.log('debug', 'upload lease renewed', { upload: saved.id, until: saved.lease?.until });
+    }, (error: unknown) => {
       // Retried at the next tick; check() fences the holder if none succeeds in time.
       this.deps.logger.log('warn', 'upload lease renewal failed', { upload: this.current.id, error: String(error) });
     });
