@@ -66,6 +66,12 @@ export interface DirectUpload {
   state: 'uploading' | 'verifying' | 'verified' | 'failed';
   /** Where the assembled, not yet verified, bytes are. */
   location?: string;
+  /**
+   * While verifying: how often verification was handed to the worker, and when a status
+   * request should hand it over again (the worker's event was lost, or it failed).
+   */
+  verification?: { attempts: number; dueAt: number };
+  /** Why the upload failed, in the registry's own words (never a storage message). */
   error?: { code: string; message: string };
 }
 
