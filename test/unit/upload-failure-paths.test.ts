@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../functions/adapters/fs/blob-store';
 import { FsMetadataStore } from '../../functions/adapters/fs/metadata-store';
-import { createRegistry, StoreUnavailableError, wasmHashing, type BlobStore } from '../../functions/core/index';
+import { createRegistry, StoreNotFoundError, StoreUnavailableError, wasmHashing, type BlobStore } from '../../functions/core/index';
 import { bodyText, expectError, rand, RegistryClient, sha256, streamBody, withQuery } from '../api/client';
 import { withFaults, type Faults } from './faults';
 import { S3LikeStore } from './s3-like-store';
@@ -34,7 +34,7 @@ interface Case {
   body?: 'rest' | 'too-large' | 'short' | 'dying';
   digest?: 'wrong' | 'sha512';
   /** A store call that fails: the `skip`+1-th call of `method` during the failing request. */
-  fault?: { port: 'blobs' | 'metadata'; method: string; skip?: number };
+  fault?: { port: 'blobs' | 'metadata'; method: string; skip?: number; gone?: boolean };
   /** The failing request is cancelled by a DELETE while it runs. */
   deletedMeanwhile?: boolean;
   status: number;
@@ -58,6 +58,7 @@ const CASES: Case[] = [
   { name: 'PATCH: a checkpoint fails', prepare: 'first-chunk', request: 'PATCH', body: 'rest', fault: { port: 'metadata', method: 'updateUpload', skip: 1 }, ...unavailable, after: 'usable' },
   { name: 'PATCH: staging the new tail fails', prepare: 'first-chunk', request: 'PATCH', body: 'rest', fault: { port: 'blobs', method: 'putStaged' }, ...unavailable, after: 'usable', only: 's3-like' },
   { name: 'PATCH: the final save fails', prepare: 'first-chunk', request: 'PATCH', body: 'rest', fault: { port: 'metadata', method: 'updateUpload', skip: 3 }, ...unavailable, after: 'usable' },
+  { name: 'PATCH: the storage upload is gone (expired by the store)', prepare: 'first-chunk', request: 'PATCH', body: 'rest', fault: { port: 'blobs', method: 'writePart', gone: true }, status: 404, code: 'BLOB_UPLOAD_UNKNOWN', after: 'gone' },
   { name: 'PATCH: cancelled by a DELETE while it runs (lease lost)', prepare: 'first-chunk', request: 'PATCH', body: 'rest', deletedMeanwhile: true, status: 404, code: 'BLOB_UPLOAD_UNKNOWN', after: 'gone' },
   // PUT ?digest= carrying the last chunk.
   { name: 'PUT: digest does not match the bytes', prepare: 'first-chunk', request: 'PUT', body: 'rest', digest: 'wrong', status: 400, code: 'DIGEST_INVALID', after: 'gone' },
@@ -77,6 +78,7 @@ const CASES: Case[] = [
   { name: 'PUT: storing the blob record fails', prepare: 'all-patched', request: 'PUT', fault: { port: 'metadata', method: 'putBlob' }, ...unavailable, after: 'usable' },
   { name: 'PUT: linking the blob to the repository fails', prepare: 'all-patched', request: 'PUT', fault: { port: 'metadata', method: 'linkBlob' }, ...unavailable, after: 'usable' },
   { name: 'PUT: removing the finished session fails', prepare: 'all-patched', request: 'PUT', fault: { port: 'metadata', method: 'deleteUpload' }, ...unavailable, after: 'usable' },
+  { name: 'PUT: the storage upload is gone when assembling the blob', prepare: 'all-patched', request: 'PUT', fault: { port: 'blobs', method: 'completeUpload', gone: true }, status: 404, code: 'BLOB_UPLOAD_UNKNOWN', after: 'gone' },
   { name: 'PUT: digest does not match the bytes (empty PUT)', prepare: 'all-patched', request: 'PUT', digest: 'wrong', status: 400, code: 'DIGEST_INVALID', after: 'gone' },
   // DELETE.
   { name: 'DELETE: aborting the storage upload fails', prepare: 'first-chunk', request: 'DELETE', fault: { port: 'blobs', method: 'abortUpload' }, ...unavailable, after: 'usable' },
@@ -181,7 +183,10 @@ describe.each<Store>(['s3-like', 'files'])('upload failure paths (%s store)', (k
 
     if (test.fault) {
       const faults = test.fault.port === 'blobs' ? f.blobFaults : f.metadataFaults;
-      faults.fail(test.fault.method, new StoreUnavailableError(`${test.fault.method}: ServiceUnavailable: ${INTERNAL}`), { skip: test.fault.skip ?? 0 });
+      const error = test.fault.gone
+        ? new StoreNotFoundError(`S3 ${test.fault.method}: NoSuchUpload: ${INTERNAL}`)
+        : new StoreUnavailableError(`${test.fault.method}: ServiceUnavailable: ${INTERNAL}`);
+      faults.fail(test.fault.method, error, { skip: test.fault.skip ?? 0 });
     }
     const claimed = test.digest === 'wrong' ? sha256('other bytes') : test.digest === 'sha512' ? `sha512:${'ab'.repeat(64)}` : digest;
     const target = test.request === 'PUT' ? withQuery(location, { digest: claimed }) : location;

@@ -76,7 +76,7 @@ export class Uploads {
       if (session.tail && session.tail.name !== saved.tail?.name) await this.forgetStaged(session, session.tail.name);
       return saved;
     } catch (error) {
-      await holder.release();
+      await this.giveBack(holder, error);
       throw this.clientError(error, session);
     }
   }
@@ -116,7 +116,7 @@ export class Uploads {
       if (session.tail && session.tail.name !== progress.tail?.name) await this.forgetStaged(session, session.tail.name);
       return record;
     } catch (error) {
-      if (!discarded) await holder.release();
+      if (!discarded) await this.giveBack(holder, error);
       throw this.clientError(error, session);
     }
   }
@@ -159,7 +159,7 @@ export class Uploads {
     try {
       return await this.commit(holder);
     } catch (error) {
-      await holder.release();
+      await this.giveBack(holder, error);
       throw this.clientError(error, session);
     }
   }
@@ -188,6 +188,24 @@ export class Uploads {
     holder.stop();
     await metadata.deleteUpload(session.id);
     return record;
+  }
+
+  /**
+   * After a failed request: the session goes back to its last saved state, free for the
+   * next request; or, when its storage is gone (expired, aborted), it goes too, so that
+   * status and every later request agree the upload is unknown.
+   */
+  private async giveBack(holder: HeldUpload, error: unknown): Promise<void> {
+    if (!(error instanceof StoreNotFoundError)) return holder.release();
+    try {
+      await holder.saveAndRelease({ expiresAt: Math.floor(this.deps.clock.now() / 1000) - 1 });
+      await this.deps.blobs.abortUpload(refOf(holder.session));
+      await this.deps.metadata.deleteUpload(holder.session.id);
+    } catch (cleanup) {
+      this.deps.logger.log('warn', 'could not remove an upload whose storage is gone; it expires on its own', { upload: holder.session.id, error: String(cleanup) });
+    } finally {
+      holder.stop();
+    }
   }
 
   /** Best effort: a leftover staged object is reclaimed by the store's expiry rules. */
