@@ -6,6 +6,7 @@ import type { ResolvedConfig } from '../config';
 import { uploadRangeHeader } from '../http/range';
 import { appendBody, type UploadProgress } from './part-writer';
 import { HeldUpload, nextPartNumber } from './lease';
+import { resumeHasher } from './resume-hash';
 
 export interface UploadDeps {
   blobs: BlobStore;
@@ -69,7 +70,7 @@ export class Uploads {
     if (session.commit) throw committing(session);
     const holder = await this.acquire(session, options.requestId);
     try {
-      const hasher = await this.resumeHasher(holder.session);
+      const hasher = await resumeHasher(this.deps, holder.session);
       const progress = await this.write(holder, hasher, body, options);
       const saved = await holder.saveAndRelease(progress);
       // The old tail was folded into this request's parts (or re-staged under a new name).
@@ -98,7 +99,7 @@ export class Uploads {
       // A whole blob in one request can use the fastest one-shot hasher, in the digest's algorithm.
       const whole = holder.session.offset === 0;
       if (whole) holder.adopt({ hashAlgorithm: digest.algorithm });
-      const hasher = whole ? await this.deps.hashing.oneShot(digest.algorithm) : await this.resumeHasher(holder.session);
+      const hasher = whole ? await this.deps.hashing.oneShot(digest.algorithm) : await resumeHasher(this.deps, holder.session);
       const leased = holder.session;
       const progress: UploadProgress = body
         ? await this.write(holder, hasher, body, options)
@@ -249,23 +250,6 @@ export class Uploads {
       });
     }
     return progress;
-  }
-
-  private async resumeHasher(session: UploadSession): Promise<ResumableHasher> {
-    const resumed = await this.deps.hashing.resume(session.hashAlgorithm, session.hashState);
-    if (resumed) return resumed;
-    // The fast in-memory hash state is gone (a restart): rebuild it from the bytes, if the store can read them.
-    const { blobs } = this.deps;
-    const ref = refOf(session);
-    const durable = session.offset - (session.tail?.size ?? 0);
-    const source = await blobs.readUpload(ref, session.parts, durable);
-    const hasher = await this.deps.hashing.resume(session.hashAlgorithm);
-    if (!source || !hasher) {
-      throw new RegistryError('BLOB_UPLOAD_INVALID', 'the upload\'s hash state was lost; start the upload again');
-    }
-    for await (const chunk of source) hasher.update(chunk);
-    if (session.tail) hasher.update(await blobs.getStaged(ref, session.tail.name));
-    return hasher;
   }
 
   private acquire(session: UploadSession, owner: string): Promise<HeldUpload> {
