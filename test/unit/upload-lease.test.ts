@@ -16,6 +16,8 @@ import { S3LikeStore } from './s3-like-store';
  * a holder that cannot renew stops before its lease can lapse, and a stale holder's late
  * writes (a paused process, a skewed clock) never replace a newer holder's part or commit.
  */
+/** Conditions that depend on file or timer I/O: generous on a loaded machine. */
+const PATIENCE = { timeout: 10_000, interval: 5 };
 const LEASE_S = 15;
 const L = LEASE_S * 1000;
 const STEP = L / 12;
@@ -87,7 +89,7 @@ describe('upload leases across processes', () => {
 
   /** Waits until `holder` knows its lease runs for more than half a lease from now (its heartbeats work). */
   async function heldAhead(holder: RegistryClient, acquiredUntil: number, time: ManualTime): Promise<void> {
-    await vi.waitFor(() => expect(Math.max(acquiredUntil, ...renewals.get(holder)!) - time.now()).toBeGreaterThan(L / 2));
+    await vi.waitFor(() => expect(Math.max(acquiredUntil, ...renewals.get(holder)!) - time.now()).toBeGreaterThan(L / 2), PATIENCE);
   }
 
   const idOf = (location: string) => new URL(location, 'http://x').pathname.split('/').at(-1)!;
@@ -111,7 +113,7 @@ describe('upload leases across processes', () => {
     const body = controlledBody();
     const pending = a.send('PATCH', location, { body: body.stream });
     body.push(blob.subarray(0, 500));
-    await vi.waitFor(async () => expect((await session(location)).lease).toBeDefined());
+    await vi.waitFor(async () => expect((await session(location)).lease).toBeDefined(), PATIENCE);
     const acquired = (await session(location)).lease!.until;
     for (let step = 0; step < 36; step++) { // three lease lifetimes
       timeA.advance(STEP);
@@ -132,7 +134,7 @@ describe('upload leases across processes', () => {
     const location = await a.startUpload('lease/slow-part');
     writes.holdNext();
     const pending = a.send('PATCH', location, { body: blob });
-    await vi.waitFor(() => expect(writes.held).toHaveLength(1));
+    await vi.waitFor(() => expect(writes.held).toHaveLength(1), PATIENCE);
     const acquired = (await session(location)).lease!.until;
     for (let step = 0; step < 36; step++) {
       timeA.advance(STEP);
@@ -152,10 +154,10 @@ describe('upload leases across processes', () => {
     const body = controlledBody();
     const pending = a.send('PATCH', location, { body: body.stream });
     body.push(blob.subarray(0, 2000)); // one part, checkpointed, and the start of the next
-    await vi.waitFor(async () => expect((await session(location)).offset).toBe(PART));
+    await vi.waitFor(async () => expect((await session(location)).offset).toBe(PART), PATIENCE);
     timeA.advance(L / 2); // a heartbeat renews it once more, then the process dies: its clock and timers stop
     timeB.advance(L / 2);
-    await vi.waitFor(async () => expect((await session(location)).lease!.until).toBeGreaterThan(timeB.now() + L / 2));
+    await vi.waitFor(async () => expect((await session(location)).lease!.until).toBeGreaterThan(timeB.now() + L / 2), PATIENCE);
     const diedAt = timeB.now();
     const until = (await session(location)).lease!.until;
     timeB.advance(until - timeB.now() - 1);
@@ -176,7 +178,7 @@ describe('upload leases across processes', () => {
     const body = controlledBody();
     const pending = a.send('PATCH', location, { body: body.stream });
     body.push(blob.subarray(0, 500));
-    await vi.waitFor(async () => expect((await session(location)).lease).toBeDefined());
+    await vi.waitFor(async () => expect((await session(location)).lease).toBeDefined(), PATIENCE);
     const until = (await session(location)).lease!.until;
     failing.faults.fail('updateUpload', new StoreUnavailableError('DynamoDB is unreachable'), { times: 1000 });
     let answeredAt: number | undefined;
@@ -186,8 +188,8 @@ describe('upload leases across processes', () => {
       timeA.advance(STEP);
       timeB.advance(STEP);
       // Past the fence time the request must have answered; before it, renewals are being tried.
-      if (timeA.now() - renewed >= (7 * L) / 12) await vi.waitFor(() => expect(answeredAt).toBeDefined());
-      else if (timeA.now() - renewed >= L / 3) await vi.waitFor(() => expect(failing.faults.calls.get('updateUpload')).toBeGreaterThan(0));
+      if (timeA.now() - renewed >= (7 * L) / 12) await vi.waitFor(() => expect(answeredAt).toBeDefined(), PATIENCE);
+      else if (timeA.now() - renewed >= L / 3) await vi.waitFor(() => expect(failing.faults.calls.get('updateUpload')).toBeGreaterThan(0), PATIENCE);
     }
     expect(until - answeredAt!).toBeGreaterThanOrEqual(L / 3); // stopped well before another process could take over
     await expectError(await pending, 503, 'UNAVAILABLE');
@@ -203,18 +205,18 @@ describe('upload leases across processes', () => {
     const body = controlledBody();
     const pending = a.send('PATCH', location, { body: body.stream });
     body.push(blob.subarray(0, PART));
-    await vi.waitFor(async () => expect((await session(location)).offset).toBe(PART));
+    await vi.waitFor(async () => expect((await session(location)).offset).toBe(PART), PATIENCE);
     // A now sends other bytes; their part is slow to land and A's process pauses (its clock stops).
     writes.holdNext();
     body.push(rand(PART));
-    await vi.waitFor(() => expect(writes.held).toHaveLength(1));
+    await vi.waitFor(() => expect(writes.held).toHaveLength(1), PATIENCE);
     const late = writes.held.shift()!;
     expect(late.number).toBe(2);
     timeB.advance((await session(location)).lease!.until - timeB.now());
     const resumed = await patchFrom(b, location, blob, PART);
     expect((await session(location)).parts.map((part) => part.number)).not.toContain(late.number);
     late.release(); // lands after B recorded its parts
-    await vi.waitFor(() => expect(store.uploads.get(idOf(location))?.has(late.number)).toBe(true));
+    await vi.waitFor(() => expect(store.uploads.get(idOf(location))?.has(late.number)).toBe(true), PATIENCE);
     await finish(b, resumed, blob, 'lease/late-part');
     body.fail();
     expect((await pending).status).not.toBe(202);
@@ -232,7 +234,7 @@ describe('upload leases across processes', () => {
     const otherDigest = sha256(new Uint8Array([...blob.subarray(0, 2500), ...other]));
     writes.holdNext();
     const stale = a.send('PUT', withQuery(first.headers.get('location')!, { digest: otherDigest }), { body: other });
-    await vi.waitFor(() => expect(writes.held).toHaveLength(1));
+    await vi.waitFor(() => expect(writes.held).toHaveLength(1), PATIENCE);
     timeB.advance((await session(location)).lease!.until - timeB.now());
     const resumed = await patchFrom(b, location, blob, 2500);
     expect(resumed.status, await bodyText(resumed)).toBe(202);
@@ -250,7 +252,7 @@ describe('upload leases across processes', () => {
     const body = controlledBody();
     const pending = client.send('PATCH', location, { body: body.stream });
     body.push(blob.subarray(0, 500));
-    await vi.waitFor(async () => expect((await session(location)).lease).toBeDefined());
+    await vi.waitFor(async () => expect((await session(location)).lease).toBeDefined(), PATIENCE);
     const acquired = (await session(location)).lease!.until;
     let answered = false;
     void pending.then(() => (answered = true));
@@ -258,7 +260,7 @@ describe('upload leases across processes', () => {
       time.advance(STEP);
       await heldAhead(client, acquired, time);
     }
-    await vi.waitFor(() => expect(answered).toBe(true));
+    await vi.waitFor(() => expect(answered).toBe(true), PATIENCE);
     await expectError(await pending, 400, 'BLOB_UPLOAD_INVALID');
     const status = await client.send('GET', location);
     const offset = Number(/^0-(\d+)$/.exec(status.headers.get('range')!)![1]) + 1;

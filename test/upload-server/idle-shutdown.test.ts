@@ -4,6 +4,8 @@ import { IdleMonitor } from '../../functions/upload-server/idle-monitor';
 import { IdleShutdown } from '../../functions/upload-server/idle-shutdown';
 import { uploadEndpointFetch, WAKE_PATH } from '../../functions/upload-server/upload-app';
 
+/** Conditions that depend on file or timer I/O: generous on a loaded machine. */
+const PATIENCE = { timeout: 10_000, interval: 5 };
 const IDLE_MS = 15 * 60_000;
 const ORIGIN = 'http://uploads.test';
 const SESSION = '/v2/team/app/blobs/uploads/0b1c2d3e-0000-4000-8000-000000000000?_state=abc.def';
@@ -114,7 +116,7 @@ describe('upload endpoint scale to zero', () => {
     expect((await probe()).status).toBe(503);
     ecs.release();
     await stopping;
-    await vi.waitFor(() => expect(ecs.landed).toEqual([{ by: 'task', count: 0 }, { by: 'task', count: 1 }]));
+    await vi.waitFor(() => expect(ecs.landed).toEqual([{ by: 'task', count: 0 }, { by: 'task', count: 1 }]), PATIENCE);
     expect(ecs.desired).toBe(1);
     expect(await probe()).toMatchObject({ status: 200 });
   });
@@ -129,7 +131,7 @@ describe('upload endpoint scale to zero', () => {
     await fn.setDesiredCount(1); // …so it starts the service, and its 1 lands first
     ecs.release();
     await stopping;
-    await vi.waitFor(() => expect(ecs.landed.at(-1)).toEqual({ by: 'task', count: 1 }));
+    await vi.waitFor(() => expect(ecs.landed.at(-1)).toEqual({ by: 'task', count: 1 }), PATIENCE);
     expect(ecs.landed.map((call) => call.count)).toEqual([1, 0, 1]);
     expect(ecs.desired).toBe(1);
   });
@@ -141,7 +143,7 @@ describe('upload endpoint scale to zero', () => {
     expect(ecs.desired).toBe(0);
     advance(5_000);
     expect((await probe()).status).toBe(503);
-    await vi.waitFor(() => expect(ecs.desired).toBe(1));
+    await vi.waitFor(() => expect(ecs.desired).toBe(1), PATIENCE);
   });
 
   it('asks for nothing more when nothing happens after its decision, and decides anew if it is still running a window later', async () => {
@@ -176,7 +178,7 @@ describe('upload endpoint scale to zero', () => {
     await shutdown.check();
     ecs.failNext(2);
     await probe();
-    await vi.waitFor(() => expect(logs).toContain('could not scale the upload endpoint back up; retrying at the next check'));
+    await vi.waitFor(() => expect(logs).toContain('could not scale the upload endpoint back up; retrying at the next check'), PATIENCE);
     await shutdown.check(); // fails again
     expect(ecs.desired).toBe(0);
     await shutdown.check();

@@ -125,9 +125,11 @@ export class DirectUploads {
       actual = await this.hash(session.hashAlgorithm, direct.location);
     } catch (error) {
       if (!(error instanceof StoreNotFoundError)) throw error;
-      // Cancelled, or a duplicate run found the bytes wrong and deleted them.
-      logger.log('warn', 'the assembled bytes of a direct upload are gone', { upload: id });
-      return this.settle(id, (current) => ({ ...current, state: 'failed', error: { code: 'BLOB_UPLOAD_INVALID', message: 'the uploaded bytes are gone; push the blob again' } }));
+      // Cancelled, or a concurrent run found the bytes wrong and deleted them: it settles the upload.
+      const now = await metadata.getUpload(id);
+      if (now?.direct?.state !== 'verifying') return;
+      // Not settled yet: the worker retries; past its retries a status request gives up on it.
+      throw new Error(`the assembled bytes of direct upload ${id} are missing while it is verifying`, { cause: error });
     }
     if (actual.digest !== direct.digest || actual.size !== direct.size) {
       await blobs.delete(direct.location);
