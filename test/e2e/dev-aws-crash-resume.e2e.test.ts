@@ -18,11 +18,14 @@ const CLIENT_BACKOFF_MS = 250;
  * Content-Range from there and completes with PUT. The resumed PATCH is accepted within
  * 20 s of the kill, and the blob's digest is right.
  */
-describe('dev:aws upload endpoint killed mid-PATCH: resume within docker\'s retry window', () => {
+describe.each([
+  { entry: 'task (main.ts)', mode: 'on', kind: 'task' },
+  { entry: 'Lambda web function (web-function.ts)', mode: 'web-function', kind: 'web-function' },
+])('dev:aws upload endpoint, $entry, killed mid-PATCH: resume within docker\'s retry window', ({ mode, kind }) => {
   let registry: RunningDevAws;
 
   beforeAll(async () => {
-    registry = await devAwsTarget().start();
+    registry = await devAwsTarget({ env: { NIMBUS_DEV_UPLOAD_ENDPOINT: mode } }).start();
   }, 180_000);
   afterAll(() => registry?.stop(), 60_000);
 
@@ -35,6 +38,7 @@ describe('dev:aws upload endpoint killed mid-PATCH: resume within docker\'s retr
     const location = opened.headers.get('location')!;
     const endpoint = registry.uploadEndpoint()!;
     expect(new URL(location).origin).toBe(endpoint.url);
+    expect(registry.logs()).toContain(`"msg":"upload endpoint started","url":"${endpoint.url}","pid":${endpoint.pid},"kind":"${kind}"`);
 
     // docker's way: one streamed PATCH. This client sends 20 MiB of it, then goes quiet.
     const sent = 20 * MiB;
