@@ -10,7 +10,7 @@ import { isSessionId, parseRepositoryName } from './names';
 import { allowedMethods, matchRoute, routeMethod } from './routes';
 import { Uploads } from './upload/uploads';
 import { DirectUploads } from './direct/direct-uploads';
-import type { RegistryTask } from './ports';
+import type { RegistryTask, Timers } from './ports';
 
 export interface Registry {
   /** Serves one Distribution API request. Never throws: every failure becomes a spec error. */
@@ -22,10 +22,18 @@ export interface Registry {
 
 const silent = { log() {} };
 const systemClock = { now: () => Date.now() };
+const systemTimers: Timers = {
+  every(ms, tick) {
+    const handle = setInterval(tick, ms);
+    (handle as { unref?: () => void }).unref?.();
+    return { cancel: () => clearInterval(handle) };
+  },
+};
 
 export function createRegistry(deps: RegistryDeps): Registry {
   const config = resolveConfig(deps.config);
   const clock = deps.clock ?? systemClock;
+  const timers = deps.timers ?? systemTimers;
   const logger = deps.logger ?? silent;
   const hashing = deps.hashing ?? wasmHashing;
   const services: Services = {
@@ -37,8 +45,8 @@ export function createRegistry(deps: RegistryDeps): Registry {
     config,
     authorizer: deps.authorizer ?? allowAll,
     signer: new CapabilitySigner(config.uploadSecret),
-    uploads: new Uploads({ blobs: deps.blobs, metadata: deps.metadata, hashing, clock, logger, config }),
-    direct: new DirectUploads({ blobs: deps.blobs, metadata: deps.metadata, hashing, clock, logger, config, tasks: deps.tasks }),
+    uploads: new Uploads({ blobs: deps.blobs, metadata: deps.metadata, hashing, clock, timers, logger, config }),
+    direct: new DirectUploads({ blobs: deps.blobs, metadata: deps.metadata, hashing, clock, timers, logger, config, tasks: deps.tasks }),
   };
 
   async function dispatch(request: Request, requestId: string): Promise<Response> {

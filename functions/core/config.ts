@@ -1,5 +1,5 @@
 import type { Authorizer } from './access';
-import type { BlobStore, Clock, Hashing, Logger, MetadataStore, TaskQueue } from './ports';
+import type { BlobStore, Clock, Hashing, Logger, MetadataStore, TaskQueue, Timers } from './ports';
 
 export interface RegistryConfig {
   /** HMAC key (≥ 32 bytes) that signs upload Location capabilities. */
@@ -13,7 +13,11 @@ export interface RegistryConfig {
   readonly uploadUrlTtlSeconds?: number;
   /** How long an idle upload session is kept. @default 86400 */
   readonly uploadSessionTtlSeconds?: number;
-  /** How long one request may hold an upload without making progress. @default 300 */
+  /**
+   * Lifetime of a request's lease on an upload session (upload/lease.ts). The request renews
+   * it every third of this while it runs, and a process that dies keeps its uploads at most
+   * this long. @default 300 (a single process, npm start: its restart frees every lease)
+   */
   readonly uploadLeaseSeconds?: number;
   /** Largest manifest accepted. @default 4 MiB, as the spec recommends */
   readonly maxManifestBytes?: number;
@@ -34,6 +38,8 @@ export interface RegistryDeps {
   readonly config: RegistryConfig;
   /** @default the system clock */
   readonly clock?: Clock;
+  /** @default the runtime's setInterval */
+  readonly timers?: Timers;
   /** @default no logging */
   readonly logger?: Logger;
   /** @default hash-wasm (portable, resumable) */

@@ -77,7 +77,8 @@ export interface BlobStore {
   deleteStaged(upload: UploadRef, name: string): Promise<void>;
   /**
    * Assembles the parts into the finished blob without copying it, and returns its
-   * location. Only called after the core verified the digest.
+   * location. Only called after the core verified the digest. Safe to repeat once it
+   * succeeded (a retry after a crash or a lost answer): returns the same location.
    */
   completeUpload(upload: UploadRef, parts: PartRecord[], size: number, digest: string): Promise<string>;
   /** Drops everything the upload wrote. Safe to repeat. */
@@ -206,6 +207,12 @@ export interface TaskQueue {
 export interface Clock {
   /** Epoch milliseconds. */
   now(): number;
+}
+
+/** Repeating timers, for work that runs while a request waits (upload lease heartbeats). */
+export interface Timers {
+  /** Calls `tick` every `ms` until the returned handle is cancelled. Never keeps a process alive. */
+  every(ms: number, tick: () => void): { cancel(): void };
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';

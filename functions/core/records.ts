@@ -66,6 +66,12 @@ export interface DirectUpload {
   state: 'uploading' | 'verifying' | 'verified' | 'failed';
   /** Where the assembled, not yet verified, bytes are. */
   location?: string;
+  /**
+   * While verifying: how often verification was handed to the worker, and when a status
+   * request should hand it over again (the worker's event was lost, or it failed).
+   */
+  verification?: { attempts: number; dueAt: number };
+  /** Why the upload failed, in the registry's own words (never a storage message). */
   error?: { code: string; message: string };
 }
 
@@ -84,6 +90,17 @@ export interface UploadSession {
   /** Incremented on every write; updates are compare-and-swap on it. */
   version: number;
   lease?: UploadLease;
+  /**
+   * Lowest part number a writer may use next (upload/lease.ts): raised past the part a
+   * holder that lost its lease may still be writing, so its late write lands on a number
+   * nobody records. Absent: the number after the last recorded part.
+   */
+  partFloor?: number;
+  /**
+   * Set once the digest is verified and the commit begins: the parts and size are final from
+   * then on, and any request may only finish this commit (a PUT with the same digest).
+   */
+  commit?: { digest: string };
   createdAt: number;
   updatedAt: number;
   /** Epoch seconds after which the store may forget the session (DynamoDB TTL). */

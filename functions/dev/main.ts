@@ -86,7 +86,7 @@ async function main(): Promise<void> {
       POWERTOOLS_LOG_LEVEL: settings.logLevel.toUpperCase(),
     });
     // The upload endpoint as the stack runs it: a separate streaming process, Locations pointing at it.
-    const upload = settings.uploadEndpoint ? await startDevUploadEndpoint(process.env, settings.host, logger) : undefined;
+    const upload = settings.uploadEndpoint ? await startDevUploadEndpoint(process.env, settings.host, logger, settings.uploadEndpoint) : undefined;
     if (upload) {
       stops.push(() => upload.close());
       process.env[LAMBDA_ENV.uploadOrigin] = upload.url;

@@ -14,7 +14,7 @@ export const DEV_SETTINGS = [
   ['NIMBUS_DEV_DYNAMODB_ENDPOINT', '(start DynamoDB Local)', 'Use a DynamoDB Local that is already running instead of starting one.'],
   ['NIMBUS_DEV_TABLE', 'nimbus-dev', 'Table name (created if missing).'],
   ['NIMBUS_DEV_BUCKET', 'nimbus-dev', 'Bucket name (created if missing).'],
-  ['NIMBUS_DEV_UPLOAD_ENDPOINT', 'on', 'on: run the upload endpoint beside the API (a streaming process on its own port, as the stack deploys it). off: uploads stay on the function (≤ 4.45 MiB per request).'],
+  ['NIMBUS_DEV_UPLOAD_ENDPOINT', 'on', 'on: run the upload endpoint beside the API (a streaming process on its own port, as the stack deploys it). web-function: the same, through its Lambda web function entry. off: uploads stay on the function (≤ 4.45 MiB per request).'],
 ] as const;
 
 export interface DevSettings {
@@ -28,8 +28,11 @@ export interface DevSettings {
   endpoints: EmulatorEndpoints | undefined;
   table: string;
   bucket: string;
-  /** Run the upload endpoint (functions/upload-server) and point upload Locations at it. */
-  uploadEndpoint: boolean;
+  /**
+   * Run the upload endpoint (functions/upload-server) and point upload Locations at it: its
+   * container entry (task) or its Lambda web function entry. undefined: uploads stay on the function.
+   */
+  uploadEndpoint: 'task' | 'web-function' | undefined;
 }
 
 export class DevSettingsError extends Error {}
@@ -58,14 +61,15 @@ export function readDevSettings(env: NodeJS.ProcessEnv): DevSettings {
     endpoints: s3 && dynamodb ? { s3, dynamodb } : undefined,
     table: env.NIMBUS_DEV_TABLE || 'nimbus-dev',
     bucket: env.NIMBUS_DEV_BUCKET || 'nimbus-dev',
-    uploadEndpoint: onOff(env, 'NIMBUS_DEV_UPLOAD_ENDPOINT'),
+    uploadEndpoint: uploadEndpointKind(env.NIMBUS_DEV_UPLOAD_ENDPOINT || 'on'),
   };
 }
 
-function onOff(env: NodeJS.ProcessEnv, name: string): boolean {
-  const value = env[name] || 'on';
-  if (value !== 'on' && value !== 'off') throw new DevSettingsError(`${name} must be on or off, not "${value}"`);
-  return value === 'on';
+function uploadEndpointKind(value: string): DevSettings['uploadEndpoint'] {
+  if (value === 'on') return 'task';
+  if (value === 'web-function') return 'web-function';
+  if (value === 'off') return undefined;
+  throw new DevSettingsError(`NIMBUS_DEV_UPLOAD_ENDPOINT must be on, web-function or off, not "${value}"`);
 }
 
 export function devHelpText(): string {

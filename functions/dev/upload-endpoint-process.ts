@@ -1,10 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { loggedUrl, type NodeLogger } from '../adapters/node/logger';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const ENTRY = 'functions/upload-server/main.ts';
+/** The container's entry, or the Lambda web function's (told where to listen by AWS_LAMBDA_HTTP_ENDPOINT). */
+const ENTRIES = { task: 'functions/upload-server/main.ts', 'web-function': 'functions/upload-server/web-function.ts' } as const;
+export type DevUploadEndpointKind = keyof typeof ENTRIES;
 const LISTENING = 'nimbus upload endpoint listening';
 const START_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 15_000;
@@ -18,19 +21,24 @@ export interface DevUploadEndpoint {
 }
 
 /**
- * The upload endpoint beside the API Gateway stand-in, as a separate process (as on ECS:
- * its own memory, its own crashes): functions/upload-server/main.ts with the environment
- * the function gets. Its output joins dev:aws's. When it dies unasked, it is started
- * again on the same port, as ECS replaces a stopped task, so uploads it was serving can
- * resume.
+ * The upload endpoint beside the API Gateway stand-in, as a separate process (as on ECS or
+ * in a Lambda web function: its own memory, its own crashes): functions/upload-server/main.ts
+ * (or web-function.ts) with the environment the function gets. Its output joins dev:aws's.
+ * When it dies unasked, it is started again on the same port, as ECS replaces a stopped
+ * task, so uploads it was serving can resume.
  */
-export async function startDevUploadEndpoint(env: NodeJS.ProcessEnv, host: string, logger: NodeLogger): Promise<DevUploadEndpoint> {
+export async function startDevUploadEndpoint(
+  env: NodeJS.ProcessEnv, host: string, logger: NodeLogger, kind: DevUploadEndpointKind = 'task',
+): Promise<DevUploadEndpoint> {
   let closing = false;
   let child: ChildProcess | undefined;
 
   const launch = async (port: number): Promise<string> => {
-    const started = spawn(process.execPath, ['--import', 'tsx', ENTRY], {
-      cwd: REPO_ROOT, env: { NIMBUS_PART_SIZE_MIB: EMULATOR_PART_SIZE_MIB, ...env, HOST: host, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'],
+    const listenOn = kind === 'task'
+      ? { HOST: host, PORT: String(port) }
+      : { AWS_LAMBDA_HTTP_ENDPOINT: `${host.includes(':') ? `[${host}]` : host}:${port || await freePort(host)}` };
+    const started = spawn(process.execPath, ['--import', 'tsx', ENTRIES[kind]], {
+      cwd: REPO_ROOT, env: { NIMBUS_PART_SIZE_MIB: EMULATOR_PART_SIZE_MIB, ...env, ...listenOn }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = started;
     let resolveUrl: (url: string) => void;
@@ -49,7 +57,7 @@ export async function startDevUploadEndpoint(env: NodeJS.ProcessEnv, host: strin
     try {
       const url = await Promise.race([listening, exited, timeout]);
       // Announced at every level: tools and tests follow the endpoint's restarts by this line.
-      logger.announce('upload endpoint started', { url, pid: started.pid });
+      logger.announce('upload endpoint started', { url, pid: started.pid, kind });
       started.once('exit', (code, signal) => {
         if (closing) return;
         logger.log('warn', 'upload endpoint exited; starting it again on the same port', { pid: started.pid, code, signal });
@@ -78,3 +86,15 @@ export async function startDevUploadEndpoint(env: NodeJS.ProcessEnv, host: strin
   };
 }
 
+
+/** A port free now: a web function's address must name one (the task's entry takes port 0). */
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, host, () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
+    });
+  });
+}

@@ -16,7 +16,7 @@ import { CLIENT_ADDRESS_HEADER } from '../core/http/headers';
 import { createRegistry, RegistryError } from '../core/index';
 import { powertoolsLogger } from './logger';
 import { readLambdaSettings } from './settings';
-import { LAMBDA_UPLOAD_LEASE_SECONDS, uploadEndpointGate } from './upload-endpoint';
+import { LAMBDA_UPLOAD_LEASE_SECONDS, uploadEndpointGate, wakeDeadline, type InvocationTiming } from './upload-endpoint';
 import { loadUploadSecret } from './upload-secret';
 import { lambdaTaskQueue } from './task-queue';
 
@@ -30,7 +30,10 @@ const emulatorCredentials = settings.emulator ? { credentials: { accessKeyId: 'e
 const secrets = new SecretsManagerClient(emulatorCredentials);
 const tasks = settings.verifierFunction ? lambdaTaskQueue(new LambdaClient(emulatorCredentials), settings.verifierFunction) : undefined;
 
-async function start(): Promise<ApiGatewayHandler> {
+/** The handler for one invocation: an upload POST's wait for the endpoint ends before the invocation must answer. */
+type Serve = (timing: InvocationTiming) => ApiGatewayHandler;
+
+async function start(): Promise<Serve> {
   const [uploadSecret, authorizer] = await Promise.all([
     loadUploadSecret(secrets, settings.uploadSecretArn),
     createAwsTokenAuthorizer({
@@ -62,14 +65,17 @@ async function start(): Promise<ApiGatewayHandler> {
       ...(settings.uploadSessionTtlSeconds !== undefined ? { uploadSessionTtlSeconds: settings.uploadSessionTtlSeconds } : {}),
     },
   });
-  return createApiGatewayHandler({ fetch: uploadGate ? uploadGate.wrap(registry.fetch) : registry.fetch, logger });
+  const plain = createApiGatewayHandler({ fetch: registry.fetch, logger });
+  if (!uploadGate) return () => plain;
+  return (timing) => createApiGatewayHandler({ fetch: uploadGate.wrap(registry.fetch, wakeDeadline(timing)), logger });
 }
 
 // Started during the init phase; a failure is retried by the next invocation.
-let ready: Promise<ApiGatewayHandler> | undefined = start();
+let ready: Promise<Serve> | undefined = start();
 ready.catch(() => undefined);
 
 export async function handler(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
+  const timing: InvocationTiming = { invokedAt: Date.now(), remainingMs: context.getRemainingTimeInMillis(), receivedAt: event.requestContext.timeEpoch };
   powertools.addContext(context);
   powertools.appendKeys({ apiRequestId: event.requestContext.requestId });
   try {
@@ -78,7 +84,7 @@ export async function handler(event: APIGatewayProxyEventV2, context: Context): 
       ready = undefined;
       throw error;
     });
-    return await serve(event, context);
+    return await serve(timing)(event, context);
   } catch (error) {
     powertools.error('registry could not start', { error: error instanceof Error ? error.message : String(error) });
     return await unavailable(event);

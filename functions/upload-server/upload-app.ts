@@ -3,11 +3,17 @@ import { matchRoute } from '../core/routes';
 import { errorResponse } from '../core/http/responses';
 import { requestPath } from '../core/http/request-target';
 import type { IdleMonitor } from './idle-monitor';
+import type { WakeAnswer } from './idle-shutdown';
 
 /** Load balancer health checks: do not count as activity. */
 export const HEALTH_PATH = '/healthz';
-/** The registry function's wake-up probe: counts as activity, so the endpoint stays up for the push. */
+/**
+ * The registry function's wake-up probe: counts as activity, so the endpoint stays up for
+ * the push. 503 while the task is stopping (idle-shutdown.ts): no Location may point at it.
+ */
 export const WAKE_PATH = '/_nimbus/wake';
+
+const ALWAYS_SERVING = (): WakeAnswer => ({ ready: true, state: 'serving' });
 
 const silent = { log() {} };
 
@@ -17,12 +23,15 @@ const silent = { log() {} };
  * probes. Every other route answers 404 in the spec's JSON: pulls, manifests and upload
  * POSTs stay on the registry function.
  */
-export function uploadEndpointFetch(registry: Registry, idle: IdleMonitor): (request: Request) => Promise<Response> {
+export function uploadEndpointFetch(registry: Registry, idle: IdleMonitor, wake: () => WakeAnswer = ALWAYS_SERVING): (request: Request) => Promise<Response> {
   return async (request) => {
     const pathname = requestPath(request);
-    if (pathname === HEALTH_PATH || pathname === WAKE_PATH) {
-      if (pathname === WAKE_PATH) idle.touch();
-      return Response.json({ status: 'ok' }, { headers: { 'cache-control': 'no-store' } });
+    if (pathname === HEALTH_PATH) return Response.json({ status: 'ok' }, { headers: { 'cache-control': 'no-store' } });
+    if (pathname === WAKE_PATH) {
+      idle.touch();
+      const answer = wake();
+      const body = { status: answer.ready ? 'ok' : answer.state, ...(answer.upForMs !== undefined ? { upForMs: answer.upForMs } : {}) };
+      return Response.json(body, { status: answer.ready ? 200 : 503, headers: { 'cache-control': 'no-store' } });
     }
     if (matchRoute(pathname)?.route.name !== 'upload') {
       const requestId = request.headers.get('x-request-id') ?? crypto.randomUUID();

@@ -11,6 +11,13 @@ describe('npm run dev:aws settings', () => {
     expect(settings).toMatchObject({ host: '127.0.0.1', port: 5000, endpoints: undefined, table: 'nimbus-dev', bucket: 'nimbus-dev' });
   });
 
+  it('runs the upload endpoint through its task entry, its web function entry, or not at all', () => {
+    expect(readDevSettings({}).uploadEndpoint).toBe('task');
+    expect(readDevSettings({ NIMBUS_DEV_UPLOAD_ENDPOINT: 'web-function' }).uploadEndpoint).toBe('web-function');
+    expect(readDevSettings({ NIMBUS_DEV_UPLOAD_ENDPOINT: 'off' }).uploadEndpoint).toBeUndefined();
+    expect(() => readDevSettings({ NIMBUS_DEV_UPLOAD_ENDPOINT: 'fargate' })).toThrow(/on, web-function or off/);
+  });
+
   it('refuses one emulator endpoint without the other, naming both', () => {
     expect(() => readDevSettings({ NIMBUS_DEV_S3_ENDPOINT: 'http://127.0.0.1:1' })).toThrow(/NIMBUS_DEV_S3_ENDPOINT and NIMBUS_DEV_DYNAMODB_ENDPOINT/);
   });

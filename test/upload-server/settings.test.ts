@@ -4,9 +4,9 @@ import { readUploadServerSettings, UPLOAD_SERVER_SETTINGS, uploadServerHelpText 
 const REQUIRED = { NIMBUS_TABLE_NAME: 't', NIMBUS_BUCKET_NAME: 'b', NIMBUS_UPLOAD_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:k' };
 
 describe('upload endpoint settings', () => {
-  it('defaults to 16 MiB parts, a 120 s lease and no scale to zero', () => {
+  it('defaults to 16 MiB parts, a 15 s lease and no scale to zero', () => {
     expect(readUploadServerSettings(REQUIRED)).toMatchObject({
-      host: '127.0.0.1', port: 8080, partSizeBytes: 16 * 1024 * 1024, leaseSeconds: 120, idleShutdown: undefined, emulator: false,
+      host: '127.0.0.1', port: 8080, partSizeBytes: 16 * 1024 * 1024, leaseSeconds: 15, idleShutdown: undefined, emulator: false,
     });
   });
 

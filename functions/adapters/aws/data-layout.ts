@@ -87,9 +87,11 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *   POST   (start)                    GetItem link; S3 CreateMultipartUpload (no part checksums);
  *                                     PutItem session; presigned UploadPart URLs (no storage call)
  *   PUT    <id> (complete)            GetItem session; S3 CompleteMultipartUpload; PutItem session (verifying);
- *                                     the verifier: S3 GetObject (streamed, hashed), then PutItem blob,
- *                                     link (both if absent), catalog and session (verified), or
- *                                     DeleteObject (failed)
+ *                                     PutItem session (attempt claimed); Lambda Invoke (Event) of the verifier;
+ *                                     the verifier: GetItem session; S3 GetObject (streamed, hashed), then PutItem
+ *                                     blob, link (both if absent), catalog and session (verified), or DeleteObject (failed)
+ *   GET    <id> (status)              GetItem session; past its verification deadline also PutItem session
+ *                                     (attempt claimed) and Lambda Invoke again, or PutItem session (failed)
  *
  * References: how the store keeps its invariants (ports.ts) across Lambda instances and crashes
  *   I1 (a listed tag resolves): a tag and its back-reference change in one transaction with a bump

@@ -63,6 +63,8 @@ function toItem(session: UploadSession): Record<string, unknown> {
     hashAlgorithm: session.hashAlgorithm,
     version: session.version,
     lease: session.lease ? { owner: session.lease.owner, until: session.lease.until } : undefined,
+    partFloor: session.partFloor,
+    commit: session.commit ? { digest: session.commit.digest } : undefined,
     direct: session.direct ? { ...session.direct } : undefined,
     createdAt: session.createdAt,
     updatedAt: session.updatedAt,
@@ -88,6 +90,9 @@ function fromItem(item: Record<string, unknown>): UploadSession {
   if (tail) session.tail = { name: tail.name, size: tail.size };
   const lease = item.lease as UploadSession['lease'];
   if (lease) session.lease = { owner: lease.owner, until: lease.until };
+  if (typeof item.partFloor === 'number') session.partFloor = item.partFloor;
+  const commit = item.commit as UploadSession['commit'];
+  if (commit) session.commit = { digest: commit.digest };
   const direct = item.direct as UploadSession['direct'];
   if (direct) session.direct = { ...direct };
   return session;

@@ -118,7 +118,16 @@ export class FsBlobStore implements BlobStore {
 
   async completeUpload(upload: UploadRef, _parts: PartRecord[], size: number, digest: string): Promise<string> {
     const data = this.layout.uploadData(upload.id);
-    const handle = await open(data, 'r+');
+    let handle: FileHandle;
+    try {
+      handle = await open(data, 'r+');
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      // Completed before (the commit that followed failed, or the process died): the blob is in place.
+      const done = await stat(this.layout.blob(digest)).catch(() => undefined);
+      if (done?.size === size) return this.layout.blobLocation(digest);
+      throw new StoreNotFoundError(`upload ${upload.id} has no data file`);
+    }
     try {
       // Bytes past `size` are from a request that crashed before it was recorded. Every
       // part was flushed when written; only the length (metadata) is left to flush.

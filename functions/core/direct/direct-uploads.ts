@@ -1,4 +1,4 @@
-import { RegistryError, StoreNotFoundError } from '../errors';
+import { RegistryError, StoreConflictError, StoreNotFoundError, StoreThrottledError, StoreUnavailableError } from '../errors';
 import type { Digest } from '../digest';
 import type { DirectPartUploads, TaskQueue } from '../ports';
 import type { DirectUpload, PartRecord, UploadSession } from '../records';
@@ -11,6 +11,21 @@ export interface DirectDeps extends UploadDeps {
 const MiB = 1024 * 1024;
 /** Most part URLs handed out per response (a Lambda response must stay small). */
 export const MAX_URLS_PER_RESPONSE = 100;
+/** Hand-overs to the verifier before an upload whose verification never finishes is declared failed. */
+export const MAX_VERIFY_ATTEMPTS = 3;
+/** A hand-over the task queue refused is tried again this soon, by the next status request. */
+const RETRY_DISPATCH_MS = 5_000;
+type Direct = UploadSession & { direct: DirectUpload };
+
+/**
+ * How long one verification may take before a status request hands it over again: two
+ * minutes for queueing and a cold start, plus reading the object at 10 MB/s (the verifier
+ * reads S3 at about ten times that). A hand-over that was only slow makes a duplicate run,
+ * which changes nothing: verification is idempotent.
+ */
+export function verifyDeadlineMs(size: number): number {
+  return 120_000 + Math.ceil(size / 10_000);
+}
 
 export interface PartUrl {
   number: number;
@@ -48,16 +63,16 @@ export class DirectUploads {
     return session;
   }
 
-  async load(repository: string, id: string): Promise<UploadSession & { direct: DirectUpload }> {
+  async load(repository: string, id: string): Promise<Direct> {
     const session = await this.deps.metadata.getUpload(id);
     if (!session?.direct || session.repository !== repository || session.expiresAt * 1000 <= this.deps.clock.now()) {
       throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `direct upload ${id.slice(0, 64)} is unknown or has expired`);
     }
-    return session as UploadSession & { direct: DirectUpload };
+    return session as Direct;
   }
 
   /** Presigned URLs for parts first..first+count-1 (clamped to the plan). */
-  async partUrls(session: UploadSession & { direct: DirectUpload }, first: number, count: number): Promise<PartUrl[]> {
+  async partUrls(session: Direct, first: number, count: number): Promise<PartUrl[]> {
     if (session.direct.state !== 'uploading') throw new RegistryError('BLOB_UPLOAD_INVALID', `direct upload is ${session.direct.state}, not accepting parts`);
     const total = partCount(session.direct);
     const last = Math.min(total, first + Math.min(count, MAX_URLS_PER_RESPONSE) - 1);
@@ -69,70 +84,152 @@ export class DirectUploads {
 
   /**
    * Assembles the client's parts where they are, then verifies them (in the background
-   * when a task queue is configured). Returns the session as it stands afterwards.
+   * when a task queue is configured). Returns the session as it stands afterwards; a
+   * retried completion reports where verification stands.
    */
-  async complete(session: UploadSession & { direct: DirectUpload }, etags: Array<{ number: number; etag: string }>): Promise<UploadSession & { direct: DirectUpload }> {
+  async complete(session: Direct, etags: Array<{ number: number; etag: string }>): Promise<Direct> {
     const { direct } = session;
-    if (direct.state !== 'uploading') return session; // a retried completion: report where it stands
-    const parts = planParts(direct, etags);
-    let location: string;
-    try {
-      location = await this.deps.blobs.completeUpload(refOf(session), parts, direct.size, direct.digest);
-    } catch (error) {
-      if (error instanceof StoreNotFoundError) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'the storage upload is gone; start the push again');
-      throw new RegistryError('BLOB_UPLOAD_INVALID', 'storage refused the parts: check that every part was uploaded and its ETag reported', {
-        detail: { reason: error instanceof Error ? error.message.slice(0, 300) : String(error) },
-      });
-    }
-    const verifying = await this.save(session, { ...direct, state: 'verifying', location });
-    if (this.deps.tasks) {
-      await this.deps.tasks.enqueue({ type: 'verify-direct-upload', upload: session.id });
-      return verifying;
-    }
-    await this.verify(session.id);
-    return (await this.deps.metadata.getUpload(session.id)) as UploadSession & { direct: DirectUpload };
+    if (direct.state !== 'uploading') return this.refresh(session);
+    const location = await this.assemble(session, planParts(direct, etags));
+    const verification = { attempts: 0, dueAt: this.deps.clock.now() };
+    return this.dispatch(await this.save(session, { ...direct, state: 'verifying', location, verification }));
+  }
+
+  /**
+   * Where a direct upload stands. A verification past its deadline (the worker's event was
+   * lost, or it failed every retry) is handed over again, at most MAX_VERIFY_ATTEMPTS times
+   * in all; then the upload fails with an error that says to push again. Never stuck verifying.
+   */
+  async refresh(session: Direct): Promise<Direct> {
+    const { direct } = session;
+    if (direct.state !== 'verifying' || (direct.verification?.dueAt ?? 0) > this.deps.clock.now()) return session;
+    return this.dispatch(session);
   }
 
   /**
    * The background step: hash every byte of the assembled object. Only a match makes the
-   * blob visible (blob record + repository link); a mismatch deletes the bytes.
+   * blob visible (blob record + repository link); a mismatch deletes the bytes. Safe to run
+   * twice, or after the upload was settled or cancelled. Storage failures throw, so the
+   * worker retries the task (and, past its retries, keeps it in its dead-letter queue).
    */
   async verify(id: string): Promise<void> {
-    const session = await this.deps.metadata.getUpload(id);
+    const { blobs, metadata, clock, logger } = this.deps;
+    const session = await metadata.getUpload(id);
     const direct = session?.direct;
-    if (!session || !direct || direct.state !== 'verifying' || !direct.location) return;
-    const { blobs, metadata, hashing, clock, logger } = this.deps;
-    const hasher = await hashing.oneShot(session.hashAlgorithm);
-    const object = await blobs.read(direct.location);
-    let size = 0;
-    for await (const chunk of object.body) {
-      hasher.update(chunk);
-      size += chunk.byteLength;
-    }
-    const actual = `${session.hashAlgorithm}:${hasher.digest()}`;
-    if (actual !== direct.digest || size !== direct.size) {
-      await blobs.delete(direct.location);
-      const message = actual !== direct.digest
-        ? `the uploaded bytes have digest ${actual}, not ${direct.digest}; they were deleted`
-        : `the uploaded bytes are ${size} bytes long, not ${direct.size}; they were deleted`;
-      logger.log('warn', 'direct upload failed verification', { upload: id, expected: direct.digest, actual, size });
-      await this.save(session, { ...direct, state: 'failed', error: { code: 'DIGEST_INVALID', message } });
+    if (!session || !direct || direct.state !== 'verifying' || !direct.location) {
+      logger.log('info', 'direct upload needs no verification: settled already, or gone', { upload: id, state: direct?.state ?? null });
       return;
     }
-    const result = await metadata.putBlob({ digest: direct.digest, size, location: direct.location, createdAt: clock.now() });
+    let actual: { digest: string; size: number };
+    try {
+      actual = await this.hash(session.hashAlgorithm, direct.location);
+    } catch (error) {
+      if (!(error instanceof StoreNotFoundError)) throw error;
+      // Cancelled, or a concurrent run found the bytes wrong and deleted them: it settles the upload.
+      const now = await metadata.getUpload(id);
+      if (now?.direct?.state !== 'verifying') return;
+      // Not settled yet: the worker retries; past its retries a status request gives up on it.
+      throw new Error(`the assembled bytes of direct upload ${id} are missing while it is verifying`, { cause: error });
+    }
+    if (actual.digest !== direct.digest || actual.size !== direct.size) {
+      await blobs.delete(direct.location);
+      const message = actual.digest !== direct.digest
+        ? `the uploaded bytes have digest ${actual.digest}, not ${direct.digest}; they were deleted`
+        : `the uploaded bytes are ${actual.size} bytes long, not ${direct.size}; they were deleted`;
+      logger.log('warn', 'direct upload failed verification', { upload: id, expected: direct.digest, ...actual });
+      return this.settle(id, (current) => ({ ...current, state: 'failed', error: { code: 'DIGEST_INVALID', message } }));
+    }
+    const result = await metadata.putBlob({ digest: direct.digest, size: actual.size, location: direct.location, createdAt: clock.now() });
     if (!result.created && result.record.location !== direct.location) await blobs.delete(direct.location);
     await metadata.linkBlob(session.repository, direct.digest);
-    await this.save(session, { ...direct, state: 'verified' });
+    await this.settle(id, (current) => ({ ...current, state: 'verified' }));
   }
 
-  async cancel(session: UploadSession & { direct: DirectUpload }): Promise<void> {
+  async cancel(session: Direct): Promise<void> {
     if (session.direct.state === 'verified') return;
     await this.deps.blobs.abortUpload(refOf(session));
     if (session.direct.location && session.direct.state !== 'failed') await this.deps.blobs.delete(session.direct.location);
     await this.deps.metadata.deleteUpload(session.id);
   }
 
-  private async save(session: UploadSession, direct: DirectUpload): Promise<UploadSession & { direct: DirectUpload }> {
+  /** CompleteMultipartUpload on the client's parts. What storage said goes to the log, not to the client. */
+  private async assemble(session: Direct, parts: PartRecord[]): Promise<string> {
+    try {
+      return await this.deps.blobs.completeUpload(refOf(session), parts, session.direct.size, session.direct.digest);
+    } catch (error) {
+      if (error instanceof StoreNotFoundError) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'the storage upload is gone; start the push again');
+      if (error instanceof StoreThrottledError || error instanceof StoreUnavailableError || error instanceof StoreConflictError) throw error;
+      this.deps.logger.log('warn', 'storage refused the parts of a direct upload', { upload: session.id, error: String(error) });
+      throw new RegistryError('BLOB_UPLOAD_INVALID', 'storage refused the parts: check that every part was uploaded and its ETag reported');
+    }
+  }
+
+  /** Hands verification to the worker (or runs it here), claiming the attempt first so concurrent requests hand it over once. */
+  private async dispatch(session: Direct): Promise<Direct> {
+    const { direct } = session;
+    const attempts = direct.verification?.attempts ?? 0;
+    if (attempts >= MAX_VERIFY_ATTEMPTS) {
+      this.deps.logger.log('error', 'direct upload verification never finished; giving up', { upload: session.id, attempts });
+      const message = `the uploaded bytes could not be verified (${attempts} attempts); push the blob again`;
+      await this.settle(session.id, (current) => ({ ...current, state: 'failed', error: { code: 'BLOB_UPLOAD_INVALID', message } }));
+      return this.reload(session);
+    }
+    const now = this.deps.clock.now();
+    let claimed: Direct;
+    try {
+      claimed = await this.save(session, { ...direct, verification: { attempts: attempts + 1, dueAt: now + verifyDeadlineMs(direct.size) } });
+    } catch (error) {
+      if (error instanceof StoreConflictError) return this.reload(session); // another request handed it over
+      throw error;
+    }
+    const { tasks } = this.deps;
+    if (!tasks) {
+      await this.verify(session.id);
+      return this.reload(session);
+    }
+    try {
+      await tasks.enqueue({ type: 'verify-direct-upload', upload: session.id });
+    } catch (error) {
+      this.deps.logger.log('warn', 'could not hand a direct upload to the verifier; a status request tries again', { upload: session.id, error: String(error) });
+      const retry = { ...claimed.direct, verification: { attempts: attempts + 1, dueAt: now + RETRY_DISPATCH_MS } };
+      return this.save(claimed, retry).catch(() => this.reload(session));
+    }
+    return claimed;
+  }
+
+  private async hash(algorithm: UploadSession['hashAlgorithm'], location: string): Promise<{ digest: string; size: number }> {
+    const hasher = await this.deps.hashing.oneShot(algorithm);
+    const object = await this.deps.blobs.read(location);
+    let size = 0;
+    for await (const chunk of object.body) {
+      hasher.update(chunk);
+      size += chunk.byteLength;
+    }
+    return { digest: `${algorithm}:${hasher.digest()}`, size };
+  }
+
+  /** Ends verification (verifying → verified | failed) by compare-and-swap; a settled or vanished upload is left alone. */
+  private async settle(id: string, change: (current: DirectUpload) => DirectUpload): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const current = await this.deps.metadata.getUpload(id);
+      if (!current?.direct || current.direct.state !== 'verifying') return;
+      try {
+        await this.save(current, change(current.direct));
+        return;
+      } catch (error) {
+        if (!(error instanceof StoreConflictError)) throw error;
+      }
+    }
+    throw new StoreConflictError(`direct upload ${id} kept changing while its verification settled`);
+  }
+
+  private async reload(session: UploadSession): Promise<Direct> {
+    const current = await this.deps.metadata.getUpload(session.id);
+    if (!current?.direct) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', `direct upload ${session.id} was cancelled or has expired`);
+    return current as Direct;
+  }
+
+  private async save(session: UploadSession, direct: DirectUpload): Promise<Direct> {
     const now = this.deps.clock.now();
     const next = { ...session, direct, version: session.version + 1, updatedAt: now };
     await this.deps.metadata.updateUpload(next, session.version);

@@ -90,9 +90,10 @@ export async function completeDirectUpload(ctx: RequestContext): Promise<Respons
   return stateResponse(await ctx.services.direct.complete(session, request.parts));
 }
 
-/** GET .../<id>: where verification stands. */
+/** GET .../<id>: where verification stands (handing an overdue verification over again). */
 export async function directUploadStatus(ctx: RequestContext): Promise<Response> {
-  return stateResponse(await ctx.services.direct.load(repositoryOf(ctx), ctx.params.session ?? ''));
+  const { direct } = ctx.services;
+  return stateResponse(await direct.refresh(await direct.load(repositoryOf(ctx), ctx.params.session ?? '')));
 }
 
 /** DELETE .../<id>: abandon the upload and whatever it stored. */

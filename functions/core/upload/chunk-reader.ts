@@ -1,5 +1,6 @@
 import { RegistryError } from '../errors';
 import type { ByteSource, ResumableHasher } from '../ports';
+import type { Fence } from './lease';
 
 /**
  * Pulls a request body chunk by chunk, hashing and counting each byte once, and hands it
@@ -15,7 +16,7 @@ export class ChunkReader {
     source: ByteSource,
     private readonly hasher: ResumableHasher,
     private readonly maxBytes: number | undefined,
-    private readonly onBytes: (() => Promise<void>) | undefined,
+    private readonly fence: Fence,
   ) {
     this.iterator = source[Symbol.asyncIterator]();
   }
@@ -30,15 +31,17 @@ export class ChunkReader {
     return this.pending !== undefined;
   }
 
-  /** A body that fails to arrive (the client went away) is the client's problem, not a 500. */
-  private async nextChunk(): Promise<IteratorResult<Uint8Array>> {
-    try {
-      return await this.iterator.next();
-    } catch (error) {
+  /**
+   * A body that fails to arrive (the client went away) is the client's problem, not a 500.
+   * The wait ends early when the upload's lease is lost or the client stalls.
+   */
+  private nextChunk(): Promise<IteratorResult<Uint8Array>> {
+    const next = this.iterator.next().catch(() => {
       throw new RegistryError('BLOB_UPLOAD_INVALID', 'the request body ended before it was complete; check the upload status and resume', {
-        detail: { reason: error instanceof Error ? error.message : String(error), received: this.consumed },
+        detail: { received: this.consumed },
       });
-    }
+    });
+    return this.fence.waitForBody(next);
   }
 
   /** Yields up to `limit` bytes, hashing them as they go out. */
@@ -60,7 +63,6 @@ export class ChunkReader {
         });
       }
       this.hasher.update(chunk);
-      if (this.onBytes) await this.onBytes();
       yield chunk;
     }
   }

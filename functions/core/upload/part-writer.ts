@@ -3,6 +3,7 @@ import type { BlobStore, ByteSource, ResumableHasher, UploadRef } from '../ports
 import type { PartRecord, StagedTail } from '../records';
 import { ChunkReader } from './chunk-reader';
 import { concat } from '../bytes';
+import { nextPartNumber, type Fence } from './lease';
 
 /** Where an upload stands: what is durable in the store, and the hash of all of it. */
 export interface UploadProgress {
@@ -17,13 +18,16 @@ export interface PartWriterOptions {
   upload: UploadRef;
   /** Hasher positioned at `start.offset`. */
   hasher: ResumableHasher;
-  start: Omit<UploadProgress, 'hashState'>;
+  start: Omit<UploadProgress, 'hashState'> & { partFloor: number | undefined };
   /** Reject the body once it exceeds this many bytes. */
   maxBytes?: number;
-  /** Called after every part lands, so a crash loses at most one part; also renews the lease. */
+  /**
+   * Called after every part lands, so a crash loses at most one part. The next part is
+   * started only after it returns (lease.ts relies on one unrecorded part at a time).
+   */
   checkpoint(progress: UploadProgress): Promise<void>;
-  /** Called per chunk; may throw to abort (the lease was lost). */
-  onBytes?(): Promise<void>;
+  /** The request's lease: checked before every store write, and ends waits when lost. */
+  fence: Fence;
   /** Unique name for a staged tail written by this request. */
   tailName: string;
 }
@@ -41,8 +45,8 @@ export async function appendBody(source: ByteSource, options: PartWriterOptions)
   return policy.minPartSize === 0 ? appendStreamed(source, options) : appendBuffered(source, options);
 }
 
-function nextPartNumber(parts: PartRecord[], maxParts: number): number {
-  const number = (parts.at(-1)?.number ?? 0) + 1;
+function allocatePart(parts: PartRecord[], partFloor: number | undefined, maxParts: number): number {
+  const number = nextPartNumber(parts, partFloor);
   if (number > maxParts) {
     throw new RegistryError('SIZE_INVALID', `upload exceeds the store's limit of ${maxParts} parts`, { status: 413 });
   }
@@ -50,17 +54,18 @@ function nextPartNumber(parts: PartRecord[], maxParts: number): number {
 }
 
 async function appendStreamed(source: ByteSource, options: PartWriterOptions): Promise<UploadProgress> {
-  const { blobs, upload, hasher, checkpoint } = options;
+  const { blobs, upload, hasher, checkpoint, fence } = options;
   const { partSize, maxParts } = blobs.partPolicy;
-  const reader = new ChunkReader(source, hasher, options.maxBytes, options.onBytes);
+  const reader = new ChunkReader(source, hasher, options.maxBytes, fence);
   const parts = [...options.start.parts];
   let offset = options.start.offset;
   let hashState = hasher.save();
 
   while (await reader.hasMore()) {
-    const number = nextPartNumber(parts, maxParts);
+    const number = allocatePart(parts, options.start.partFloor, maxParts);
     const before = reader.consumed;
-    const record = await blobs.writePart(upload, { number, offset }, reader.take(partSize));
+    fence.check();
+    const record = await fence.guard(blobs.writePart(upload, { number, offset }, reader.take(partSize)));
     const written = reader.consumed - before;
     if (record.size !== written) throw new Error(`store wrote ${record.size} bytes of a ${written}-byte part`);
     parts.push(record);
@@ -72,11 +77,11 @@ async function appendStreamed(source: ByteSource, options: PartWriterOptions): P
 }
 
 async function appendBuffered(source: ByteSource, options: PartWriterOptions): Promise<UploadProgress> {
-  const { blobs, upload, hasher, checkpoint, start } = options;
+  const { blobs, upload, hasher, checkpoint, start, fence } = options;
   const { partSize, minPartSize, maxParts } = blobs.partPolicy;
-  const reader = new ChunkReader(source, hasher, options.maxBytes, options.onBytes);
+  const reader = new ChunkReader(source, hasher, options.maxBytes, fence);
   const parts = [...start.parts];
-  const tailBytes = start.tail ? await blobs.getStaged(upload, start.tail.name) : new Uint8Array(0);
+  const tailBytes = start.tail ? await fence.guard(blobs.getStaged(upload, start.tail.name)) : new Uint8Array(0);
   if (start.tail && tailBytes.byteLength !== start.tail.size) {
     throw new Error(`staged tail ${start.tail.name} holds ${tailBytes.byteLength} bytes, expected ${start.tail.size}`);
   }
@@ -88,12 +93,13 @@ async function appendBuffered(source: ByteSource, options: PartWriterOptions): P
   let inFlight: Promise<void> | undefined;
 
   const uploadPart = (bytes: Uint8Array, hashState: string, isLast: boolean): Promise<void> => {
-    const number = nextPartNumber(parts, maxParts);
+    const number = allocatePart(parts, start.partFloor, maxParts);
     const offset = durableOffset;
+    fence.check();
     // Reserve the number now so the next buffered part gets the following one.
     parts.push({ number, size: bytes.byteLength, etag: '' });
     durableOffset += bytes.byteLength;
-    return blobs.writePart(upload, { number, offset }, bytes).then(async (record) => {
+    return fence.guard(blobs.writePart(upload, { number, offset }, bytes)).then(async (record) => {
       const index = parts.findIndex((part) => part.number === number);
       parts[index] = record;
       tail = undefined;
@@ -102,30 +108,38 @@ async function appendBuffered(source: ByteSource, options: PartWriterOptions): P
     });
   };
 
-  while (await reader.hasMore()) {
-    for await (const chunk of reader.take(partSize - pendingSize)) {
-      pending.push(chunk);
-      pendingSize += chunk.byteLength;
+  try {
+    while (await reader.hasMore()) {
+      for await (const chunk of reader.take(partSize - pendingSize)) {
+        pending.push(chunk);
+        pendingSize += chunk.byteLength;
+      }
+      if (pendingSize < partSize) break; // the body ended inside this part
+      const bytes = concat(pending, pendingSize);
+      pending = [];
+      pendingSize = 0;
+      const hashState = hasher.save();
+      await inFlight; // at most one part uploading while the next one fills
+      const next = uploadPart(bytes, hashState, false);
+      next.catch(() => undefined); // observed by the await above or below; avoid an unhandled rejection meanwhile
+      inFlight = next;
     }
-    if (pendingSize < partSize) break; // the body ended inside this part
-    const bytes = concat(pending, pendingSize);
-    pending = [];
-    pendingSize = 0;
-    const hashState = hasher.save();
-    await inFlight; // at most one part uploading while the next one fills
-    const next = uploadPart(bytes, hashState, false);
-    next.catch(() => undefined); // observed by the await above or below; avoid an unhandled rejection meanwhile
-    inFlight = next;
+    await inFlight;
+  } catch (error) {
+    // A failed body must not leave a part upload running behind a released lease: the next
+    // request would reuse its number. (A lost lease stops waiting at once; lease.ts fences it.)
+    if (inFlight) await fence.guard(inFlight).catch(() => undefined);
+    throw error;
   }
-  await inFlight;
 
   const hashState = hasher.save();
   if (pendingSize >= minPartSize && pendingSize > 0) {
     await uploadPart(concat(pending, pendingSize), hashState, true);
   } else if (pendingSize > 0) {
-    nextPartNumber(parts, maxParts); // the tail becomes a part at commit: refuse it now if there is no room
+    allocatePart(parts, start.partFloor, maxParts); // the tail becomes a part at commit: refuse it now if there is no room
     const name = options.tailName;
-    await blobs.putStaged(upload, name, concat(pending, pendingSize));
+    fence.check();
+    await fence.guard(blobs.putStaged(upload, name, concat(pending, pendingSize)));
     tail = { name, size: pendingSize };
   }
   const offset = durableOffset + (tail?.size ?? 0);

@@ -1,16 +1,19 @@
-import { RegistryError, StoreConflictError, StoreNotFoundError } from '../errors';
+import { RegistryError, StoreNotFoundError } from '../errors';
 import type { Digest, DigestAlgorithm } from '../digest';
-import type { BlobStore, ByteSource, Clock, Hashing, Logger, MetadataStore, ResumableHasher, UploadRef } from '../ports';
+import type { BlobStore, ByteSource, Clock, Hashing, Logger, MetadataStore, ResumableHasher, Timers, UploadRef } from '../ports';
 import type { BlobRecord, UploadSession } from '../records';
 import type { ResolvedConfig } from '../config';
 import { uploadRangeHeader } from '../http/range';
 import { appendBody, type UploadProgress } from './part-writer';
+import { HeldUpload, nextPartNumber } from './lease';
+import { resumeHasher } from './resume-hash';
 
 export interface UploadDeps {
   blobs: BlobStore;
   metadata: MetadataStore;
   hashing: Hashing;
   clock: Clock;
+  timers: Timers;
   logger: Logger;
   config: ResolvedConfig;
 }
@@ -28,9 +31,11 @@ export interface AppendOptions {
  * The upload state machine: open → append* → complete | cancel. It owns offsets, the
  * resumable hash, part bookkeeping and leases; stores only persist what it decides.
  *
- * Concurrency: a request first takes a lease on the session by compare-and-swap on its
- * version, so two requests can never write the same parts. The loser gets 416 with the
- * current Range, as for an out-of-order chunk.
+ * Concurrency: a request first takes a lease on the session (lease.ts), so two requests can
+ * never write the same parts. The loser gets 416 with the current Range, as for an
+ * out-of-order chunk. Every way a request can fail gives the session back at once (or
+ * discards it, for a digest that does not match), so the client's retry is never refused
+ * because of its own failed request.
  */
 export class Uploads {
   constructor(private readonly deps: UploadDeps) {}
@@ -61,20 +66,19 @@ export class Uploads {
 
   /** PATCH: appends a body at the session's offset. */
   async append(session: UploadSession, body: ByteSource, options: AppendOptions): Promise<UploadSession> {
-    if (options.expectedOffset !== undefined && options.expectedOffset !== session.offset) {
-      throw outOfOrder(session, `chunk starts at ${options.expectedOffset} but the upload holds ${session.offset} bytes`);
-    }
-    const held = { session: await this.acquire(session, options.requestId) };
+    checkOffset(session, options);
+    if (session.commit) throw committing(session);
+    const holder = await this.acquire(session, options.requestId);
     try {
-      const hasher = await this.resumeHasher(held.session);
-      const progress = await this.write(held, hasher, body, options);
-      const saved = await this.save(held.session, progress, { release: true });
+      const hasher = await resumeHasher(this.deps, holder.session);
+      const progress = await this.write(holder, hasher, body, options);
+      const saved = await holder.saveAndRelease(progress);
       // The old tail was folded into this request's parts (or re-staged under a new name).
       if (session.tail && session.tail.name !== saved.tail?.name) await this.forgetStaged(session, session.tail.name);
       return saved;
     } catch (error) {
-      await this.release(held.session);
-      throw goneIfMissing(error, session);
+      await this.giveBack(holder, error);
+      throw this.clientError(error, session);
     }
   }
 
@@ -83,32 +87,38 @@ export class Uploads {
    * visible. On a mismatch the upload is discarded and nothing is stored.
    */
   async complete(session: UploadSession, digest: Digest, body: ByteSource | undefined, options: AppendOptions): Promise<BlobRecord> {
-    if (options.expectedOffset !== undefined && options.expectedOffset !== session.offset) {
-      throw outOfOrder(session, `chunk starts at ${options.expectedOffset} but the upload holds ${session.offset} bytes`);
+    checkOffset(session, options);
+    if (session.commit) return this.finishCommit(session, digest, options);
+    // Checked before taking the lease: a wrong algorithm changes nothing, and the corrected PUT may follow at once.
+    if (session.offset > 0 && digest.algorithm !== session.hashAlgorithm) {
+      throw new RegistryError('DIGEST_INVALID', `this upload was hashed with ${session.hashAlgorithm}; complete it with a ${session.hashAlgorithm} digest`);
     }
-    const held = { session: await this.acquire(session, options.requestId) };
+    const holder = await this.acquire(session, options.requestId);
+    let discarded = false;
     try {
       // A whole blob in one request can use the fastest one-shot hasher, in the digest's algorithm.
-      const whole = held.session.offset === 0;
-      if (whole) held.session = { ...held.session, hashAlgorithm: digest.algorithm };
-      const leased = held.session;
-      const hasher = whole ? await this.deps.hashing.oneShot(digest.algorithm) : await this.resumeHasher(leased, digest.algorithm);
+      const whole = holder.session.offset === 0;
+      if (whole) holder.adopt({ hashAlgorithm: digest.algorithm });
+      const hasher = whole ? await this.deps.hashing.oneShot(digest.algorithm) : await resumeHasher(this.deps, holder.session);
+      const leased = holder.session;
       const progress: UploadProgress = body
-        ? await this.write(held, hasher, body, options)
+        ? await this.write(holder, hasher, body, options)
         : { offset: leased.offset, parts: leased.parts, tail: leased.tail, hashState: leased.hashState };
       const actual = hasher.digest();
       if (actual !== digest.hex) {
-        await this.discard(leased, progress);
+        await this.discard(holder, progress);
+        discarded = true;
         throw new RegistryError('DIGEST_INVALID', `uploaded content has digest ${digest.algorithm}:${actual}, not ${digest.value}; nothing was stored`, {
           detail: { expected: digest.value, actual: `${digest.algorithm}:${actual}`, size: progress.offset },
         });
       }
-      const record = await this.commit(leased, progress, digest.value);
+      await this.seal(holder, progress, digest.value);
+      const record = await this.commit(holder);
       if (session.tail && session.tail.name !== progress.tail?.name) await this.forgetStaged(session, session.tail.name);
       return record;
     } catch (error) {
-      if (!(error instanceof RegistryError && error.code === 'DIGEST_INVALID')) await this.release(held.session);
-      throw goneIfMissing(error, session);
+      if (!discarded) await this.giveBack(holder, error);
+      throw this.clientError(error, session);
     }
   }
 
@@ -121,31 +131,82 @@ export class Uploads {
     await metadata.deleteUpload(session.id);
   }
 
-  private async commit(session: UploadSession, progress: UploadProgress, digest: string): Promise<BlobRecord> {
+  /**
+   * Fixes the upload's content before anything becomes visible: the staged tail becomes the
+   * last part, and the session records the commit (compare-and-swap). From here on, a
+   * holder that loses the lease leaves a commit any later PUT of this digest can finish.
+   */
+  private async seal(holder: HeldUpload, progress: UploadProgress, digest: string): Promise<void> {
+    const { blobs } = this.deps;
+    const ref = refOf(holder.session);
+    const parts = [...progress.parts];
+    if (progress.tail) {
+      const bytes = await holder.guard(blobs.getStaged(ref, progress.tail.name));
+      const number = nextPartNumber(parts, holder.session.partFloor);
+      holder.check();
+      parts.push(await holder.guard(blobs.writePart(ref, { number, offset: progress.offset - bytes.byteLength }, bytes)));
+    }
+    await holder.save({ ...progress, parts, tail: undefined, commit: { digest } });
+    if (progress.tail) await this.forgetStaged(holder.session, progress.tail.name);
+  }
+
+  /** PUT ?digest= on an upload whose commit began in an earlier request (which died, or whose answer was lost). */
+  private async finishCommit(session: UploadSession, digest: Digest, options: AppendOptions): Promise<BlobRecord> {
+    const recorded = session.commit!.digest;
+    if (digest.value !== recorded) {
+      throw new RegistryError('DIGEST_INVALID', `this upload is being completed as ${recorded}; its content is fixed`, { detail: { expected: recorded } });
+    }
+    const holder = await this.acquire(session, options.requestId);
+    try {
+      return await this.commit(holder);
+    } catch (error) {
+      await this.giveBack(holder, error);
+      throw this.clientError(error, session);
+    }
+  }
+
+  /** Makes a sealed upload a blob. Every step may be repeated by a later holder. */
+  private async commit(holder: HeldUpload): Promise<BlobRecord> {
     const { blobs, metadata, clock } = this.deps;
+    const session = holder.session;
+    const digest = session.commit!.digest;
     const ref = refOf(session);
-    const existing = await metadata.getBlob(digest);
+    const existing = await holder.guard(metadata.getBlob(digest));
     let record: BlobRecord;
+    holder.check();
     if (existing) {
       // Someone stored these bytes already: keep theirs, drop ours.
-      await blobs.abortUpload(ref);
+      await holder.guard(blobs.abortUpload(ref));
       record = existing;
     } else {
-      const parts = [...progress.parts];
-      if (progress.tail) {
-        const bytes = await blobs.getStaged(ref, progress.tail.name);
-        const number = (parts.at(-1)?.number ?? 0) + 1;
-        parts.push(await blobs.writePart(ref, { number, offset: progress.offset - bytes.byteLength }, bytes));
-      }
-      const location = await blobs.completeUpload(ref, parts, progress.offset, digest);
-      const result = await metadata.putBlob({ digest, size: progress.offset, location, createdAt: clock.now() });
+      const location = await holder.guard(blobs.completeUpload(ref, session.parts, session.offset, digest));
+      holder.check();
+      const result = await holder.guard(metadata.putBlob({ digest, size: session.offset, location, createdAt: clock.now() }));
       record = result.record;
       if (!result.created && result.record.location !== location) await blobs.delete(location);
     }
-    await metadata.linkBlob(session.repository, digest);
+    await holder.guard(metadata.linkBlob(session.repository, digest));
+    holder.stop();
     await metadata.deleteUpload(session.id);
-    if (progress.tail) await this.forgetStaged(session, progress.tail.name);
     return record;
+  }
+
+  /**
+   * After a failed request: the session goes back to its last saved state, free for the
+   * next request; or, when its storage is gone (expired, aborted), it goes too, so that
+   * status and every later request agree the upload is unknown.
+   */
+  private async giveBack(holder: HeldUpload, error: unknown): Promise<void> {
+    if (!(error instanceof StoreNotFoundError)) return holder.release();
+    try {
+      await holder.saveAndRelease({ expiresAt: Math.floor(this.deps.clock.now() / 1000) - 1 });
+      await this.deps.blobs.abortUpload(refOf(holder.session));
+      await this.deps.metadata.deleteUpload(holder.session.id);
+    } catch (cleanup) {
+      this.deps.logger.log('warn', 'could not remove an upload whose storage is gone; it expires on its own', { upload: holder.session.id, error: String(cleanup) });
+    } finally {
+      holder.stop();
+    }
   }
 
   /** Best effort: a leftover staged object is reclaimed by the store's expiry rules. */
@@ -155,33 +216,31 @@ export class Uploads {
     });
   }
 
-  private async discard(session: UploadSession, progress: UploadProgress): Promise<void> {
-    const ref = refOf(session);
+  /**
+   * Drops an upload whose content did not match its digest. The session is first expired by
+   * compare-and-swap, so nobody else can be holding it while its storage goes.
+   */
+  private async discard(holder: HeldUpload, progress: UploadProgress): Promise<void> {
+    const ref = refOf(holder.session);
+    await holder.saveAndRelease({ ...progress, expiresAt: Math.floor(this.deps.clock.now() / 1000) - 1 });
     await this.deps.blobs.abortUpload(ref);
     if (progress.tail) await this.deps.blobs.deleteStaged(ref, progress.tail.name);
-    await this.deps.metadata.deleteUpload(session.id);
+    await this.deps.metadata.deleteUpload(holder.session.id);
   }
 
-  /** Streams a body into the upload; `held.session` tracks the session as last saved. */
-  private async write(held: { session: UploadSession }, hasher: ResumableHasher, body: ByteSource, options: AppendOptions): Promise<UploadProgress> {
-    const session = held.session;
-    const leaseMs = this.deps.config.uploadLeaseSeconds * 1000;
-    let renewAt = this.deps.clock.now() + leaseMs / 3;
+  /** Streams a body into the upload, checkpointing the session after every part. */
+  private async write(holder: HeldUpload, hasher: ResumableHasher, body: ByteSource, options: AppendOptions): Promise<UploadProgress> {
+    const session = holder.session;
     const progress = await appendBody(body, {
       blobs: this.deps.blobs,
       upload: refOf(session),
       hasher,
-      start: { offset: session.offset, parts: session.parts, tail: session.tail },
+      start: { offset: session.offset, parts: session.parts, tail: session.tail, partFloor: session.partFloor },
       maxBytes: this.deps.config.maxRequestBodyBytes,
       tailName: `${session.id}.${session.version}`,
+      fence: holder,
       checkpoint: async (state) => {
-        held.session = await this.save(held.session, state, { release: false });
-        renewAt = this.deps.clock.now() + leaseMs / 3;
-      },
-      onBytes: async () => {
-        if (this.deps.clock.now() < renewAt) return;
-        held.session = await this.save(held.session, undefined, { release: false });
-        renewAt = this.deps.clock.now() + leaseMs / 3;
+        await holder.save(state);
       },
     });
     const received = progress.offset - session.offset;
@@ -193,68 +252,19 @@ export class Uploads {
     return progress;
   }
 
-  private async resumeHasher(session: UploadSession, algorithm?: DigestAlgorithm): Promise<ResumableHasher> {
-    if (algorithm && algorithm !== session.hashAlgorithm) {
-      throw new RegistryError('DIGEST_INVALID', `this upload was hashed with ${session.hashAlgorithm}; complete it with a ${session.hashAlgorithm} digest`);
-    }
-    const resumed = await this.deps.hashing.resume(session.hashAlgorithm, session.hashState);
-    if (resumed) return resumed;
-    // The fast in-memory hash state is gone (a restart): rebuild it from the bytes, if the store can read them.
-    const { blobs } = this.deps;
-    const ref = refOf(session);
-    const durable = session.offset - (session.tail?.size ?? 0);
-    const source = await blobs.readUpload(ref, session.parts, durable);
-    const hasher = await this.deps.hashing.resume(session.hashAlgorithm);
-    if (!source || !hasher) {
-      throw new RegistryError('BLOB_UPLOAD_INVALID', 'the upload\'s hash state was lost; start the upload again');
-    }
-    for await (const chunk of source) hasher.update(chunk);
-    if (session.tail) hasher.update(await blobs.getStaged(ref, session.tail.name));
-    return hasher;
+  private acquire(session: UploadSession, owner: string): Promise<HeldUpload> {
+    const { metadata, clock, timers, logger, config } = this.deps;
+    return HeldUpload.acquire({ metadata, clock, timers, logger, leaseSeconds: config.uploadLeaseSeconds }, session, owner, (now) => this.expiry(now));
   }
 
-  private async acquire(session: UploadSession, owner: string): Promise<UploadSession> {
-    const now = this.deps.clock.now();
-    if (session.lease && session.lease.until > now) throw busy(session);
-    const leased: UploadSession = {
-      ...session, version: session.version + 1, updatedAt: now, expiresAt: this.expiry(now),
-      lease: { owner, until: now + this.deps.config.uploadLeaseSeconds * 1000 },
-    };
-    try {
-      await this.deps.metadata.updateUpload(leased, session.version);
-    } catch (error) {
-      if (error instanceof StoreConflictError) throw busy(session);
-      throw error;
-    }
-    return leased;
-  }
-
-  /** Persists progress (or just renews the lease) by compare-and-swap on the version. */
-  private async save(session: UploadSession, progress: UploadProgress | undefined, options: { release: boolean }): Promise<UploadSession> {
-    const now = this.deps.clock.now();
-    const next: UploadSession = {
-      ...session,
-      ...(progress ? { offset: progress.offset, parts: progress.parts, tail: progress.tail, hashState: progress.hashState } : {}),
-      version: session.version + 1, updatedAt: now, expiresAt: this.expiry(now),
-    };
-    if (progress && !progress.tail) delete next.tail;
-    if (options.release) delete next.lease;
-    else next.lease = { owner: session.lease?.owner ?? '', until: now + this.deps.config.uploadLeaseSeconds * 1000 };
-    try {
-      await this.deps.metadata.updateUpload(next, session.version);
-    } catch (error) {
-      if (error instanceof StoreConflictError) throw busy(session, 'the upload was taken over or cancelled by another request');
-      throw error;
-    }
-    return next;
-  }
-
-  private async release(session: UploadSession): Promise<void> {
-    try {
-      await this.save(session, undefined, { release: true });
-    } catch {
-      // Lost the lease or the session is gone; the lease will expire on its own.
-    }
+  /**
+   * The store lost the upload (a DELETE won a race, or it expired): the client must start
+   * over. What the store said goes to the log, never to the client.
+   */
+  private clientError(error: unknown, session: UploadSession): unknown {
+    if (!(error instanceof StoreNotFoundError)) return error;
+    this.deps.logger.log('warn', 'upload storage is gone', { upload: session.id, error: error.message });
+    return new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${session.id} was cancelled or has expired; start a new upload`);
   }
 
   private expiry(nowMs: number): number {
@@ -266,26 +276,19 @@ export function refOf(session: UploadSession): UploadRef {
   return { id: session.id, handle: session.handle };
 }
 
-function outOfOrder(session: UploadSession, message: string): RegistryError {
-  return new RegistryError('BLOB_UPLOAD_INVALID', message, {
-    status: 416,
-    headers: { Range: uploadRangeHeader(session.offset) },
-    detail: { offset: session.offset },
-  });
+function checkOffset(session: UploadSession, options: AppendOptions): void {
+  if (options.expectedOffset !== undefined && options.expectedOffset !== session.offset) {
+    throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk starts at ${options.expectedOffset} but the upload holds ${session.offset} bytes`, {
+      status: 416,
+      headers: { Range: uploadRangeHeader(session.offset) },
+      detail: { offset: session.offset },
+    });
+  }
 }
 
-/** The store lost the upload (a DELETE won a race, or it expired): the client must start over. */
-function goneIfMissing(error: unknown, session: UploadSession): unknown {
-  if (!(error instanceof StoreNotFoundError)) return error;
-  return new RegistryError('BLOB_UPLOAD_UNKNOWN', `upload ${session.id} was cancelled or has expired; start a new upload`, {
-    detail: { reason: error.message },
-  });
-}
-
-function busy(session: UploadSession, message = 'another request is writing to this upload'): RegistryError {
-  return new RegistryError('BLOB_UPLOAD_INVALID', message, {
-    status: 416,
-    headers: { Range: uploadRangeHeader(session.offset) },
-    detail: { offset: session.offset, reason: 'busy' },
+function committing(session: UploadSession): RegistryError {
+  const digest = session.commit!.digest;
+  return new RegistryError('BLOB_UPLOAD_INVALID', `this upload is being completed as ${digest}; finish it with PUT ?digest=${digest}`, {
+    detail: { offset: session.offset, digest },
   });
 }
