@@ -21,8 +21,7 @@ export interface CloudFrontPrefixListProps {
  * The id of the CloudFront origin-facing prefix list in the stack's region (pl-…; it differs
  * per region), looked up at deploy time by ec2:DescribeManagedPrefixLists with a name filter.
  * A context lookup (ec2.PrefixList.fromLookup) would need AWS credentials at synth, and
- * `cdk synth` stays offline. Looked up again on every update, so a template moved to another
- * region follows.
+ * `cdk synth` stays offline. AWS keeps the list's contents current; its id never changes.
  */
 export class CloudFrontPrefixList extends Construct {
   readonly prefixListId: string;

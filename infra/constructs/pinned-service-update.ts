@@ -40,13 +40,14 @@ export function pinnedServiceUpdate(sid: string, props: PinnedServiceUpdateProps
     actions: ['ecs:UpdateService'],
     resources: [props.serviceArn],
     conditions: {
-      ArnEquals: { 'ecs:cluster': props.clusterArn },
-      StringEquals: {
-        [`aws:ResourceTag/${SERVICE_TAG.key}`]: SERVICE_TAG.value,
-        [`ecs:ResourceTag/${SERVICE_TAG.key}`]: SERVICE_TAG.value,
-      },
-      ArnEqualsIfExists: { 'ecs:task-definition': props.taskDefinitionArn },
+      // aws:ResourceTag is IAM's own and always set for a tagged resource.
+      StringEquals: { [`aws:ResourceTag/${SERVICE_TAG.key}`]: SERVICE_TAG.value },
+      // ECS's older tag key and the cluster key are pinned too, but allowed to be absent: the
+      // reference does not say ECS sets them on every UpdateService, a wake must not fail
+      // for want of one, and the resource ARN already names this cluster.
+      ArnEqualsIfExists: { 'ecs:cluster': props.clusterArn, 'ecs:task-definition': props.taskDefinitionArn },
       StringEqualsIfExists: {
+        [`ecs:ResourceTag/${SERVICE_TAG.key}`]: SERVICE_TAG.value,
         'ecs:enable-execute-command': 'false',
         'ecs:enable-ebs-volumes': 'false',
         'ecs:enable-service-connect': 'false',

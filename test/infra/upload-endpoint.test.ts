@@ -125,10 +125,13 @@ describe('upload endpoint (fargate, the default)', () => {
       const subnets = resources('AWS::EC2::Subnet').filter(([id]) => /^RegistryUploadsNetworkVpctasks/.test(id)).map(([id]) => ({ Ref: id }));
       expect(subnets).toHaveLength(2);
       expect(statement.Condition).toEqual({
-        ArnEquals: { 'ecs:cluster': { 'Fn::GetAtt': [idOf('AWS::ECS::Cluster', /^RegistryUploadsCluster/), 'Arn'] } },
-        StringEquals: { 'aws:ResourceTag/nimbus:component': 'upload-endpoint', 'ecs:ResourceTag/nimbus:component': 'upload-endpoint' },
-        ArnEqualsIfExists: { 'ecs:task-definition': { Ref: idOf('AWS::ECS::TaskDefinition', /^RegistryUploadsTask/) } },
+        StringEquals: { 'aws:ResourceTag/nimbus:component': 'upload-endpoint' },
+        ArnEqualsIfExists: {
+          'ecs:cluster': { 'Fn::GetAtt': [idOf('AWS::ECS::Cluster', /^RegistryUploadsCluster/), 'Arn'] },
+          'ecs:task-definition': { Ref: idOf('AWS::ECS::TaskDefinition', /^RegistryUploadsTask/) },
+        },
         StringEqualsIfExists: {
+          'ecs:ResourceTag/nimbus:component': 'upload-endpoint',
           'ecs:enable-execute-command': 'false', 'ecs:enable-ebs-volumes': 'false', 'ecs:enable-service-connect': 'false',
           'ecs:enable-vpc-lattice': 'false', 'ecs:propagate-tags': 'NONE',
         },
