@@ -19,9 +19,20 @@ export class RegistryStack extends Stack {
     new CfnOutput(this, 'DockerLoginCommand', { description: 'Log in to the registry', value: `docker login ${this.registry.host}` });
     new CfnOutput(this, 'BlobBucketName', { value: this.registry.blobs.bucket.bucketName });
     new CfnOutput(this, 'MetadataTableName', { value: this.registry.metadata.table.tableName });
-    if (this.registry.uploadEndpoint) {
-      new CfnOutput(this, 'UploadEndpointUrl', { description: 'Where upload Locations point (layers stream there)', value: this.registry.uploadEndpoint.origin });
+    const uploads = this.registry.uploadEndpoint;
+    if (uploads) {
+      new CfnOutput(this, 'UploadEndpointUrl', { description: `Where upload Locations point (layers stream there): the ${uploads.kind} upload endpoint`, value: uploads.origin });
     }
+    if (uploads?.kind === 'fargate' && uploads.viewerDomain && !uploads.viewerDomain.zone) {
+      new CfnOutput(this, 'UploadsDomainTarget', {
+        description: `Point a CNAME for ${uploads.viewerDomain.domainName} at this host (upload Locations use that name)`,
+        value: uploads.distribution.distributionDomainName,
+      });
+    }
+    new CfnOutput(this, 'VerifierDeadLetterQueueUrl', {
+      description: 'Direct-upload verifications that failed every attempt (an alarm watches it)',
+      value: this.registry.verifier.deadLetterQueue.queueUrl,
+    });
     // Auth is always on: nobody can push until an admin exists. Run from this checkout.
     const nimbus = `npx nimbus --table ${this.registry.metadata.table.tableName} --region ${this.region}`;
     new CfnOutput(this, 'FirstAdminCommand', {

@@ -24,6 +24,19 @@ export interface RegistryDomainProps {
    * @default no records: point a CNAME at the `ApiGatewayDomainTarget` output yourself
    */
   readonly hostedZone?: HostedZoneRef;
+  /**
+   * Host name of the Fargate upload endpoint (its CloudFront distribution).
+   * @default `uploads.${domainName}`
+   */
+  readonly uploadDomainName?: string;
+  /**
+   * ARN of an ACM certificate for the upload endpoint's name, in us-east-1: CloudFront reads
+   * certificates from there only, whatever the stack's region. With it (or with `hostedZone`
+   * in a stack in us-east-1) the endpoint requires TLS 1.2 (TLSv1.2_2021).
+   * @default issued in `hostedZone` when the stack is in us-east-1; otherwise none, and the
+   * endpoint keeps its *.cloudfront.net name, which accepts TLS 1.0 (synth warns)
+   */
+  readonly uploadCertificateArn?: string;
 }
 
 /** A custom domain for the HTTP API, with its certificate and, given a zone, its DNS records. */

@@ -7,7 +7,9 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { API_GATEWAY_TIMEOUT_MS } from '../../functions/adapters/apigw/limits';
+import { BUCKET_PREFIXES } from '../../functions/adapters/aws/table-schema';
 import { LAMBDA_ENV } from '../../functions/lambda/env';
+import { prefixObjects } from './blob-bucket';
 import { bundledFunction } from './bundled-function';
 import { acknowledge, logicalIdOf } from './nag';
 
@@ -27,6 +29,8 @@ export interface RegistryFunctionProps {
   readonly blobRedirectSeconds?: number;
   /** Log level of the function (Powertools). @default 'INFO' */
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** Seconds an idle upload session lives (the bucket's lifecycle rules are derived from it). */
+  readonly uploadSessionTtlSeconds: number;
 }
 
 /**
@@ -62,6 +66,7 @@ export class RegistryFunction extends Construct {
         [LAMBDA_ENV.uploadSecretArn]: props.uploadSecret.secretArn,
         [LAMBDA_ENV.tokenSecretArn]: props.tokenSecret.secretArn,
         [LAMBDA_ENV.blobRedirectSeconds]: String(props.blobRedirectSeconds ?? 300),
+        [LAMBDA_ENV.uploadSessionTtlSeconds]: String(props.uploadSessionTtlSeconds),
         POWERTOOLS_SERVICE_NAME: 'nimbus-registry',
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
       },
@@ -75,7 +80,7 @@ export class RegistryFunction extends Construct {
       sid: 'BlobObjects',
       // PutObject covers multipart create, upload-part and complete; GetObject covers HEAD and presigned URLs.
       actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
-      resources: [bucket.arnForObjects('*')],
+      resources: prefixObjects(bucket, 'blobs', 'staging', 'manifests'),
     }));
     role.addToPolicy(new iam.PolicyStatement({
       sid: 'BlobListing',
@@ -114,8 +119,10 @@ export class RegistryFunction extends Construct {
       resources: [this.logGroup.logGroupArn],
     }));
 
-    // The finding id names the reference as cdk-nag flattens it: Resource::<LogicalId.Arn>/*.
-    acknowledge(role, `AwsSolutions-IAM5[Resource::<${logicalIdOf(bucket)}.Arn>/*]`,
-      'Object keys (blobs/<upload id>, staging/<upload id>/…, manifests/<repository>/…) are created at run time, so object actions are granted on this one bucket\'s objects; no other bucket, no bucket administration.');
+    // The finding id names the reference as cdk-nag flattens it: Resource::<LogicalId.Arn>/<prefix>*.
+    for (const prefix of Object.values(BUCKET_PREFIXES)) {
+      acknowledge(role, `AwsSolutions-IAM5[Resource::<${logicalIdOf(bucket)}.Arn>/${prefix}*]`,
+        'Object keys (blobs/<upload id>, staging/<upload id>/…, manifests/<repository>/…) are created at run time, so object actions are granted on the three prefixes the adapters write; no other prefix or bucket, no bucket administration.');
+    }
   }
 }

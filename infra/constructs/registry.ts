@@ -3,15 +3,17 @@ import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { LAMBDA_ENV } from '../../functions/lambda/env';
-import { BlobBucket } from './blob-bucket';
+import { BlobBucket, DEFAULT_NONCURRENT_VERSION_DAYS, DEFAULT_UPLOAD_SESSION_TTL_SECONDS } from './blob-bucket';
 import { MetadataTable } from './metadata-table';
 import { RegistryApi } from './registry-api';
 import { RegistryDomain, type RegistryDomainProps } from './registry-domain';
 import { RegistryFunction } from './registry-function';
 import { VerifierFunction } from './verifier-function';
 import { TokenSigningSecret } from './token-secret';
-import { UploadEndpoint, type UploadEndpointOptions } from './upload-endpoint';
+import type { UploadEndpoint } from './upload-endpoint';
+import { createUploadEndpoint, type UploadEndpointChoice } from './upload-endpoint-choice';
 import { UploadSecret } from './upload-secret';
+import type { WebFunctionUploadEndpoint } from './web-function-upload-endpoint';
 
 export interface NimbusRegistryProps {
   /**
@@ -43,13 +45,26 @@ export interface NimbusRegistryProps {
   /** Lifetime of the presigned S3 URLs blob downloads redirect to, seconds. @default 300 */
   readonly blobRedirectSeconds?: number;
   /**
-   * The upload endpoint (infra/constructs/upload-endpoint.ts): upload Locations point at a
-   * streaming container behind CloudFront, so unmodified docker, podman and skopeo push
-   * layers of any size. About $16.50 a month idle (the load balancer; the task scales to
-   * zero), and `cdk deploy` needs Docker to build its image. `false` keeps every upload on
-   * the function: no idle cost, but at most ~4.45 MiB per request. @default {} (on)
+   * Where upload Locations point, so unmodified docker, podman and skopeo push layers of any
+   * size (README, "The upload endpoint"). `kind` picks it: `fargate`, a streaming container
+   * behind CloudFront (about $16.50 a month idle for its load balancer; `cdk deploy` needs
+   * Docker to build its image); `webFunction`, the same server as a Lambda web function ($0
+   * idle; one request lasts at most 900 s); `off`, every upload on the function (no idle cost,
+   * at most ~4.45 MiB per request). `false` is `{ kind: 'off' }`.
+   * @default { kind: 'fargate' }
    */
-  readonly uploadEndpoint?: UploadEndpointOptions | false;
+  readonly uploadEndpoint?: UploadEndpointChoice | false;
+  /**
+   * Seconds an idle upload session is kept (every write extends it). The function, the upload
+   * endpoint and the bucket's abort-incomplete-multipart and staged-tail rules all follow it.
+   * @default 86400 (one day)
+   */
+  readonly uploadSessionTtlSeconds?: number;
+  /**
+   * Days a deleted or overwritten blob or manifest body stays recoverable in the versioned
+   * bucket (noncurrent versions) before S3 removes it. @default 30
+   */
+  readonly noncurrentVersionDays?: number;
   /** Log every blob download in S3 server access logs (kept 90 days). @default true */
   readonly serverAccessLogs?: boolean;
 }
@@ -72,8 +87,8 @@ export class NimbusRegistry extends Construct {
   readonly verifier: VerifierFunction;
   readonly api: RegistryApi;
   readonly domain: RegistryDomain | undefined;
-  /** undefined when `uploadEndpoint: false`. */
-  readonly uploadEndpoint: UploadEndpoint | undefined;
+  /** undefined when the kind is `off`. */
+  readonly uploadEndpoint: UploadEndpoint | WebFunctionUploadEndpoint | undefined;
   /** Seed of the login token signing key; rotate it with put-secret-value. */
   readonly tokenKey: TokenSigningSecret;
 
@@ -81,9 +96,16 @@ export class NimbusRegistry extends Construct {
     super(scope, id);
     const dataRemovalPolicy = props.dataRemovalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const uploadSessionTtlSeconds = props.uploadSessionTtlSeconds ?? DEFAULT_UPLOAD_SESSION_TTL_SECONDS;
+    if (!Number.isInteger(uploadSessionTtlSeconds) || uploadSessionTtlSeconds < 300 || uploadSessionTtlSeconds > 30 * 86_400) {
+      // The range the function and the upload server accept for NIMBUS_UPLOAD_SESSION_TTL.
+      throw new Error(`uploadSessionTtlSeconds must be a whole number of seconds from 300 to 2592000 (30 days), not ${uploadSessionTtlSeconds}`);
+    }
 
     this.blobs = new BlobBucket(this, 'Blobs', {
       removalPolicy: dataRemovalPolicy,
+      uploadSessionTtlSeconds,
+      noncurrentVersionDays: props.noncurrentVersionDays ?? DEFAULT_NONCURRENT_VERSION_DAYS,
       ...(props.serverAccessLogs !== undefined ? { serverAccessLogs: props.serverAccessLogs } : {}),
     });
     this.metadata = new MetadataTable(this, 'Metadata', {
@@ -99,26 +121,23 @@ export class NimbusRegistry extends Construct {
       uploadSecret: uploadKey.secret,
       tokenSecret: this.tokenKey.secret,
       logRetention,
+      uploadSessionTtlSeconds,
       ...(props.memorySize !== undefined ? { memorySize: props.memorySize } : {}),
       ...(props.blobRedirectSeconds !== undefined ? { blobRedirectSeconds: props.blobRedirectSeconds } : {}),
     });
     // Direct uploads (`nimbus push`) are verified in the background, never inside an API request.
     this.verifier = new VerifierFunction(this, 'Verifier', { bucket: this.blobs.bucket, table: this.metadata.table, logRetention });
     this.verifier.grantEnqueue(this.handler.function);
-    this.uploadEndpoint = props.uploadEndpoint === false ? undefined : new UploadEndpoint(this, 'Uploads', {
-      ...props.uploadEndpoint,
+    this.uploadEndpoint = createUploadEndpoint(this, 'Uploads', {
+      choice: props.uploadEndpoint,
+      registryFunction: this.handler.function,
       bucket: this.blobs.bucket,
       table: this.metadata.table,
       uploadSecret: uploadKey.secret,
+      uploadSessionTtlSeconds,
       logRetention,
+      ...(props.domain ? { domain: props.domain } : {}),
     });
-    if (this.uploadEndpoint) {
-      const fn = this.handler.function;
-      fn.addEnvironment(LAMBDA_ENV.uploadOrigin, this.uploadEndpoint.origin);
-      fn.addEnvironment(LAMBDA_ENV.uploadEcsCluster, this.uploadEndpoint.cluster.clusterName);
-      fn.addEnvironment(LAMBDA_ENV.uploadEcsService, this.uploadEndpoint.service.serviceName);
-      this.uploadEndpoint.grantWake(fn);
-    }
     this.domain = props.domain ? new RegistryDomain(this, 'Domain', props.domain) : undefined;
     this.api = new RegistryApi(this, 'Http', {
       handler: this.handler.function,

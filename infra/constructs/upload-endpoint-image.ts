@@ -1,13 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Stack, Stage } from 'aws-cdk-lib';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import { buildSync } from 'esbuild';
 import type { Construct } from 'constructs';
-
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+import { bundleEntry, repoRoot } from './bundle-entry';
 
 const BASE_IMAGE = 'public.ecr.aws/docker/library/node:22-alpine';
 
@@ -42,21 +39,7 @@ export function uploadEndpointImage(scope: Construct): ecs.ContainerImage {
   const dir = join(Stage.of(scope)?.outdir ?? '.', 'upload-endpoint-build', scope.node.addr);
   mkdirSync(dir, { recursive: true });
   const outfile = join(dir, 'upload-server.mjs');
-  buildSync({
-    entryPoints: [join(repoRoot, 'functions/upload-server/main.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'esm',
-    mainFields: ['module', 'main'],
-    minify: true,
-    sourcemap: true,
-    sourcesContent: false,
-    // ESM bundles have no `require`; some CommonJS dependencies still call it.
-    banner: { js: 'import{createRequire as __nimbusCreateRequire}from"node:module";const require=__nimbusCreateRequire(import.meta.url);' },
-    logLevel: 'error',
-  });
+  bundleEntry('functions/upload-server/main.ts', outfile, 'node22');
   writeFileSync(join(dir, 'Dockerfile'), DOCKERFILE);
   return ecs.ContainerImage.fromAsset(dir, { platform: Platform.LINUX_ARM64 });
 }

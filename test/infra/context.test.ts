@@ -28,6 +28,12 @@ describe('cdk.json context', () => {
     expect(() => registryPropsFromContext(noDomain.node)).toThrow(/need nimbus:domainName/);
   });
 
+  it('reads the upload endpoint kind, session TTL and version retention, and refuses values out of range', () => {
+    const app = new App({ context: { 'nimbus:uploadEndpoint': 'webFunction', 'nimbus:uploadSessionTtlSeconds': '3600', 'nimbus:noncurrentVersionDays': '14' } });
+    expect(registryPropsFromContext(app.node)).toEqual({ uploadEndpoint: { kind: 'webFunction' }, uploadSessionTtlSeconds: 3600, noncurrentVersionDays: 14 });
+    expect(() => registryPropsFromContext(new App({ context: { 'nimbus:uploadSessionTtlSeconds': 'a day' } }).node)).toThrow(/nimbus:uploadSessionTtlSeconds must be an integer/);
+  });
+
   it('refuses a memory size Lambda does not offer', () => {
     const app = new App({ context: { 'nimbus:memorySize': '64' } });
     expect(() => registryPropsFromContext(app.node)).toThrow(/128 to 10240/);

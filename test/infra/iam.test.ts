@@ -60,9 +60,10 @@ describe('function role', () => {
     expect([...allowed].filter((a) => /Table|Scan|BatchWrite|s3:PutBucket|s3:DeleteBucket|ListAllMyBuckets/.test(a))).toEqual([]);
   });
 
-  it('scopes object access to the blob bucket, and secrets and logs to their own resources', () => {
+  it('scopes object access to three prefixes of the blob bucket, and secrets and logs to their own resources', () => {
     const bySid = Object.fromEntries(statements.map((s) => [s.Sid, s]));
-    expect(bySid.BlobObjects!.Resource).toEqual({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^RegistryBlobs/), 'Arn'] }, '/*']] });
+    const bucketArn = { 'Fn::GetAtt': [expect.stringMatching(/^RegistryBlobs/), 'Arn'] };
+    expect(bySid.BlobObjects!.Resource).toEqual(['blobs/', 'staging/', 'manifests/'].map((prefix) => ({ 'Fn::Join': ['', [bucketArn, `/${prefix}*`]] })));
     expect(bySid.BlobListing!.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^RegistryBlobs/), 'Arn'] });
     expect(bySid.MetadataItems!.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^RegistryMetadataTable/), 'Arn'] });
     expect(bySid.UploadKey!.Resource).toEqual({ Ref: expect.stringMatching(/^RegistryUploadKey/) });

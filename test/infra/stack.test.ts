@@ -105,12 +105,6 @@ describe('blob bucket', () => {
     expect(blobs.Properties.BucketEncryption).toEqual({ ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] });
   });
 
-  it('aborts incomplete multipart uploads after one day', () => {
-    expect(blobs.Properties.LifecycleConfiguration.Rules).toContainEqual(expect.objectContaining({
-      Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
-    }));
-  });
-
   it('refuses requests without TLS', () => {
     tpl.hasResourceProperties('AWS::S3::BucketPolicy', {
       Bucket: { Ref: logicalId },

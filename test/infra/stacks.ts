@@ -1,4 +1,4 @@
-import { App } from 'aws-cdk-lib';
+import { App, type Environment } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { NimbusRegistryProps } from '../../infra/constructs/registry';
 import { RegistryStack } from '../../infra/registry-stack';
@@ -7,14 +7,31 @@ import { RegistryStack } from '../../infra/registry-stack';
  * A RegistryStack in a fresh app. Bundling is skipped (the function gets a placeholder
  * asset), so template tests stay fast; synth.test.ts bundles for real through the CLI.
  */
-export function registryStack(registry: NimbusRegistryProps = {}, context: Record<string, unknown> = {}): { app: App; stack: RegistryStack } {
+export function registryStack(registry: NimbusRegistryProps = {}, context: Record<string, unknown> = {}, env?: Environment): { app: App; stack: RegistryStack } {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
-  const stack = new RegistryStack(app, 'Nimbus', { registry });
+  const stack = new RegistryStack(app, 'Nimbus', { registry, ...(env ? { env } : {}) });
   return { app, stack };
 }
 
-export function template(registry: NimbusRegistryProps = {}): Template {
-  return Template.fromStack(registryStack(registry).stack);
+export function template(registry: NimbusRegistryProps = {}, env?: Environment): Template {
+  return Template.fromStack(registryStack(registry, {}, env).stack);
+}
+
+export interface Statement { Sid?: string; Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> }
+
+/** The statements of the one policy attached to the role whose logical id matches `role`. */
+export function statementsOfRole(tpl: Template, role: RegExp): Statement[] {
+  return (policyOfRole(tpl, role).Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+}
+
+/** Those statements by Sid. */
+export function statementsBySid(tpl: Template, role: RegExp): Record<string, Statement> {
+  return Object.fromEntries(statementsOfRole(tpl, role).map((statement) => [statement.Sid, statement]));
+}
+
+/** The actions of a statement, always as a list. */
+export function actionsOf(statement: Statement): string[] {
+  return [statement.Action].flat();
 }
 
 /** The single resource of a type, failing loudly when there is not exactly one. */

@@ -43,17 +43,23 @@ export const BUCKET_PREFIXES = {
 } as const;
 
 /**
- * Lifecycle rules the bucket needs so abandoned uploads cost nothing in the long run.
- * Staged tails are referenced only while their session lives (idle TTL, 1 day by default),
- * so they may expire a day after that. S3 counts the abort rule from initiation, so one
- * upload may take at most a day, like its session.
+ * Lifecycle rules the bucket needs so abandoned uploads cost nothing in the long run, derived
+ * from the upload-session TTL (idle seconds after which a session expires; every write extends
+ * it). S3 counts both rules from an object's creation, not from its session's last write, so
+ * the windows are the TTL rounded up to whole days plus UPLOAD_ACTIVE_DAYS: an upload whose
+ * writes all fall within that many days of its start is never aborted while its session lives,
+ * and a staged tail (rewritten by each request) never expires under a live session.
  * Finished blobs under blobs/ are never expired by lifecycle.
  */
-export const LIFECYCLE_RULES = [
-  // S3 counts from initiation: an upload may take at most a day, the session TTL.
-  { id: 'abort-abandoned-blob-uploads', prefix: BUCKET_PREFIXES.blobs, abortIncompleteMultipartUploadAfterDays: 1 },
-  { id: 'expire-staged-tails', prefix: BUCKET_PREFIXES.staging, expirationDays: 2 },
-] as const;
+export const UPLOAD_ACTIVE_DAYS = 2;
+
+export function lifecycleRules(uploadSessionTtlSeconds: number) {
+  const days = Math.ceil(uploadSessionTtlSeconds / 86_400) + UPLOAD_ACTIVE_DAYS;
+  return [
+    { id: 'abort-abandoned-blob-uploads', prefix: BUCKET_PREFIXES.blobs, abortIncompleteMultipartUploadAfterDays: days },
+    { id: 'expire-staged-tails', prefix: BUCKET_PREFIXES.staging, expirationDays: days },
+  ] as const;
+}
 
 /** The CreateTable request for this schema (tests and scripts; CDK uses the constants). */
 export function createTableInput(tableName: string) {
