@@ -44,8 +44,8 @@ export interface DoctorContext {
   baselineMs: number;
   /** Blobs in `repository`, in the order they were pushed. */
   blobs: PushedBlob[];
-  /** The check in which the upload endpoint failed (unreachable, hung): later ones that need it are skipped. */
-  uploadHostDown?: string;
+  /** Needs that failed, with the check they failed in: later checks that have them are skipped. */
+  broken: Partial<Record<Need, string>>;
   sleep(ms: number): Promise<void>;
 }
 

@@ -23,6 +23,9 @@ const by = (o: Observation) => responder(o.exchange);
 const bodyUnsent = (o: Observation) => o.exchange.bodyBytes > 0 && o.exchange.bodySentAtMs === undefined;
 const afterLastByte = (o: Observation) => (o.exchange.answeredAtMs ?? o.exchange.elapsedMs) - (o.exchange.bodySentAtMs ?? 0);
 const grantFix = (o: Observation) => `npx nimbus grant ${o.login ?? 'USER'} '${o.repository.replace(/\/[^/]*$/, '')}/**' pull,push,delete`;
+/** API Gateway HTTP APIs take request bodies of up to 10 MB. */
+const API_GATEWAY_BODY_LIMIT = 10 * 1024 * 1024;
+const UPLOAD_ENDPOINT_FIX = 'deploy with the upload endpoint on (the default; npx cdk deploy -c nimbus:uploadEndpoint=true), or push big layers with npx nimbus push, which sends them straight to S3';
 const wholeSeconds = (ms: number) => `${Math.round(ms / 1000)} s`;
 const whom: Record<Observation['role'], string> = {
   token: 'the token endpoint', registry: 'the registry', upload: 'the upload endpoint', storage: 'storage (the 307 target)',
@@ -114,11 +117,19 @@ const NETWORK_RULES: Rule[] = [
     }),
   },
   {
+    id: 'upload-cut-by-api-gateway',
+    when: (o) => o.role === 'registry' && failed(o, 'reset') && o.registryFront === 'api-gateway' && o.exchange.bytesSent > API_GATEWAY_BODY_LIMIT,
+    explain: (o) => ({
+      cause: `API Gateway closed the connection after ${formatBytes(o.exchange.bytesSent)} of ${formatBytes(o.exchange.bodyBytes)}: uploads are going through the function, and API Gateway takes at most 10 MB per request; the upload endpoint is off (nimbus:uploadEndpoint) or the function does not point Locations at it`,
+      fix: UPLOAD_ENDPOINT_FIX,
+    }),
+  },
+  {
     id: 'connection-reset',
     when: (o) => failed(o, 'reset'),
     explain: (o) => ({
       cause: `${whom[o.role]} at ${host(o)} closed the connection ${bodyUnsent(o) ? `after ${formatBytes(o.exchange.bytesSent)} of ${formatBytes(o.exchange.bodyBytes)}` : 'before answering'} (${o.exchange.failure!.code}), after ${seconds(o.exchange.elapsedMs)}`,
-      fix: 'a proxy or load balancer in between may cut long requests or large bodies (idle timeout, body limit); the endpoint may also have crashed: check its logs',
+      fix: 'something in between cut the request: CloudFront or the load balancer may have answered and closed at once (compare with the smaller PATCHes above), or a proxy limits body size or request time; else the endpoint crashed: check its logs',
     }),
   },
   {
@@ -139,7 +150,8 @@ const ANSWER_RULES: Rule[] = [
     explain: (o) => ({
       cause: `${o.exchange.status} at /token: wrong credentials or no grant (${said(o.exchange)})`,
       fix: o.login
-        ? `check the password of ${o.login}; create it or give it a grant: npx nimbus --table <MetadataTableName> user add ${o.login} --password-stdin, then ${grantFix(o)}`
+        ? `check the password of ${o.login}; if ${o.login} is new, create it and give it a grant: echo "$PASSWORD" | npx nimbus user add ${o.login} --password-stdin && ${grantFix(o)} `
+          + '(for a deployed stack, put --table <MetadataTableName> --region <region> after npx nimbus)'
         : 'log in: pass --username NAME --password-stdin, set NIMBUS_USERNAME and NIMBUS_PASSWORD, or run docker login first',
     }),
   },
@@ -174,7 +186,7 @@ const ANSWER_RULES: Rule[] = [
     when: (o) => answered(o, 413) && (by(o) === 'api-gateway' || (by(o) === 'registry' && o.role === 'registry')),
     explain: (o) => ({
       cause: `413 from ${by(o) === 'api-gateway' ? 'API Gateway' : 'the registry function'} (${said(o.exchange)}): uploads are going through the function, which takes at most ~4.45 MiB per request; the upload endpoint is off (nimbus:uploadEndpoint) or the function does not point Locations at it`,
-      fix: 'deploy with the upload endpoint on (the default; npx cdk deploy -c nimbus:uploadEndpoint=true), or push big layers with npx nimbus push, which sends them straight to S3',
+      fix: UPLOAD_ENDPOINT_FIX,
     }),
   },
   {

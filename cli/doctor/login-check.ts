@@ -26,6 +26,6 @@ export const loginCheck: Check = {
     if (!how) {
       return { detail: `anonymous: the registry asks for no login${session.login ? ` (the credentials of ${session.login} were not needed)` : ''}; GET /v2/ takes ${seconds(again.elapsedMs)}` };
     }
-    return { detail: `as ${session.login}: ${how}; GET /v2/ takes ${seconds(again.elapsedMs)}` };
+    return { detail: `${session.login ? `as ${session.login}` : 'anonymous'}: ${how}; GET /v2/ takes ${seconds(again.elapsedMs)}` };
   },
 };

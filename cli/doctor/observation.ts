@@ -20,6 +20,8 @@ export interface Observation {
   login: string | undefined;
   repository: string;
   registryHost: string;
+  /** What answers at the registry's host, as its headers said: API Gateway when deployed. */
+  registryFront: 'api-gateway' | 'cloudfront' | 'direct' | undefined;
 }
 
 /** Who produced an answer: the registry's own JSON errors, or a piece of AWS in front of it. */
@@ -72,4 +74,11 @@ export function said(exchange: Exchange): string {
 export function seconds(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   return ms < 10_000 ? `${(ms / 1000).toFixed(2)} s` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** What fronts a host, from the headers of any of its answers. */
+export function frontOf(exchange: Exchange): 'api-gateway' | 'cloudfront' | 'direct' {
+  if (exchange.headers['apigw-requestid']) return 'api-gateway';
+  if (exchange.headers['x-amz-cf-id']) return 'cloudfront';
+  return 'direct';
 }

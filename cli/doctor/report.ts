@@ -59,7 +59,7 @@ export function formatCleanup(cleanup: DoctorReport['cleanup']): string[] {
   if (!cleanup) return [];
   const line = (label: string, text: string) => `${label.padEnd(4)}  ${'clean-up'.padEnd(NAME_WIDTH)} ${''.padStart(8)} ${''.padStart(12)}  ${text}`;
   if (cleanup.skipped) return [line('note', cleanup.skipped)];
-  const deleted = `deleted ${cleanup.deleted} item${cleanup.deleted === 1 ? '' : 's'}`;
+  const deleted = cleanup.deleted || cleanup.notDeleted.length ? `deleted ${cleanup.deleted} item${cleanup.deleted === 1 ? '' : 's'}` : 'nothing to delete';
   if (!cleanup.notDeleted.length) return [line('ok', deleted)];
   return [
     line('note', `${deleted}; could not delete ${cleanup.notDeleted.length} (not a failure):`),

@@ -6,7 +6,7 @@ import { CliError } from '../errors';
 import { readStdin } from '../io';
 import { resolveCredentials } from '../push/credentials';
 import { createProgress } from '../push/progress';
-import { MiB, type Check, type DoctorContext } from './checks';
+import { MiB, type Check, type DoctorContext, type Need } from './checks';
 import { diagnose } from './diagnosis';
 import { locationCheck, wakeCheck } from './endpoint-checks';
 import { closeConnections, type Exchange } from './http';
@@ -58,6 +58,9 @@ export function doctorChecks(large: boolean): Check[] {
 
 /** Failures on the upload host that say nothing about whether it is up. */
 const NOT_DOWN = new Set(['cloudfront-504-mid-body', 'cloudfront-504-after-body', 'forged-capability-accepted', 'body-limit']);
+/** Failures that every later request of the same login would repeat. */
+const NO_ACCESS = new Set(['login-refused', 'login-throttled', 'login-required', 'no-grant']);
+const NEED_WORDS: Record<Need, string> = { login: 'a login that may push', 'upload-host': 'the upload endpoint', blob: 'a pushed blob' };
 
 /** `nimbus doctor REGISTRY_URL`: runs every check, cleans up, prints the report; exit 1 on any failure. */
 export async function runDoctor(urlText: string, options: DoctorOptions): Promise<void> {
@@ -85,7 +88,7 @@ export async function runDoctor(urlText: string, options: DoctorOptions): Promis
     origin, credentials, repositories: [repository, mountRepository], idleTimeoutMs: options.timeout * 1000, insecure: !!options.insecure, signal: controller.signal,
   });
   const ctx: DoctorContext = {
-    session, repository, mountRepository, runId, progress, ledger: new Ledger(), baselineMs: 0, blobs: [],
+    session, repository, mountRepository, runId, progress, ledger: new Ledger(), baselineMs: 0, blobs: [], broken: {},
     meter: (title, total) => (total >= BAR_MIN_BYTES ? progress.meter(title, total) : { add() {}, stop() {} }),
     sleep: (ms) => delay(ms, undefined, { signal: controller.signal }).catch(() => undefined),
   };
@@ -99,7 +102,7 @@ export async function runDoctor(urlText: string, options: DoctorOptions): Promis
     session.options.signal = controller.signal;
     report.cleanup = options.keep
       ? { deleted: 0, notDeleted: [], skipped: `--keep: ${repository} and ${mountRepository} are left as they are` }
-      : await cleanUp(session, ctx.ledger, ctx.uploadHostDown !== undefined);
+      : await cleanUp(session, ctx.ledger, ctx.broken['upload-host'] !== undefined);
     for (const line of formatCleanup(report.cleanup)) out(line);
   } finally {
     progress.close();
@@ -115,19 +118,22 @@ export async function runDoctor(urlText: string, options: DoctorOptions): Promis
 
 async function runChecks(ctx: DoctorContext, checks: Check[], report: DoctorReport, out: (line: string) => void): Promise<void> {
   for (const check of checks) {
-    const blocked = blockedBy(check, ctx, report);
+    const blocked = blockedBy(check, ctx);
     const { result, observation } = blocked ? { result: { name: check.name, status: 'skip', detail: blocked } as CheckResult, observation: undefined } : await runCheck(check, ctx);
-    if (observation?.role === 'upload' && result.diagnosis && !NOT_DOWN.has(result.diagnosis.id)) ctx.uploadHostDown ??= check.name;
+    const id = result.diagnosis?.id;
+    if (check.name === loginCheck.name && result.status === 'fail') ctx.broken.login ??= check.name;
+    if (id && NO_ACCESS.has(id)) ctx.broken.login ??= check.name;
+    if (id && observation?.role === 'upload' && !NOT_DOWN.has(id)) ctx.broken['upload-host'] ??= check.name;
     report.checks.push(result);
     for (const line of formatCheck(result)) out(line);
   }
 }
 
-function blockedBy(check: Check, ctx: DoctorContext, report: DoctorReport): string | undefined {
+function blockedBy(check: Check, ctx: DoctorContext): string | undefined {
   if (ctx.session.options.signal.aborted) return 'cancelled';
   for (const need of check.needs) {
-    if (need === 'login' && report.checks.find((each) => each.name === loginCheck.name)?.status !== 'ok') return 'needs the login, which failed above';
-    if (need === 'upload-host' && ctx.uploadHostDown) return `needs the upload endpoint, which failed in "${ctx.uploadHostDown}" above`;
+    const brokenIn = ctx.broken[need];
+    if (brokenIn) return `needs ${NEED_WORDS[need]}, which failed in "${brokenIn}" above`;
     if (need === 'blob' && ctx.blobs.length === 0) return 'needs a pushed blob, and no upload succeeded';
   }
   return undefined;

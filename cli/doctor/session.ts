@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { RegistryAuth } from '../push/auth';
 import type { Credentials } from '../push/credentials';
 import { classify, exchange, type Exchange, type RequestBody } from './http';
-import type { AnomalyKind, Observation, Role } from './observation';
+import { frontOf, type AnomalyKind, type Observation, type Role } from './observation';
 
 /** A check's unexpected outcome: the runner turns it into a diagnosis. */
 export class CheckFailed extends Error {
@@ -39,6 +39,8 @@ export class DoctorSession {
   readonly auth: RegistryAuth;
   /** The last request to the token endpoint, for the diagnosis of a failed login. */
   lastToken: Exchange | undefined;
+  /** What fronts the registry's host, from its first answer. */
+  registryFront: Observation['registryFront'];
 
   constructor(readonly options: SessionOptions) {
     this.auth = new RegistryAuth({
@@ -80,13 +82,14 @@ export class DoctorSession {
       await this.answerChallenge(result, method);
       result = await this.once(method, url, authorized, options);
     }
+    if (authorized && result.status !== undefined) this.registryFront ??= frontOf(result);
     return result;
   }
 
   observe(role: Role, doing: string, result: Exchange, anomaly?: { kind: AnomalyKind; detail: string }): Observation {
     return {
       role, doing, exchange: result, idleTimeoutMs: this.options.idleTimeoutMs, login: this.login,
-      repository: this.options.repositories[0]!, registryHost: this.options.origin.host, ...(anomaly ? { anomaly } : {}),
+      repository: this.options.repositories[0]!, registryHost: this.options.origin.host, registryFront: this.registryFront, ...(anomaly ? { anomaly } : {}),
     };
   }
 

@@ -25,6 +25,7 @@ interface Seen {
   elapsedMs?: number;
   login?: string | undefined;
   anomaly?: Observation['anomaly'];
+  registryFront?: Observation['registryFront'];
 }
 
 /** An observation as the checks make them; only what a case sets differs from a plain 200. */
@@ -45,6 +46,7 @@ function observation(seen: Seen): Observation {
   return {
     role: seen.role ?? 'upload', doing: 'the request under test', exchange, idleTimeoutMs: 150_000,
     login: 'login' in seen ? seen.login : 'admin', repository: 'nimbus-doctor/abc', registryHost: 'abc.execute-api.eu-west-1.amazonaws.com',
+    registryFront: seen.registryFront,
     ...(seen.anomaly ? { anomaly: seen.anomaly } : {}),
   };
 }
@@ -65,6 +67,8 @@ const CASES: Array<[string, Seen, string, RegExp]> = [
     'upload-endpoint-hung', /accepted the connection but stopped taking the body after 20\.0 MiB of 100\.0 MiB/],
   ['an upload endpoint that never answers', { method: 'GET', failure: { kind: 'timeout', code: 'DOCTOR_TIMEOUT', phase: 'wait' } }, 'upload-endpoint-hung', /accepted the connection but sent no answer for 150 s/],
   ['a registry that never answers', { role: 'registry', failure: { kind: 'timeout', code: 'DOCTOR_TIMEOUT', phase: 'wait' } }, 'timeout', /sent no answer for 150 s/],
+  ['API Gateway cutting a body past its 10 MB', { role: 'registry', bodyBytes: 100 * MiB, bytesSent: 74 * MiB, failure: { kind: 'reset', code: 'ECONNRESET', phase: 'send' }, registryFront: 'api-gateway' },
+    'upload-cut-by-api-gateway', /^API Gateway closed the connection after 74\.0 MiB of 100\.0 MiB: uploads are going through the function/],
   ['a connection cut mid-body', { bodyBytes: 100 * MiB, bytesSent: 60 * MiB, failure: { kind: 'reset', code: 'ECONNRESET', phase: 'send' } }, 'connection-reset', /closed the connection after 60\.0 MiB of 100\.0 MiB/],
   ['an unusual network error', { failure: { kind: 'other', code: 'EWEIRD' } }, 'network', /EWEIRD/],
   ['a wrong password', { role: 'token', method: 'GET', url: 'https://abc/token?scope=x', status: 401, text: oci('UNAUTHORIZED', 'invalid credentials') }, 'login-refused', /^401 at \/token: wrong credentials or no grant/],
