@@ -10,11 +10,17 @@ export const DOCKER_RETRY_DELAYS_MS = [5_000, 10_000, 15_000, 20_000];
 /** An upload POST this much slower than GET /v2/ (and over 2 s) waited for the endpoint to start. */
 const COLD_FACTOR = 5;
 const COLD_MIN_MS = 2_000;
+const QUICK_504_MS = 10_000;
 
-/** What a scaled-to-zero endpoint answers while it starts: worth docker's retries, unlike a hang. */
+/**
+ * What a scaled-to-zero endpoint answers while it starts (the load balancer has no healthy
+ * target yet): worth docker's retries. A hang, or CloudFront's 504 after its ~30 s of
+ * failed connection attempts, is not a start in progress, and is diagnosed at once.
+ */
 function stillStarting(answer: Exchange): boolean {
   if (answer.failure) return answer.failure.kind === 'refused' || answer.failure.kind === 'reset';
-  return [502, 503, 504].includes(answer.status ?? 0) && responder(answer) !== 'registry';
+  if (responder(answer) === 'registry') return false;
+  return answer.status === 502 || answer.status === 503 || (answer.status === 504 && answer.elapsedMs < QUICK_504_MS);
 }
 
 /**

@@ -117,29 +117,32 @@ export function exchange(options: ExchangeOptions): Promise<Exchange> {
       if (result.answeredAtMs !== undefined && !ended) return;
       finish(classify(error, phase()));
     });
-    request.on('response', (response: IncomingMessage) => {
-      result.answeredAtMs = since();
-      result.status = response.statusCode ?? 0;
-      for (const [name, value] of Object.entries(response.headers)) {
-        if (value !== undefined) result.headers[name] = Array.isArray(value) ? value.join(', ') : value;
-      }
-      response.on('data', (chunk: Buffer) => {
-        result.bytesReceived += chunk.length;
-        if (options.sink) options.sink(chunk, result.status!);
-        else if (result.text.length < TEXT_LIMIT) result.text += chunk.toString('utf8');
-      });
-      response.on('error', (error: NodeJS.ErrnoException) => finish(classify(error, 'receive')));
-      response.on('close', () => {
-        if (!response.complete) finish({ kind: 'reset', code: 'ECONNRESET', message: 'the connection closed mid-response', phase: 'receive' });
-      });
-      response.on('end', () => {
-        // Answered before the whole body went: drop the connection rather than reuse it mid-body.
-        if (body && result.bodySentAtMs === undefined) request.destroy();
-        finish();
-      });
-    });
+    request.on('response', (response: IncomingMessage) => readResponse(response, result, since, options.sink, (failure) => {
+      // Answered before the whole body went: drop the connection rather than reuse it mid-body.
+      if (body && result.bodySentAtMs === undefined) request.destroy();
+      finish(failure);
+    }));
     void writeBody(request, body, result, since, options.onBytesSent);
   });
+}
+
+/** Records the answer: status, headers, and the body (its start as text, or all of it to a sink). */
+function readResponse(response: IncomingMessage, result: Exchange, since: () => number, sink: ExchangeOptions['sink'], done: (failure?: NetworkFailure) => void): void {
+  result.answeredAtMs = since();
+  result.status = response.statusCode ?? 0;
+  for (const [name, value] of Object.entries(response.headers)) {
+    if (value !== undefined) result.headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  response.on('data', (chunk: Buffer) => {
+    result.bytesReceived += chunk.length;
+    if (sink) sink(chunk, result.status!);
+    else if (result.text.length < TEXT_LIMIT) result.text += chunk.toString('utf8');
+  });
+  response.on('error', (error: NodeJS.ErrnoException) => done(classify(error, 'receive')));
+  response.on('close', () => {
+    if (!response.complete) done({ kind: 'reset', code: 'ECONNRESET', message: 'the connection closed mid-response', phase: 'receive' });
+  });
+  response.on('end', () => done());
 }
 
 async function writeBody(request: ClientRequest, body: RequestBody | undefined, result: Exchange, since: () => number, onBytesSent?: (delta: number) => void): Promise<void> {

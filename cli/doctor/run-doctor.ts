@@ -57,7 +57,7 @@ export function doctorChecks(large: boolean): Check[] {
 }
 
 /** Failures on the upload host that say nothing about whether it is up. */
-const NOT_DOWN = new Set(['cloudfront-504-mid-body', 'cloudfront-504-after-body', 'forged-capability-accepted', 'body-limit']);
+const NOT_DOWN = new Set(['cancelled', 'cloudfront-504-mid-body', 'cloudfront-504-after-body', 'forged-capability-accepted', 'body-limit']);
 /** Failures that every later request of the same login would repeat. */
 const NO_ACCESS = new Set(['login-refused', 'login-throttled', 'login-required', 'no-grant']);
 const NEED_WORDS: Record<Need, string> = { login: 'a login that may push', 'upload-host': 'the upload endpoint', blob: 'a pushed blob' };
@@ -76,7 +76,8 @@ export async function runDoctor(urlText: string, options: DoctorOptions): Promis
 
   const out = (line: string) => (options.json ? process.stderr : process.stdout).write(`${line}\n`);
   const progress = createProgress(process.stderr.isTTY ? 'bar' : 'quiet');
-  let controller = new AbortController();
+  const controller = new AbortController();
+  // The first Ctrl-C ends the checks and lets the clean-up run; a second one stops at once.
   const onSignal = () => {
     if (controller.signal.aborted) process.exit(130);
     controller.abort();
@@ -96,10 +97,10 @@ export async function runDoctor(urlText: string, options: DoctorOptions): Promis
     registry: origin.origin, login: session.login ?? null, repositories: [repository, mountRepository], ok: false, checks: [], cleanup: null,
   };
   out(`nimbus doctor ${origin.origin}: ${session.login ? `as ${session.login}` : 'anonymous'}, scratch repository ${repository}`);
+  if (options.insecure) out('warning: --insecure: TLS certificates are not verified');
   try {
     await runChecks(ctx, doctorChecks(!!options.large), report, out);
-    controller = new AbortController(); // clean up even after Ctrl-C; a second one stops it
-    session.options.signal = controller.signal;
+    session.options.signal = new AbortController().signal;
     report.cleanup = options.keep
       ? { deleted: 0, notDeleted: [], skipped: `--keep: ${repository} and ${mountRepository} are left as they are` }
       : await cleanUp(session, ctx.ledger, ctx.broken['upload-host'] !== undefined);
