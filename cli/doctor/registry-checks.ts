@@ -92,13 +92,17 @@ async function pullBlob(ctx: DoctorContext, digest: string, options: SendOptions
   return { first, last };
 }
 
-/** The largest blob pushed, pulled whole (digest checked), then a range of it. */
+/** Pulls beyond this size tell nothing more, and cost egress on a real account (--large's 2 GiB). */
+const PULL_MAX_BYTES = 128 * 1024 * 1024;
+
+/** The largest blob pushed (up to 128 MiB), pulled whole (digest checked), then a range of it. */
 export const pullCheck: Check = {
   name: 'blob pull (307, Range)',
   needs: ['login', 'blob'],
   async run(ctx) {
     const { session } = ctx;
-    const { blob, digest } = ctx.blobs.reduce((largest, each) => (each.blob.size > largest.blob.size ? each : largest));
+    const candidates = ctx.blobs.filter((each) => each.blob.size <= PULL_MAX_BYTES);
+    const { blob, digest } = (candidates.length ? candidates : ctx.blobs).reduce((largest, each) => (each.blob.size > largest.blob.size ? each : largest));
     const hash = createHash('sha256');
     const meter = ctx.meter(`pulling ${formatBytes(blob.size)}`, blob.size);
     const whole = await pullBlob(ctx, digest, { doing: `GET of blob ${shortDigest(digest)}`, sink: (chunk) => { hash.update(chunk); meter.add(chunk.length); } });
