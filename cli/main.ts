@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { GrantSyntaxError } from '../functions/auth/grants';
 import { NameError, PrincipalExistsError } from '../functions/auth/identity-store';
 import { RuleSyntaxError } from '../functions/auth/claim-rules';
+import { registerDoctorCommand } from './doctor/command';
 import { CliError } from './errors';
 import { registerGrantCommands } from './grants';
 import { registerKeyCommands } from './keys';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerOidcCommands(program);
   registerKeyCommands(program);
   registerPushCommand(program);
+  registerDoctorCommand(program);
   program.addHelpText('after', [
     '',
     'Turn auth on for npm start with NIMBUS_AUTH=on, then for example:',

@@ -22,7 +22,7 @@ export interface AuthContext {
   host: string;
   repository: string;
   credentials: Credentials | undefined;
-  /** The token scope the push needs. */
+  /** The token scopes the push needs, space-separated (each is sent as its own scope parameter). */
   scope: string;
   fetch: typeof fetch;
 }
@@ -77,7 +77,7 @@ export class RegistryAuth {
     const { credentials, scope } = this.ctx;
     const realm = new URL(challenge.params.realm!);
     const service = challenge.params.service;
-    const scopes = [...new Set([scope, ...(challenge.params.scope ? challenge.params.scope.split(' ') : [])])];
+    const scopes = [...new Set([...scope.split(' '), ...(challenge.params.scope ? challenge.params.scope.split(' ') : [])])];
     let response: Response;
     if (credentials?.identityToken) {
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.identityToken, client_id: 'nimbus-cli' });

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LogBuffer, ServerProcess } from './server-process';
 import { loggedUrl } from '../../functions/adapters/node/logger';
+import { FsIdentityStore } from '../../functions/adapters/fs/identity-store';
+import { addAdminUser } from './dynamo-admin';
 
 /**
  * A registry the end-to-end suite can run against. The suite only talks to it over HTTP
@@ -57,6 +59,8 @@ export interface LocalNimbusOptions {
   fsync?: boolean;
   /** NIMBUS_LOG_LEVEL. @default info (one JSON line per request) */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** NIMBUS_AUTH=on, with an admin (every grant) in the data dir as the target's credentials. @default false */
+  auth?: boolean;
 }
 
 /**
@@ -65,9 +69,10 @@ export interface LocalNimbusOptions {
  */
 export function localNimbusTarget(options: LocalNimbusOptions = {}): RegistryTarget {
   return {
-    name: 'nimbus-local',
+    name: options.auth ? 'nimbus-local (NIMBUS_AUTH=on)' : 'nimbus-local',
     async start() {
       const dataDir = await mkdtemp(join(tmpdir(), 'nimbus-e2e-data-'));
+      const credentials = options.auth ? await addAdminUser(new FsIdentityStore(dataDir), 'e2e') : undefined;
       const log = new LogBuffer();
       const launch = async (port: number) => {
         const server = new ServerProcess('nimbus (npm start)', process.execPath, ['--import', 'tsx', 'functions/local/main.ts'], {
@@ -80,6 +85,7 @@ export function localNimbusTarget(options: LocalNimbusOptions = {}): RegistryTar
             NIMBUS_DATA_DIR: dataDir,
             NIMBUS_FSYNC: options.fsync ? 'on' : 'off',
             NIMBUS_LOG_LEVEL: options.logLevel ?? 'info',
+            NIMBUS_AUTH: options.auth ? 'on' : 'off',
           },
         });
         const url = await server.waitForLine((line) => loggedUrl(line, LISTENING)).catch(async (error: unknown) => {
@@ -94,6 +100,7 @@ export function localNimbusTarget(options: LocalNimbusOptions = {}): RegistryTar
       return {
         host: new URL(url).host,
         url,
+        ...(credentials ? { credentials } : {}),
         logs: () => log.text(),
         async restart() {
           await server.stop();
