@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadOrCreateKeySet, rotateKeyFile } from '../functions/auth/key-file';
+import { loadOrCreateKeySet, rotateKeyFile } from '../functions/adapters/fs/key-file';
 import { CliError } from './errors';
 import { note } from './io';
 import { localDataDir } from './target';

@@ -1,7 +1,7 @@
 import { MAX_LAMBDA_BODY_BYTES } from '../../functions/adapters/apigw/limits';
 import { createAwsStores, type AwsStores } from '../../functions/adapters/aws/index';
 import { createRegistry, type Registry } from '../../functions/core/index';
-import { startAwsEmulators, type AwsEmulators } from '../../test/support/emulators';
+import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
 import { availability, type BenchContext } from './section';
 
 /** DynamoDB Local and fauxqs, started once for every AWS section of this bench run. */

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AbortMultipartUploadCommand, DeleteBucketCommand, DeleteObjectsCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { uploadEndpointStarted } from '../../test/support/dev-aws-target';
-import type { AwsEmulators } from '../../test/support/emulators';
-import { LogBuffer, ServerProcess } from '../../test/support/server-process';
-import { createAdminUser } from '../../test/support/dynamo-admin';
+import { uploadEndpointStarted } from '../../functions/dev/upload-endpoint-process';
+import type { AwsEmulators } from '../../functions/dev/emulators';
+import { LogBuffer, ServerProcess } from '../../harness/server-process';
+import { createAdminUser } from '../../harness/dynamo-admin';
 import { descendants } from './proc';
 import { loggedUrl } from '../../functions/adapters/node/logger';
 

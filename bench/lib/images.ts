@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { buildOciImage, MiB, smallLayers, type BuiltImage } from '../../test/support/oci-image';
+import { buildOciImage, MiB, smallLayers, type BuiltImage } from '../../harness/oci-image';
 
 /** The three images of the issue, deterministic (same seed, same digests on every run). */
 export interface BenchImage {

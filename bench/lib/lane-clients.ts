@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Skopeo } from '../../test/support/clients/skopeo';
+import type { Skopeo } from '../../harness/clients/skopeo';
 import { blobContent, commitUpload, patchChunks, patchStream, type FetchLike } from './blob-upload';
 import type { DevAws } from './dev-aws';
 import type { BenchImage } from './images';

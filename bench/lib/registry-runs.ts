@@ -1,6 +1,6 @@
 import { summarize, type Summary } from './stats';
 import { startRegistry, type RegistryKind, type RegistryServer } from './servers';
-import { requireTool } from '../../test/support/clients/process';
+import { requireTool } from '../../harness/clients/process';
 
 /** One push and pull of one image into one freshly started registry. */
 export interface CopyRun {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { awsClients } from '../../functions/adapters/aws/clients';
-import type { AwsEmulators } from '../../test/support/emulators';
+import type { AwsEmulators } from '../../functions/dev/emulators';
 import { Limiter } from '../../cli/push/concurrency';
 
 /**

@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireTool } from '../../test/support/clients/process';
-import { LogBuffer, ServerProcess } from '../../test/support/server-process';
+import { requireTool } from '../../harness/clients/process';
+import { LogBuffer, ServerProcess } from '../../harness/server-process';
 import { processCpuMs, processPeakRssBytes } from './proc';
-import { freePort, waitForHttp } from '../../test/support/net';
+import { freePort, waitForHttp } from '../../harness/net';
 import { loggedUrl } from '../../functions/adapters/node/logger';
 
 /** A registry process under measurement, on an ephemeral port with a private data directory. */

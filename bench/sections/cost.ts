@@ -1,4 +1,4 @@
-import { LAMBDA_ENV } from '../../functions/lambda/env';
+import { LAMBDA_ENV } from '../../functions/adapters/aws/env';
 import { lambdaEnvironment, runWorker } from '../lib/lambda-worker';
 import type { Section, Table } from '../lib/section';
 import { formatUsd, summarize } from '../lib/stats';

@@ -1,5 +1,5 @@
-import { Skopeo } from '../../test/support/clients/skopeo';
-import type { AwsEmulators } from '../../test/support/emulators';
+import { Skopeo } from '../../harness/clients/skopeo';
+import type { AwsEmulators } from '../../functions/dev/emulators';
 import { awsEmulators } from '../lib/aws';
 import { dropResources, startDevAws, type DevAws } from '../lib/dev-aws';
 import { chunkedUpload, NIMBUS_CLI_SCRIPT, nimbusPush, skopeoCacheDir, skopeoPush, streamedUpload } from '../lib/lane-clients';

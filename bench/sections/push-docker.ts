@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { DockerDaemon } from '../../test/support/clients/docker';
-import { writeDockerArchive } from '../../test/support/oci-image';
+import { DockerDaemon } from '../../harness/clients/docker';
+import { writeDockerArchive } from '../../harness/oci-image';
 import { availableRegistries, copyStats, interleaved, timed, type CopyRun } from '../lib/registry-runs';
 import { availability, type Section } from '../lib/section';
 import { benchImages } from '../lib/shared';

@@ -1,6 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Skopeo } from '../../test/support/clients/skopeo';
+import { Skopeo } from '../../harness/clients/skopeo';
 import { availableRegistries, copyStats, interleaved, timed, type CopyRun, type CopyStats } from '../lib/registry-runs';
 import { REGISTRY_LABELS, type RegistryKind } from '../lib/servers';
 import { availability, type Section, type Table } from '../lib/section';

@@ -11,7 +11,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { awsClients } from '../../functions/adapters/aws/clients';
 import { DynamoIdentityStore } from '../../functions/adapters/aws/dynamo-identity-store';
 import { hashSecret } from '../../functions/auth/secret-hash';
-import { LAMBDA_ENV } from '../../functions/lambda/env';
+import { LAMBDA_ENV } from '../../functions/adapters/aws/env';
 
 export interface StorageCall {
   service: 's3' | 'dynamodb';

@@ -7,13 +7,13 @@
  * runs one request per container, here they share a process, so per-invocation log keys
  * of concurrent requests can interleave (each request line still names its own id).
  */
-import { startAwsEmulators, type AwsEmulators } from '../../test/support/emulators';
+import { startAwsEmulators, type AwsEmulators } from './emulators';
 import { API_GATEWAY_TIMEOUT_MS } from '../adapters/apigw/limits';
 import { jsonLogger } from '../adapters/node/logger';
 import type { LogLevel } from '../core/index';
-import { LAMBDA_ENV } from '../lambda/env';
-import { loadOrCreateSecret } from '../local/data-dir';
-import { originOf } from '../local/public-url';
+import { LAMBDA_ENV } from '../adapters/aws/env';
+import { loadOrCreateSecret } from '../adapters/fs/data-dir';
+import { originOf } from '../adapters/node/public-url';
 import { devAdminCommands, devNimbusCli } from './admin-commands';
 import { startGatewayServer, type LambdaHandler, type RunningGateway } from './gateway-server';
 import { ensureResources } from './resources';

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { isWildcardHost, parsePublicUrl, publicUrlNeeded } from '../local/public-url';
+import { isWildcardHost, parsePublicUrl, publicUrlNeeded } from '../adapters/node/public-url';
 import { devAdminCommands, devNimbusCli } from './admin-commands';
 import type { EmulatorEndpoints } from './resources';
 

@@ -1,14 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { loggedUrl, type NodeLogger } from '../adapters/node/logger';
+import { freePort } from './free-port';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** The container's entry, or the Lambda web function's (told where to listen by AWS_LAMBDA_HTTP_ENDPOINT). */
 const ENTRIES = { task: 'functions/upload-server/main.ts', 'web-function': 'functions/upload-server/web-function.ts' } as const;
 export type DevUploadEndpointKind = keyof typeof ENTRIES;
 const LISTENING = 'nimbus upload endpoint listening';
+const STARTED = 'upload endpoint started';
 const START_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 15_000;
 /** fauxqs refuses request bodies over 11 MiB, so parts here are 8 MiB (16 MiB on S3). */
@@ -57,7 +58,7 @@ export async function startDevUploadEndpoint(
     try {
       const url = await Promise.race([listening, exited, timeout]);
       // Announced at every level: tools and tests follow the endpoint's restarts by this line.
-      logger.announce('upload endpoint started', { url, pid: started.pid, kind });
+      logger.announce(STARTED, { url, pid: started.pid, kind });
       started.once('exit', (code, signal) => {
         if (closing) return;
         logger.log('warn', 'upload endpoint exited; starting it again on the same port', { pid: started.pid, code, signal });
@@ -86,15 +87,13 @@ export async function startDevUploadEndpoint(
   };
 }
 
-
-/** A port free now: a web function's address must name one (the task's entry takes port 0). */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, host, () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
-    });
-  });
+/** The endpoint's URL and pid from dev:aws's "upload endpoint started" line (tests and bench follow restarts by it). */
+export function uploadEndpointStarted(line: string): { url: string; pid: number } | undefined {
+  if (!line.startsWith('{')) return undefined;
+  try {
+    const entry = JSON.parse(line) as { msg?: unknown; url?: unknown; pid?: unknown };
+    return entry.msg === STARTED && typeof entry.url === 'string' && typeof entry.pid === 'number' ? { url: entry.url, pid: entry.pid } : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -11,13 +11,13 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createApiGatewayHandler, errorResult, MAX_LAMBDA_BODY_BYTES, type ApiGatewayHandler } from '../adapters/apigw/index';
 import { createAwsStores } from '../adapters/aws/index';
-import { createAwsTokenAuthorizer } from '../auth/aws-auth';
+import { createAwsTokenAuthorizer } from './aws-auth';
 import { CLIENT_ADDRESS_HEADER } from '../core/http/headers';
 import { createRegistry, RegistryError } from '../core/index';
 import { powertoolsLogger } from './logger';
 import { readLambdaSettings } from './settings';
 import { LAMBDA_UPLOAD_LEASE_SECONDS, uploadEndpointGate, wakeDeadline, type InvocationTiming } from './upload-endpoint';
-import { loadUploadSecret } from './upload-secret';
+import { loadUploadSecret } from '../adapters/aws/upload-secret';
 import { lambdaTaskQueue } from './task-queue';
 
 const settings = readLambdaSettings(process.env);

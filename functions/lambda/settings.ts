@@ -1,4 +1,4 @@
-import { LAMBDA_ENV } from './env';
+import { LAMBDA_ENV } from '../adapters/aws/env';
 
 export interface LambdaSettings {
   readonly table: string;

@@ -1,4 +1,4 @@
-import { LAMBDA_ENV } from './env';
+import { LAMBDA_ENV } from '../adapters/aws/env';
 
 export interface VerifierSettings {
   readonly table: string;

@@ -2,13 +2,13 @@ import { FsBlobStore } from '../adapters/fs/blob-store';
 import { FsIdentityStore } from '../adapters/fs/identity-store';
 import { FsMetadataStore } from '../adapters/fs/metadata-store';
 import { createTokenAuthorizer } from '../auth/index';
-import { loadOrCreateKeySet } from '../auth/key-file';
+import { loadOrCreateKeySet } from '../adapters/fs/key-file';
 import { nodeHashing } from '../adapters/node/hashing';
 import { CLIENT_ADDRESS_HEADER } from '../core/http/headers';
 import { createRegistry, type Authorizer, type Logger, type Registry } from '../core/index';
 import { refOf } from '../core/upload/uploads';
-import { loadOrCreateSecret } from './data-dir';
-import { originOf } from './public-url';
+import { loadOrCreateSecret } from '../adapters/fs/data-dir';
+import { originOf } from '../adapters/node/public-url';
 import type { LocalSettings } from './settings';
 
 export interface LocalRegistry {

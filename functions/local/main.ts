@@ -2,9 +2,9 @@ import { mkdir } from 'node:fs/promises';
 import { FsIdentityStore } from '../adapters/fs/identity-store';
 import { jsonLogger } from '../adapters/node/logger';
 import { startHttpServer } from '../adapters/node-http/server';
-import { lockDataDir } from './data-dir';
+import { lockDataDir } from '../adapters/fs/data-dir';
 import { createLocalRegistry } from './local-registry';
-import { originOf } from './public-url';
+import { originOf } from '../adapters/node/public-url';
 import { helpText, readSettings, SettingsError } from './settings';
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { isLogLevel } from '../adapters/node/logger';
 import type { LogLevel } from '../core/index';
-import { isWildcardHost, parsePublicUrl, publicUrlNeeded } from './public-url';
+import { isWildcardHost, parsePublicUrl, publicUrlNeeded } from '../adapters/node/public-url';
 
 /** Every setting of `npm start`, read from the environment; --help prints this table. */
 export const SETTINGS = [

@@ -7,7 +7,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createAwsStores } from '../adapters/aws/index';
 import { startHttpServer, type RunningServer } from '../adapters/node-http/server';
 import { createRegistry, type Logger } from '../core/index';
-import { loadUploadSecret } from '../lambda/upload-secret';
+import { loadUploadSecret } from '../adapters/aws/upload-secret';
 import type { IdleMonitor } from './idle-monitor';
 import type { WakeAnswer } from './idle-shutdown';
 import { uploadEndpointFetch } from './upload-app';

@@ -1,6 +1,6 @@
 import { isLogLevel } from '../adapters/node/logger';
 import type { LogLevel } from '../core/index';
-import { LAMBDA_ENV } from '../lambda/env';
+import { LAMBDA_ENV } from '../adapters/aws/env';
 
 /**
  * Every setting of the upload endpoint, read from the environment; --help prints this

@@ -8,7 +8,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { API_GATEWAY_TIMEOUT_MS } from '../../functions/adapters/apigw/limits';
 import { BUCKET_PREFIXES } from '../../functions/adapters/aws/table-schema';
-import { LAMBDA_ENV } from '../../functions/lambda/env';
+import { LAMBDA_ENV } from '../../functions/adapters/aws/env';
 import { prefixObjects } from './blob-bucket';
 import { bundledFunction } from './bundled-function';
 import { acknowledge, logicalIdOf } from './nag';

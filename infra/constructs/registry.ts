@@ -2,7 +2,7 @@ import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { LAMBDA_ENV } from '../../functions/lambda/env';
+import { LAMBDA_ENV } from '../../functions/adapters/aws/env';
 import { BlobBucket, DEFAULT_NONCURRENT_VERSION_DAYS, DEFAULT_UPLOAD_SESSION_TTL_SECONDS } from './blob-bucket';
 import { MetadataTable } from './metadata-table';
 import { RegistryApi } from './registry-api';

@@ -5,7 +5,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { LAMBDA_ENV } from '../../functions/lambda/env';
+import { LAMBDA_ENV } from '../../functions/adapters/aws/env';
 import type { RegistryDomainProps } from './registry-domain';
 import type { UploadDomainProps } from './upload-domain';
 import { UploadEndpoint, type UploadEndpointOptions } from './upload-endpoint';

@@ -10,7 +10,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BUCKET_PREFIXES } from '../../functions/adapters/aws/table-schema';
-import { LAMBDA_ENV } from '../../functions/lambda/env';
+import { LAMBDA_ENV } from '../../functions/adapters/aws/env';
 import { prefixObjects } from './blob-bucket';
 import { bundledFunction } from './bundled-function';
 import { acknowledge, logicalIdOf } from './nag';

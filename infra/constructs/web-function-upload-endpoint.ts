@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { LAMBDA_ENV } from '../../functions/lambda/env';
+import { LAMBDA_ENV } from '../../functions/adapters/aws/env';
 import { acknowledge, logicalIdOf } from './nag';
 import { grantUploadData } from './upload-grants';
 import { WEB_FUNCTION_ENTRY_FILE, webFunctionCodeDirectory } from './web-function-code';

@@ -2,11 +2,11 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { awsClients, type AwsClients } from '../../functions/adapters/aws/clients';
-import { createAwsTokenAuthorizer } from '../../functions/auth/aws-auth';
+import { createAwsTokenAuthorizer } from '../../functions/lambda/aws-auth';
 import { DynamoAttemptCounter, DynamoIdentityStore } from '../../functions/adapters/aws/dynamo-identity-store';
 import { KeySet } from '../../functions/auth/keyset';
-import { loadKeySetFromSecret } from '../../functions/auth/secrets-manager-keys';
-import { startAwsEmulators, type AwsEmulators } from '../support/emulators';
+import { loadKeySetFromSecret } from '../../functions/adapters/aws/secrets-manager-keys';
+import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
 import { authHarness, basic, bearer, getToken, pushImage, tokenFor, type AuthHarness } from './harness';
 
 describe('signing keys from Secrets Manager', () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsClients } from '../../functions/adapters/aws/clients';
 import { DynamoAttemptCounter, DynamoIdentityStore } from '../../functions/adapters/aws/dynamo-identity-store';
-import { startAwsEmulators, type AwsEmulators } from '../support/emulators';
+import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
 import { authHarness } from './harness';
 import { identityStoreContract } from './identity-store.contract';
 import { unholdableLoginNamesSuite } from './usernames.suite';

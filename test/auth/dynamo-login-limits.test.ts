@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from 'vitest';
 import { awsClients } from '../../functions/adapters/aws/clients';
 import { DynamoAttemptCounter } from '../../functions/adapters/aws/dynamo-identity-store';
-import { startAwsEmulators, type AwsEmulators } from '../support/emulators';
+import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
 import { loginLimitsSuite } from './login-limits.suite';
 
 let emulators: AwsEmulators;

@@ -8,7 +8,7 @@ import { FsMetadataStore } from '../../functions/adapters/fs/metadata-store';
 import { nodeHashing } from '../../functions/adapters/node/hashing';
 import { createTokenAuthorizer, type IdentityStore, type TokenAuthOptions } from '../../functions/auth/index';
 import type { Action } from '../../functions/core/access';
-import { loadOrCreateKeySet } from '../../functions/auth/key-file';
+import { loadOrCreateKeySet } from '../../functions/adapters/fs/key-file';
 import { hashSecret } from '../../functions/auth/secret-hash';
 import type { KeySet } from '../../functions/auth/keyset';
 import { createRegistry, type Registry } from '../../functions/core/index';

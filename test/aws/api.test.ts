@@ -2,7 +2,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { createAwsStores } from '../../functions/adapters/aws/index';
 import { createRegistry } from '../../functions/core/index';
 import { defineRegistryApiSuite } from '../api/suite';
-import { startAwsEmulators, type AwsEmulators } from '../support/emulators';
+import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
 
 // The shared Distribution API suite over S3 (fauxqs) and DynamoDB (DynamoDB Local), with
 // the portable hash-wasm hashing the Lambda uses. Bytes are served through the registry

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RegistryClient, bodyText, streamBody, uniqueRepo, withQuery } from '../api/client';
-import { startAwsEmulators, type AwsEmulators } from '../support/emulators';
-import { seededArray } from '../support/image/seeded-bytes';
+import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
+import { seededArray } from '../../harness/image/seeded-bytes';
 import { awsRegistry, sha256OfStream, type AwsRegistryFixture } from './fixture';
 
 const MiB = 1024 * 1024;

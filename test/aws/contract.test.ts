@@ -2,7 +2,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { createAwsStores, DynamoMetadataStore } from '../../functions/adapters/aws/index';
 import { blobStoreContract } from '../contract/blob-store.contract';
 import { metadataStoreContract } from '../contract/metadata-store.contract';
-import { startAwsEmulators, type AwsEmulators } from '../support/emulators';
+import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
 
 // The shared contract suites, run against S3 (fauxqs) and DynamoDB (DynamoDB Local).
 let emulators: AwsEmulators;

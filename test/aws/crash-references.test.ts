@@ -5,7 +5,7 @@ import { itemKeys } from '../../functions/adapters/aws/data-layout';
 import { ReferenceRecords, targetsOf } from '../../functions/adapters/aws/reference-records';
 import { StoreInUseError } from '../../functions/core/index';
 import { imageOf, linkedBlob, uniqueName } from '../contract/metadata-helpers';
-import { startAwsEmulators, type AwsEmulators } from '../support/emulators';
+import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
 
 /**
  * What a Lambda that dies between the transactions of a large manifest put or delete leaves

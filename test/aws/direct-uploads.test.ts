@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAwsEmulators, type AwsEmulators } from '../support/emulators';
+import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
 import { awsRegistry, sha256, sha256OfStream, type AwsRegistryFixture } from './fixture';
 
 const MiB = 1024 * 1024;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createAwsStores, type AwsStores, type AwsStoresOptions } from '../../functions/adapters/aws/index';
 import { createRegistry, type Registry, type RegistryConfig } from '../../functions/core/index';
-import type { AwsEmulators } from '../support/emulators';
+import type { AwsEmulators } from '../../functions/dev/emulators';
 
 /** What one storage call did, as seen by the SDK client. */
 export interface StorageCall {

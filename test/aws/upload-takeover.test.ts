@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAwsStores, type AwsStores } from '../../functions/adapters/aws/index';
 import { createRegistry } from '../../functions/core/index';
 import { bodyText, RegistryClient, sha256, withQuery } from '../api/client';
-import { startAwsEmulators, type AwsEmulators } from '../support/emulators';
+import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
 import { ManualTime } from '../unit/manual-time';
 
 const MiB = 1024 * 1024;

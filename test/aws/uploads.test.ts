@@ -4,7 +4,7 @@ import { ListObjectsV2Command, UploadPartCommand } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TTL_ATTRIBUTE } from '../../functions/adapters/aws/table-schema';
 import { RegistryClient, bodyText, uniqueRepo, withQuery } from '../api/client';
-import { startAwsEmulators, type AwsEmulators } from '../support/emulators';
+import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
 import { awsRegistry, sha256, sha256OfStream, type AwsRegistryFixture } from './fixture';
 
 const MiB = 1024 * 1024;

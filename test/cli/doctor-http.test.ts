@@ -6,7 +6,7 @@ import { SeededBlob } from '../../cli/doctor/bodies';
 import { diagnose } from '../../cli/doctor/diagnosis';
 import { closeConnections, exchange, type Exchange } from '../../cli/doctor/http';
 import type { Observation } from '../../cli/doctor/observation';
-import { freePort } from '../support/net';
+import { freePort } from '../../harness/net';
 
 const MiB = 1024 * 1024;
 const servers: Server[] = [];

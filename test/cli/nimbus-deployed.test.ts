@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { awsClients } from '../../functions/adapters/aws/clients';
 import { DynamoIdentityStore } from '../../functions/adapters/aws/dynamo-identity-store';
 import { verifySecret } from '../../functions/auth/secret-hash';
-import { startAwsEmulators, type AwsEmulators } from '../support/emulators';
+import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
 import { template } from '../infra/stacks';
 import { collect, runNimbus, type Run } from '../support/nimbus-cli';
 

@@ -11,10 +11,10 @@ import { FsIdentityStore } from '../../functions/adapters/fs/identity-store';
 import { FsMetadataStore } from '../../functions/adapters/fs/metadata-store';
 import { startHttpServer, type RunningServer } from '../../functions/adapters/node-http/server';
 import { createTokenAuthorizer, hashSecret } from '../../functions/auth/index';
-import { loadOrCreateKeySet } from '../../functions/auth/key-file';
+import { loadOrCreateKeySet } from '../../functions/adapters/fs/key-file';
 import type { Action } from '../../functions/core/access';
 import { createRegistry, type BlobStore, type MetadataStore, type Registry, type RegistryTask, type TaskQueue } from '../../functions/core/index';
-import type { AwsEmulators } from '../support/emulators';
+import type { AwsEmulators } from '../../functions/dev/emulators';
 import { runNimbus, type Run } from '../support/nimbus-cli';
 
 const MiB = 1024 * 1024;

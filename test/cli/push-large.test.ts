@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startAwsEmulators, type AwsEmulators } from '../support/emulators';
+import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
 import { sha256OfStream } from '../aws/fixture';
-import { buildOciImage, MiB } from '../support/oci-image';
+import { buildOciImage, MiB } from '../../harness/oci-image';
 import { createPushWorld, nimbus, type PushWorld } from './push-fixture';
 
 /**

@@ -10,7 +10,7 @@ import { readDockerArchive } from '../../cli/push/source/docker-archive';
 import { archiveFiles, directoryFiles } from '../../cli/push/source/model';
 import { readOciLayout } from '../../cli/push/source/oci-layout';
 import { readTarMembers } from '../../cli/push/source/tar-members';
-import { buildOciImage, MiB, OCI_MANIFEST, writeDockerArchive } from '../support/oci-image';
+import { buildOciImage, MiB, OCI_MANIFEST, writeDockerArchive } from '../../harness/oci-image';
 import { corruptByte } from './push-fixture';
 
 let dir: string;

@@ -7,11 +7,11 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { createGzip } from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { Skopeo } from '../support/clients/skopeo';
-import { startAwsEmulators, type AwsEmulators } from '../support/emulators';
+import { Skopeo } from '../../harness/clients/skopeo';
+import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
 import {
   blobPath, buildOciImage, buildOciIndex, LINUX_AMD64, LINUX_ARM64, MiB, OCI_INDEX, OCI_MANIFEST, writeDockerArchive,
-} from '../support/oci-image';
+} from '../../harness/oci-image';
 import { corruptByte, createPushWorld, nimbus, PART_SIZE, type PushWorld, type ServedRegistry } from './push-fixture';
 
 let emulators: AwsEmulators;

@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { loadKeySetFromSecret } from '../../functions/auth/secrets-manager-keys';
+import { loadKeySetFromSecret } from '../../functions/adapters/aws/secrets-manager-keys';
 import { startSecretsStub, type SecretsStub } from '../../functions/dev/secrets-stub';
 
 const ARN = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:nimbus-dev-token-key';

@@ -2,11 +2,11 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFailed } from 'vitest';
-import { DockerDaemon } from '../support/clients/docker';
+import { DockerDaemon } from '../../harness/clients/docker';
 import { Podman } from '../support/clients/podman';
-import { clientEnv, CommandFailedError, run } from '../support/clients/process';
-import { Skopeo } from '../support/clients/skopeo';
-import { buildOciImage, KiB, writeDockerArchive, type BuiltImage } from '../support/oci-image';
+import { clientEnv, CommandFailedError, run } from '../../harness/clients/process';
+import { Skopeo } from '../../harness/clients/skopeo';
+import { buildOciImage, KiB, writeDockerArchive, type BuiltImage } from '../../harness/oci-image';
 import { runNimbus as runCli } from '../support/nimbus-cli';
 
 /** A registry with auth on, and the `nimbus` CLI that manages its users and grants. */

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LogBuffer, ServerProcess } from '../support/server-process';
+import { LogBuffer, ServerProcess } from '../../harness/server-process';
 import { defineAuthE2E, runNimbus } from './auth-e2e';
 import { readLogLine } from '../../functions/adapters/node/logger';
 

@@ -3,11 +3,11 @@ import { readFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DockerDaemon, type Docker } from '../support/clients/docker';
+import { DockerDaemon, type Docker } from '../../harness/clients/docker';
 import { Podman } from '../support/clients/podman';
-import { Skopeo } from '../support/clients/skopeo';
+import { Skopeo } from '../../harness/clients/skopeo';
 import { devAwsTarget, type RunningDevAws } from '../support/dev-aws-target';
-import { buildOciImage, KiB, MiB, writeDockerArchive, type BuiltImage } from '../support/oci-image';
+import { buildOciImage, KiB, MiB, writeDockerArchive, type BuiltImage } from '../../harness/oci-image';
 import { hexOf, layoutBlobs, withLogs } from './e2e-context';
 
 /**

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { devAwsTarget, uploadEndpointStarted, type RunningDevAws } from '../support/dev-aws-target';
+import { uploadEndpointStarted } from '../../functions/dev/upload-endpoint-process';
+import { devAwsTarget, type RunningDevAws } from '../support/dev-aws-target';
 import { authHeaders } from '../support/registry-target';
 
 const MiB = 1024 * 1024;

@@ -3,9 +3,9 @@ import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Skopeo } from '../support/clients/skopeo';
+import { Skopeo } from '../../harness/clients/skopeo';
 import { devAwsTarget, type RunningDevAws } from '../support/dev-aws-target';
-import { buildOciImage, MiB } from '../support/oci-image';
+import { buildOciImage, MiB } from '../../harness/oci-image';
 import { nimbus } from '../cli/push-fixture';
 
 /**

@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Docker, DockerDaemon } from '../support/clients/docker';
+import type { Docker, DockerDaemon } from '../../harness/clients/docker';
 import type { Podman } from '../support/clients/podman';
-import type { Skopeo } from '../support/clients/skopeo';
+import type { Skopeo } from '../../harness/clients/skopeo';
 import {
   buildOciImage, buildOciIndex, KiB, LINUX_AMD64, LINUX_ARM64, MiB, writeDockerArchive, type BuiltImage, type BuiltIndex,
-} from '../support/oci-image';
+} from '../../harness/oci-image';
 import { authHeaders, type RunningTarget } from '../support/registry-target';
 
 /** An image pushed and verified, which must survive a registry restart. */

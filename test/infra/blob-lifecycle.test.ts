@@ -2,7 +2,7 @@ import { App } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { BUCKET_PREFIXES } from '../../functions/adapters/aws/table-schema';
-import { LAMBDA_ENV } from '../../functions/lambda/env';
+import { LAMBDA_ENV } from '../../functions/adapters/aws/env';
 import { registryPropsFromContext } from '../../infra/context';
 import { registryFunction, registryStack, template } from './stacks';
 

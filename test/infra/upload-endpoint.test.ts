@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { registryPropsFromContext } from '../../infra/context';
 import { CLOUDFRONT_ORIGIN_FACING_PREFIX_LIST } from '../../infra/constructs/cloudfront-prefix-list';
 import { ERROR_STATUSES } from '../../infra/constructs/upload-distribution';
-import { LAMBDA_ENV } from '../../functions/lambda/env';
+import { LAMBDA_ENV } from '../../functions/adapters/aws/env';
 import { actionsOf, only, registryFunction, statementsBySid, statementsOfRole, template } from './stacks';
 
 const tpl = template();

@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { LAMBDA_ENV } from '../../functions/lambda/env';
+import { LAMBDA_ENV } from '../../functions/adapters/aws/env';
 import { registryPropsFromContext } from '../../infra/context';
 import { RegistryStack } from '../../infra/registry-stack';
 import { only, registryFunction, template } from './stacks';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LAMBDA_ENV } from '../../functions/lambda/env';
+import { LAMBDA_ENV } from '../../functions/adapters/aws/env';
 import { readLambdaSettings } from '../../functions/lambda/settings';
 
 const stack = {

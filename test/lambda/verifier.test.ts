@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { describe, expect, it, vi } from 'vitest';
-import { LAMBDA_ENV } from '../../functions/lambda/env';
+import { LAMBDA_ENV } from '../../functions/adapters/aws/env';
 
 const context = { functionName: 'verifier', awsRequestId: 'test', getRemainingTimeInMillis: () => 900_000 } as Context;
 

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { lockDataDir } from '../../functions/local/data-dir';
+import { lockDataDir } from '../../functions/adapters/fs/data-dir';
 
 // The lock is a pid and a boot id: a live process of this boot holds the data dir; a dead
 // one, or any pid from an earlier boot (after a power loss it may be another program's), does not.

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { originOf, parsePublicUrl } from '../../functions/local/public-url';
+import { originOf, parsePublicUrl } from '../../functions/adapters/node/public-url';
 import { readSettings } from '../../functions/local/settings';
 import { challengeWithHost } from '../support/forged-host';
 import { exitCode, start } from './local-server';

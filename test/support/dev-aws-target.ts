@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MAX_LAMBDA_BODY_BYTES } from '../../functions/adapters/apigw/limits';
-import { startAwsEmulators, type AwsEmulators } from './emulators';
-import { createAdminUser } from './dynamo-admin';
+import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
+import { createAdminUser } from '../../harness/dynamo-admin';
 import type { Credentials, RegistryTarget, RunningTarget } from './registry-target';
-import { LogBuffer, ServerProcess } from './server-process';
+import { LogBuffer, ServerProcess } from '../../harness/server-process';
+import { uploadEndpointStarted } from '../../functions/dev/upload-endpoint-process';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const LISTENING = 'nimbus dev:aws listening';
@@ -164,17 +165,6 @@ function listening(line: string): Listening | undefined {
 /** A user with pull, push and delete everywhere, written straight into dev:aws's table. */
 function createAdmin(running: Listening): Promise<Credentials> {
   return createAdminUser({ region: 'us-east-1', endpoint: running.dynamodb, table: running.table, prefix: 'e2e' });
-}
-
-/** An "upload endpoint started" line of dev:aws: the endpoint's URL and pid. */
-export function uploadEndpointStarted(line: string): { url: string; pid: number } | undefined {
-  if (!line.startsWith('{')) return undefined;
-  try {
-    const entry = JSON.parse(line) as { msg?: unknown; url?: unknown; pid?: unknown };
-    return entry.msg === 'upload endpoint started' && typeof entry.url === 'string' && typeof entry.pid === 'number' ? { url: entry.url, pid: entry.pid } : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function lastUploadEndpoint(logs: string): { url: string; pid: number } | undefined {

@@ -1,10 +1,10 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireTool } from './clients/process';
+import { requireTool } from '../../harness/clients/process';
 import type { RegistryTarget } from './registry-target';
-import { LogBuffer, ServerProcess } from './server-process';
-import { freePort, waitForHttp } from './net';
+import { LogBuffer, ServerProcess } from '../../harness/server-process';
+import { freePort, waitForHttp } from '../../harness/net';
 
 /**
  * CNCF distribution (registry:2, Debian's docker-registry), as a reference: a client

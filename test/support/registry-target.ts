@@ -2,10 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LogBuffer, ServerProcess } from './server-process';
+import { LogBuffer, ServerProcess } from '../../harness/server-process';
 import { loggedUrl } from '../../functions/adapters/node/logger';
 import { FsIdentityStore } from '../../functions/adapters/fs/identity-store';
-import { addAdminUser } from './dynamo-admin';
+import { addAdminUser } from '../../harness/dynamo-admin';
 
 /**
  * A registry the end-to-end suite can run against. The suite only talks to it over HTTP

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsMetadataStore } from '../../functions/adapters/fs/metadata-store';
 import { createRegistry, wasmHashing, type Registry } from '../../functions/core/index';
 import { RegistryClient, sha256, withQuery, bodyText } from '../api/client';
-import { seededArray } from '../support/image/seeded-bytes';
+import { seededArray } from '../../harness/image/seeded-bytes';
 import { S3LikeStore } from './s3-like-store';
 
 /**

@@ -7,7 +7,7 @@ import { FsBlobStore } from '../../functions/adapters/fs/blob-store';
 import { FsMetadataStore } from '../../functions/adapters/fs/metadata-store';
 import { DataLayout } from '../../functions/adapters/fs/paths';
 import type { UploadSession } from '../../functions/core/index';
-import { loadOrCreateKey } from '../../functions/auth/key-file';
+import { loadOrCreateKey } from '../../functions/adapters/fs/key-file';
 import { sha256 } from '../api/client';
 
 /**

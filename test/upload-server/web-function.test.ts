@@ -6,11 +6,11 @@ import { createAwsStores } from '../../functions/adapters/aws/index';
 import { loggedUrl } from '../../functions/adapters/node/logger';
 import { createRegistry, type Registry } from '../../functions/core/index';
 import { startSecretsStub, type SecretsStub } from '../../functions/dev/secrets-stub';
-import { LAMBDA_ENV } from '../../functions/lambda/env';
+import { LAMBDA_ENV } from '../../functions/adapters/aws/env';
 import { bodyText, RegistryClient, streamBody, withQuery } from '../api/client';
-import { startAwsEmulators, type AwsEmulators } from '../support/emulators';
-import { freePort } from '../support/net';
-import { LogBuffer, ServerProcess } from '../support/server-process';
+import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
+import { freePort } from '../../harness/net';
+import { LogBuffer, ServerProcess } from '../../harness/server-process';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MiB = 1024 * 1024;

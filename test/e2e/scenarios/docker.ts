@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { MiB } from '../../support/oci-image';
+import { MiB } from '../../../harness/oci-image';
 import { authHeaders } from '../../support/registry-target';
 import { sha256, type E2EContext } from '../e2e-context';
 

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { expect } from 'vitest';
-import { blobPath } from '../../support/oci-image';
+import { blobPath } from '../../../harness/oci-image';
 import { authHeaders } from '../../support/registry-target';
 import { layoutBlobs, layoutDirFor, layoutRef, sha256, type E2EContext } from '../e2e-context';
 

@@ -1,8 +1,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { writeContainersConfig, type ContainersConfig } from './containers-config';
-import { clientEnv, requireTool, run, type RunResult } from './process';
+import { writeContainersConfig, type ContainersConfig } from '../../../harness/clients/containers-config';
+import { clientEnv, requireTool, run, type RunResult } from '../../../harness/clients/process';
 
 export interface PodmanImage {
   Id: string;

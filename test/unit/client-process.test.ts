@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clientEnv, CommandFailedError, requireTool, run } from './process';
+import { clientEnv, CommandFailedError, requireTool, run } from '../../harness/clients/process';
 
 describe('client process runner', () => {
   it('returns what a successful command printed', async () => {

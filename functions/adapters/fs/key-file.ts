@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { link, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { KeySet } from './keyset';
+import { KeySet } from '../../auth/keyset';
 
 /**
  * The local token keys, in <data>/meta/secrets/ with mode 0600: `token-signing.key` signs,

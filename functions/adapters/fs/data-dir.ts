@@ -1,6 +1,6 @@
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadOrCreateKey } from '../auth/key-file';
+import { loadOrCreateKey } from './key-file';
 
 /** Loads the HMAC key for upload capabilities, creating it (mode 0600, atomically) on first start. */
 export async function loadOrCreateSecret(dataDir: string, name: string): Promise<Uint8Array> {

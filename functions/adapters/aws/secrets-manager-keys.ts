@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { KeySet } from './keyset';
+import { KeySet } from '../../auth/keyset';
 
 /**
  * The token key set of a deployed stack, from a Secrets Manager secret the stack generates

@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { DynamoIdentityStore } from '../../functions/adapters/aws/dynamo-identity-store';
-import type { IdentityStore } from '../../functions/auth/identity-store';
-import { hashSecret } from '../../functions/auth/secret-hash';
+import { DynamoIdentityStore } from '../functions/adapters/aws/dynamo-identity-store';
+import type { IdentityStore } from '../functions/auth/identity-store';
+import { hashSecret } from '../functions/auth/secret-hash';
 
 export interface AdminCredentials {
   readonly username: string;
