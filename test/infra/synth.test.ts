@@ -55,7 +55,7 @@ describe('npx cdk synth without AWS credentials', () => {
       requestContext: { requestId: 'r1', http: { method: 'GET', path: '/v2/' }, domainName: 'x', stage: '$default' },
     });
     const script = `const { handler } = await import(${JSON.stringify(bundlePath)});
-const result = await handler(${event}, { awsRequestId: 'l1', functionName: 'f', memoryLimitInMB: '1024', functionVersion: '1', invokedFunctionArn: 'arn' });
+const result = await handler(${event}, { awsRequestId: 'l1', functionName: 'f', memoryLimitInMB: '1024', functionVersion: '1', invokedFunctionArn: 'arn', getRemainingTimeInMillis: () => 30000 });
 process.stdout.write('RESULT ' + JSON.stringify(result) + '\\n');`;
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
       env: {
