@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { awsClients, type AwsClients } from '../../functions/adapters/aws/clients';
 import { createAwsTokenAuthorizer } from '../../functions/lambda/aws-auth';
 import { DynamoAttemptCounter, DynamoIdentityStore } from '../../functions/adapters/aws/dynamo-identity-store';
@@ -10,8 +10,13 @@ import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulat
 import { authHarness, basic, bearer, getToken, pushImage, tokenFor, type AuthHarness } from './harness';
 
 describe('signing keys from Secrets Manager', () => {
-  const secrets = mockClient(SecretsManagerClient);
-  afterEach(() => secrets.reset());
+  // A mock per test: another describe's restore() must not leave these tests on the real client.
+  const mockSecrets = () => mockClient(SecretsManagerClient);
+  let secrets: ReturnType<typeof mockSecrets>;
+  beforeEach(() => {
+    secrets = mockSecrets();
+  });
+  afterEach(() => secrets.restore());
   const current = 'c'.repeat(64);
   const previous = 'p'.repeat(64);
 
@@ -78,13 +83,15 @@ describe('token auth on DynamoDB (the Lambda path)', () => {
   });
 
   it('rejects a replayed refresh token after the user is removed', async () => {
-    const login = (await (await getToken(h, [], basic('alice', 'alice-password'), { offline_token: 'true' })).json()) as { refresh_token: string };
+    // Its own user: removing alice would break the other tests in whatever order they run.
+    await h.addUser('carol', 'carol-password', { 'carol/*': ['pull'] });
+    const login = (await (await getToken(h, [], basic('carol', 'carol-password'), { offline_token: 'true' })).json()) as { refresh_token: string };
     const refresh = () => h.fetch('/token', {
       method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: login.refresh_token }).toString(),
     });
     expect((await refresh()).status).toBe(200);
-    await h.store.deletePrincipal('alice');
+    await h.store.deletePrincipal('carol');
     expect((await refresh()).status).toBe(401);
   });
 });
