@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { FsIdentityStore } from '../adapters/fs/identity-store';
 import { jsonLogger } from '../adapters/node/logger';
 import { startHttpServer } from '../adapters/node-http/server';
-import { lockDataDir } from '../adapters/fs/data-dir';
+import { lockDataDir, removeTmpLeftovers } from '../adapters/fs/data-dir';
 import { createLocalRegistry } from './local-registry';
 import { originOf } from '../adapters/node/public-url';
 import { helpText, readSettings, SettingsError } from './settings';
@@ -30,8 +30,9 @@ async function main(): Promise<void> {
     ...(settings.publicUrl ? { publicOrigin: settings.publicUrl } : {}),
   });
   bound.port = new URL(server.url).port;
-  const sweep = () => local.sweepExpiredUploads()
-    .then((count) => count && logger.log('info', 'swept expired uploads', { count }))
+  // Expired uploads, and temporary files a crash left in tmp/.
+  const sweep = () => Promise.all([local.sweepExpiredUploads(), removeTmpLeftovers(settings.dataDir)])
+    .then(([count, leftovers]) => (count || leftovers) && logger.log('info', 'swept expired uploads', { count, tmpLeftovers: leftovers }))
     .catch((error: unknown) => logger.log('warn', 'upload sweep failed', { error: String(error) }));
   void sweep();
   const sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
