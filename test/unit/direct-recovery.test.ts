@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FsMetadataStore } from '../../functions/adapters/fs/metadata-store';
 import { createRegistry, StoreUnavailableError, type Registry, type RegistryTask } from '../../functions/core/index';
 import { MAX_VERIFY_ATTEMPTS, verifyDeadlineMs } from '../../functions/core/direct/direct-uploads';
@@ -62,6 +62,12 @@ describe('direct upload verification that goes wrong', () => {
     client = new RegistryClient(registry.fetch);
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
+  // Each test starts with nothing handed over and nothing refused, whatever ran before it.
+  beforeEach(() => {
+    queue.length = 0;
+    refuseEnqueue = 0;
+    blobFaults.clear();
+  });
 
   async function uploaded(repo: string, bytes: Uint8Array, promised = bytes) {
     const started = await client.send('POST', `/v2/${repo}/_nimbus/direct-uploads`, { body: JSON.stringify({ digest: sha256(promised), size: bytes.byteLength }) });
