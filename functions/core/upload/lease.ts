@@ -69,6 +69,7 @@ export class HeldUpload implements Fence {
   private current: UploadSession;
   /** Clock when the last successful session write was sent. */
   private renewedAt: number;
+  private renewing = false;
   private writing: Promise<unknown> = Promise.resolve();
   private busyWriting = false;
   private failure: Error | undefined;
@@ -244,8 +245,11 @@ export class HeldUpload implements Fence {
     } catch {
       return; // fenced: guarded waits reject now
     }
-    if (this.busyWriting || now - this.renewedAt < this.leaseMs / 3) return;
-    this.save().then((saved) => {
+    // One renewal at a time: ticks that come while one is queued or in flight (a slow store,
+    // or timers that fire in a burst) must not pile up writes that race the next holder.
+    if (this.renewing || this.busyWriting || now - this.renewedAt < this.leaseMs / 3) return;
+    this.renewing = true;
+    this.save().finally(() => (this.renewing = false)).then((saved) => {
       this.deps.logger.log('debug', 'upload lease renewed', { upload: saved.id, until: saved.lease?.until });
     }, (error: unknown) => {
       // Retried at the next tick; check() fences the holder if none succeeds in time.
