@@ -8,13 +8,13 @@ import { formatBytes, formatSummary, summarize, type Summary } from '../lib/stat
 
 /**
  * esbuild options of infra/constructs/registry-function.ts (NodejsFunction bundling):
- * ESM, node20, minified, external source map, nothing external, the require() banner.
+ * ESM, node22, minified, external source map, nothing external, the require() banner.
  */
 const BUNDLING = {
   bundle: true,
   platform: 'node',
   format: 'esm',
-  target: 'node20',
+  target: 'node22',
   minify: true,
   sourcemap: true,
   sourcesContent: false,

@@ -42,7 +42,7 @@ export function bundledFunction(scope: Construct, id: string, props: BundledFunc
     },
     bundling: {
       format: OutputFormat.ESM,
-      target: 'node20',
+      target: 'node22',
       minify: true,
       sourceMap: true,
       sourcesContent: false,
@@ -55,6 +55,6 @@ export function bundledFunction(scope: Construct, id: string, props: BundledFunc
     },
   });
   acknowledge(fn, 'AwsSolutions-L1',
-    'Pinned to nodejs22.x on purpose: it is the runtime the project supports and tests against (the bundle targets node20). Moving to a newer runtime is a deliberate, tested change, never a side effect of a deploy.');
+    'Pinned to nodejs22.x on purpose: it is the runtime the project supports and tests against (the bundle targets node22). Moving to a newer runtime is a deliberate, tested change, never a side effect of a deploy.');
   return fn;
 }

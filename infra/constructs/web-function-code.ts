@@ -17,7 +17,7 @@ export function webFunctionCodeDirectory(scope: Construct): string {
   if (!Stack.of(scope).bundlingRequired) return join(repoRoot, 'infra/web-function-placeholder');
   const dir = join(Stage.of(scope)?.outdir ?? '.', 'web-function-build', scope.node.addr);
   mkdirSync(dir, { recursive: true });
-  // The runtime is Node.js 24; node22 output runs there unchanged.
-  bundleEntry('functions/upload-server/web-function.ts', join(dir, WEB_FUNCTION_ENTRY_FILE), 'node22');
+  // Built for the runtime it deploys on (WebFunctionRuntime.NODEJS_24_X), as the functions are for nodejs22.x.
+  bundleEntry('functions/upload-server/web-function.ts', join(dir, WEB_FUNCTION_ENTRY_FILE), 'node24');
   return dir;
 }
