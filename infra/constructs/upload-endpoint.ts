@@ -9,14 +9,13 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { LAMBDA_ENV } from '../../functions/adapters/aws/env';
 import { acknowledge } from './nag';
 import { pinnedServiceUpdate, SERVICE_TAG } from './pinned-service-update';
 import { uploadDistribution } from './upload-distribution';
 import type { UploadDomainProps, UploadViewerDomain } from './upload-domain';
 import { UPLOAD_ENDPOINT_PORT, uploadEndpointImage } from './upload-endpoint-image';
 import { UploadEndpointNetwork } from './upload-endpoint-network';
-import { grantUploadData } from './upload-grants';
+import { grantUploadData, uploadServerEnvironment } from './upload-grants';
 
 export interface UploadEndpointOptions {
   /**
@@ -98,11 +97,7 @@ export class UploadEndpoint extends Construct {
       // ECS's longest grace: uploads in flight finish before the task stops.
       stopTimeout: Duration.seconds(120),
       environment: {
-        [LAMBDA_ENV.table]: props.table.tableName,
-        [LAMBDA_ENV.bucket]: props.bucket.bucketName,
-        [LAMBDA_ENV.uploadSecretArn]: props.uploadSecret.secretArn,
-        [LAMBDA_ENV.uploadSessionTtlSeconds]: String(props.uploadSessionTtlSeconds),
-        NIMBUS_PART_SIZE_MIB: String(props.partSizeMiB ?? 16),
+        ...uploadServerEnvironment(props),
         NIMBUS_IDLE_SHUTDOWN_MINUTES: String(idleMinutes),
         NIMBUS_ECS_CLUSTER: this.cluster.clusterName,
         NIMBUS_ECS_SERVICE: SERVICE_NAME,

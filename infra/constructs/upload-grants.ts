@@ -4,6 +4,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { IConstruct } from 'constructs';
 import { itemKeys } from '../../functions/adapters/aws/data-layout';
+import { LAMBDA_ENV } from '../../functions/adapters/aws/env';
 import { BUCKET_PREFIXES, PARTITION_KEY } from '../../functions/adapters/aws/table-schema';
 import { prefixObjects } from './blob-bucket';
 import { acknowledge, logicalIdOf } from './nag';
@@ -81,4 +82,20 @@ export function grantUploadData(role: iam.IRole & IConstruct, props: UploadDataP
     acknowledge(role, `AwsSolutions-IAM5[Resource::<${logicalIdOf(bucket)}.Arn>/${prefix}*]`,
       'Blob and staged-tail object keys are created per upload at run time, so object actions are granted on the blobs/ and staging/ prefixes of this one bucket; no other prefix, bucket or bucket administration.');
   }
+}
+
+/**
+ * The settings every upload endpoint kind (Fargate task, web function) starts the upload
+ * server with (functions/upload-server/settings.ts), so the two kinds cannot drift apart.
+ */
+export function uploadServerEnvironment(props: {
+  table: dynamodb.ITable; bucket: s3.IBucket; uploadSecret: secretsmanager.ISecret; uploadSessionTtlSeconds: number; partSizeMiB?: number;
+}): Record<string, string> {
+  return {
+    [LAMBDA_ENV.table]: props.table.tableName,
+    [LAMBDA_ENV.bucket]: props.bucket.bucketName,
+    [LAMBDA_ENV.uploadSecretArn]: props.uploadSecret.secretArn,
+    [LAMBDA_ENV.uploadSessionTtlSeconds]: String(props.uploadSessionTtlSeconds),
+    NIMBUS_PART_SIZE_MIB: String(props.partSizeMiB ?? 16),
+  };
 }

@@ -6,9 +6,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { LAMBDA_ENV } from '../../functions/adapters/aws/env';
 import { acknowledge, logicalIdOf } from './nag';
-import { grantUploadData } from './upload-grants';
+import { grantUploadData, uploadServerEnvironment } from './upload-grants';
 import { WEB_FUNCTION_ENTRY_FILE, webFunctionCodeDirectory } from './web-function-code';
 
 /** A web function request ends after at most this long (Lambda Developer Guide, "Request timeout"). */
@@ -79,11 +78,7 @@ export class WebFunctionUploadEndpoint extends Construct {
       defaultEndpointAuth: lambda.WebFunctionAuthType.APPLICATION_MANAGED,
       revisionDescription: 'Nimbus upload endpoint: streams layer uploads into S3 parts',
       environment: {
-        [LAMBDA_ENV.table]: props.table.tableName,
-        [LAMBDA_ENV.bucket]: props.bucket.bucketName,
-        [LAMBDA_ENV.uploadSecretArn]: props.uploadSecret.secretArn,
-        [LAMBDA_ENV.uploadSessionTtlSeconds]: String(props.uploadSessionTtlSeconds),
-        NIMBUS_PART_SIZE_MIB: String(props.partSizeMiB ?? 16),
+        ...uploadServerEnvironment(props),
         NODE_OPTIONS: '--enable-source-maps',
       },
     });
