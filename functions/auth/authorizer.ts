@@ -2,7 +2,7 @@ import type { AccessRequest, Action, Authorizer, Principal } from '../core/acces
 import { RegistryError } from '../core/errors';
 import type { Identity } from './authenticator';
 import { readCredentials } from './credentials';
-import { allowsCatalog } from './grants';
+import { allowsRegistryScope } from './grants';
 import { covers, scopeFor, type ResourceAccess } from './scopes';
 import { describeError, grantsAllow, TokenAuth, type TokenAuthOptions } from './token-auth';
 import { handleTokenRequest } from './token-endpoint';
@@ -30,7 +30,7 @@ export function createTokenAuthorizer(options: TokenAuthOptions): Authorizer {
 
   async function identityMay(identity: Identity | undefined, scope: ResourceAccess): Promise<boolean> {
     const grants = await auth.authenticator.grantsOf(identity);
-    if (scope.type === 'registry') return allowsCatalog(grants);
+    if (scope.type === 'registry') return allowsRegistryScope(grants, scope.name);
     return scope.actions.every((action) => grantsAllow(grants, scope.name, action as Action));
   }
 
@@ -88,7 +88,8 @@ export function createTokenAuthorizer(options: TokenAuthOptions): Authorizer {
 }
 
 function denied(scope: ResourceAccess): RegistryError {
-  const what = scope.type === 'registry' ? 'the catalog' : `${scope.actions.join(',')} on ${scope.name}`;
+  const what = scope.type === 'repository' ? `${scope.actions.join(',')} on ${scope.name}`
+    : scope.name === 'catalog' ? 'the catalog (pull on **)' : 'registry administration (pull,push,delete on **)';
   return new RegistryError('DENIED', `requested access to the resource is denied: no grant for ${what}`, {
     detail: [{ Type: scope.type, Name: scope.name, Action: scope.actions.join(',') }],
   });

@@ -71,6 +71,19 @@ export function allowsCatalog(grants: readonly Grant[]): boolean {
   return grants.some((grant) => grant.pattern === '**' && grant.actions.includes('pull'));
 }
 
+/** Administration (GC, retention, immutability) can delete anything anywhere: a `**` grant of every action. */
+export function allowsAdmin(grants: readonly Grant[]): boolean {
+  const everywhere = new Set(grants.filter((grant) => grant.pattern === '**').flatMap((grant) => grant.actions));
+  return ACTIONS.every((action) => everywhere.has(action));
+}
+
+/** What a registry-wide scope (`registry:catalog:*`, `registry:nimbus:*`) needs of the grants. */
+export function allowsRegistryScope(grants: readonly Grant[], name: string): boolean {
+  if (name === 'catalog') return allowsCatalog(grants);
+  if (name === 'nimbus') return allowsAdmin(grants);
+  return false;
+}
+
 /** One grant per pattern, actions united and in canonical order. */
 export function mergeGrants(grants: readonly Grant[]): Grant[] {
   const byPattern = new Map<string, Set<Action>>();

@@ -11,6 +11,8 @@ export interface ResourceAccess {
 }
 
 export const CATALOG: Omit<ResourceAccess, 'actions'> = { type: 'registry', name: 'catalog' };
+/** Registry administration (GC, retention, immutability): `registry:nimbus:*`. */
+export const ADMIN: Omit<ResourceAccess, 'actions'> = { type: 'registry', name: 'nimbus' };
 
 /**
  * Parses scope values; each may hold several space-separated scopes (the POST form
@@ -51,6 +53,7 @@ export interface NeededAccess extends ResourceAccess {
 
 /** The scope a route's access needs, or undefined when it needs only a login (GET /v2/). */
 export function scopeFor(access: AccessRequest): NeededAccess | undefined {
+  if (access.admin) return { ...ADMIN, actions: ['*'] };
   if (access.repository !== undefined) {
     const also = (access.optional ?? []).map(({ repository, actions }): ResourceAccess => ({ type: 'repository', name: repository, actions: [...actions] }));
     return { type: 'repository', name: access.repository, actions: [...access.actions], ...(also.length > 0 ? { also } : {}) };

@@ -4,12 +4,12 @@ import type { Clock, Logger } from '../core/ports';
 import { isRepositoryName } from '../core/names';
 import { AuthenticationError, Authenticator, type Identity } from './authenticator';
 import { loggableName, readCredentials } from './credentials';
-import { allowedActions, allowsCatalog, type Grant } from './grants';
+import { allowedActions, allowsRegistryScope, type Grant } from './grants';
 import type { IdentityStore } from './identity-store';
 import type { KeySet } from './keyset';
 import { LoginThrottle, MemoryAttemptCounter, type AttemptCounter, type LoginLimits } from './login-throttle';
 import { OidcUnavailableError, OidcVerifier } from './oidc';
-import { bearerChallenge, CATALOG, type ResourceAccess } from './scopes';
+import { bearerChallenge, type ResourceAccess } from './scopes';
 import { TokenService } from './token-service';
 
 export interface TokenAuthOptions {
@@ -142,7 +142,7 @@ export function describeError(error: unknown): string {
 }
 
 function allowed(grants: Grant[], scope: ResourceAccess): string[] {
-  if (scope.type === 'registry') return scope.name === CATALOG.name && allowsCatalog(grants) ? ['*'] : [];
+  if (scope.type === 'registry') return allowsRegistryScope(grants, scope.name) ? ['*'] : [];
   if (!isRepositoryName(scope.name)) return [];
   return [...allowedActions(grants, scope.name)];
 }

@@ -15,6 +15,11 @@ export interface AccessRequest {
    * it, so a client that asks for the challenged scope can mount.
    */
   optional?: Array<{ repository: string; actions: Action[] }>;
+  /**
+   * Registry administration (garbage collection, retention, immutability: `/v2/_nimbus/…`
+   * routes): needs every action on every repository, as a `**` grant with pull, push and delete.
+   */
+  admin?: true;
 }
 
 export interface Principal {
