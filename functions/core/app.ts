@@ -11,6 +11,7 @@ import { allowedMethods, matchRoute, routeMethod } from './routes';
 import { Uploads } from './upload/uploads';
 import { DirectUploads } from './direct/direct-uploads';
 import type { RegistryTask, Timers } from './ports';
+import { serialGc } from './gc/serial';
 
 export interface Registry {
   /** Serves one Distribution API request. Never throws: every failure becomes a spec error. */
@@ -45,8 +46,10 @@ export function createRegistry(deps: RegistryDeps): Registry {
     config,
     authorizer: deps.authorizer ?? allowAll,
     signer: new CapabilitySigner(config.uploadSecret),
-    uploads: new Uploads({ blobs: deps.blobs, metadata: deps.metadata, hashing, clock, timers, logger, config }),
+    uploads: new Uploads({ blobs: deps.blobs, metadata: deps.metadata, hashing, clock, timers, logger, config, blobLocks: deps.blobLocks }),
     direct: new DirectUploads({ blobs: deps.blobs, metadata: deps.metadata, hashing, clock, timers, logger, config, tasks: deps.tasks }),
+    ...(deps.gc ? { gc: serialGc({ gc: deps.gc, metadata: deps.metadata, clock, logger }) } : {}),
+    ...(deps.blobLocks ? { blobLocks: deps.blobLocks } : {}),
   };
 
   async function dispatch(request: Request, requestId: string): Promise<Response> {

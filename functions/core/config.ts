@@ -1,5 +1,6 @@
 import type { Authorizer } from './access';
 import type { BlobStore, Clock, Hashing, Logger, MetadataStore, TaskQueue, Timers } from './ports';
+import type { BlobLocks, GcStore } from './gc/ports';
 
 export interface RegistryConfig {
   /** HMAC key (≥ 32 bytes) that signs upload Location capabilities. */
@@ -48,6 +49,10 @@ export interface RegistryDeps {
   readonly authorizer?: Authorizer;
   /** Where background work goes. @default run it inline, within the request */
   readonly tasks?: TaskQueue;
+  /** Online garbage collection (POST /v2/_nimbus/gc). @default none: the route answers 404 UNSUPPORTED */
+  readonly gc?: GcStore;
+  /** Held around upload completion and mounts, when the store's collectBlob needs it (gc/ports.ts). @default none */
+  readonly blobLocks?: BlobLocks;
 }
 
 export interface ResolvedConfig {

@@ -4,6 +4,8 @@ import type { ResolvedConfig } from './config';
 import type { BlobStore, Clock, Hashing, Logger, MetadataStore } from './ports';
 import type { Uploads } from './upload/uploads';
 import type { DirectUploads } from './direct/direct-uploads';
+import type { BlobLocks } from './gc/ports';
+import type { GcPasses } from './gc/serial';
 
 /** Everything a handler may use, built once per registry. */
 export interface Services {
@@ -17,6 +19,9 @@ export interface Services {
   clock: Clock;
   logger: Logger;
   config: ResolvedConfig;
+  /** Garbage collection passes, one at a time; absent when the store offers no GcStore. */
+  gc?: GcPasses;
+  blobLocks?: BlobLocks;
 }
 
 export interface RouteParams {

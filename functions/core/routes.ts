@@ -7,6 +7,7 @@ import { deleteManifest, getManifest, putManifest } from './handlers/manifests';
 import { listCatalog, listTags } from './handlers/listing';
 import { listReferrers } from './handlers/referrers';
 import { cancelUpload, completeUpload, patchUpload, startUpload, uploadStatus } from './handlers/uploads';
+import { runGcPass } from './handlers/gc';
 import { cancelDirectUpload, completeDirectUpload, directPartUrls, directUploadStatus, startDirectUpload } from './handlers/direct';
 
 type Handler = (ctx: RequestContext) => Promise<Response>;
@@ -24,6 +25,7 @@ export interface Route {
   readonly methods: Readonly<Record<string, { handler: Handler; access: RouteAccess }>>;
 }
 
+const adminOnly = (): AccessRequest => ({ actions: [], admin: true });
 const registryWide = (actions: AccessRequest['actions']) => (): AccessRequest => ({ actions });
 const onRepository = (actions: AccessRequest['actions']) => (params: RouteParams): AccessRequest => ({ repository: params.name!, actions });
 
@@ -48,6 +50,12 @@ export const ROUTES: readonly Route[] = [
     name: 'catalog',
     pattern: /^\/v2\/_catalog$/,
     methods: { GET: { handler: listCatalog, access: registryWide(['pull']) } },
+  },
+  // Nimbus administration: a garbage collection pass, answered with its report.
+  {
+    name: 'gc',
+    pattern: /^\/v2\/_nimbus\/gc\/?$/,
+    methods: { POST: { handler: runGcPass, access: adminOnly } },
   },
   {
     name: 'tags',

@@ -1,18 +1,21 @@
 import { FsBlobStore } from '../adapters/fs/blob-store';
 import { FsIdentityStore } from '../adapters/fs/identity-store';
 import { FsMetadataStore } from '../adapters/fs/metadata-store';
+import { FsGcStore } from '../adapters/fs/gc-store';
+import { KeyedMutex } from '../adapters/fs/keyed-mutex';
 import { createTokenAuthorizer } from '../auth/index';
 import { loadOrCreateKeySet } from '../adapters/fs/key-file';
 import { nodeHashing } from '../adapters/node/hashing';
 import { CLIENT_ADDRESS_HEADER } from '../core/http/headers';
 import { createRegistry, type Authorizer, type Logger, type Registry } from '../core/index';
-import { refOf } from '../core/upload/uploads';
 import { loadOrCreateSecret } from '../adapters/fs/data-dir';
 import { originOf } from '../adapters/node/public-url';
 import type { LocalSettings } from './settings';
 
 export interface LocalRegistry {
   registry: Registry;
+  /** The garbage collector's view of the data dir (passes run through registry.services.gc). */
+  gc: FsGcStore;
   /** Reclaims uploads abandoned past their expiry; returns how many. */
   sweepExpiredUploads(): Promise<number>;
 }
@@ -29,6 +32,9 @@ export async function createLocalRegistry(
 ): Promise<LocalRegistry> {
   const blobs = new FsBlobStore(settings.dataDir, { fsync: settings.fsync });
   const metadata = new FsMetadataStore(settings.dataDir, { fsync: settings.fsync });
+  // Held by upload completion, mounts and the collector: bytes of one digest are one file.
+  const blobLocks = new KeyedMutex();
+  const gc = new FsGcStore(settings.dataDir, { metadata, locks: blobLocks, fsync: settings.fsync });
   await Promise.all([blobs.init(), metadata.init()]);
   // A crashed server's leases would block resuming its uploads until they expire.
   await metadata.releaseAllLeases();
@@ -37,6 +43,8 @@ export async function createLocalRegistry(
     metadata,
     logger,
     hashing: nodeHashing(),
+    gc,
+    blobLocks,
     authorizer: authorizer ?? (settings.auth ? await localAuthorizer(settings, logger, publicUrl) : undefined),
     config: {
       uploadSecret: await loadOrCreateSecret(settings.dataDir, 'upload-hmac.key'),
@@ -48,13 +56,10 @@ export async function createLocalRegistry(
   });
   return {
     registry,
+    gc,
     async sweepExpiredUploads() {
-      const expired = await metadata.expiredUploads(Math.floor(Date.now() / 1000));
-      for (const session of expired) {
-        await blobs.abortUpload(refOf(session));
-        await metadata.deleteUpload(session.id);
-      }
-      return expired.length;
+      // Expired sessions only: the safety window does not apply to sessions past their TTL.
+      return (await gc.sweepUploads(Date.now(), false)).uploads;
     },
   };
 }

@@ -1,4 +1,5 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { FsIdentityStore } from '../adapters/fs/identity-store';
 import { jsonLogger } from '../adapters/node/logger';
 import { startHttpServer } from '../adapters/node-http/server';
@@ -6,6 +7,7 @@ import { lockDataDir, removeTmpLeftovers } from '../adapters/fs/data-dir';
 import { createLocalRegistry } from './local-registry';
 import { originOf } from '../adapters/node/public-url';
 import { helpText, readSettings, SettingsError } from './settings';
+import { startGcLoop } from './gc-loop';
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -30,6 +32,12 @@ async function main(): Promise<void> {
     ...(settings.publicUrl ? { publicOrigin: settings.publicUrl } : {}),
   });
   bound.port = new URL(server.url).port;
+  // Where `npx nimbus gc` reaches this server: while it runs, collection goes through it.
+  const urlFile = join(settings.dataDir, '.url');
+  await writeFile(urlFile, `${server.url}\n`, { mode: 0o600 });
+  const stopGc = startGcLoop({
+    passes: local.registry.services.gc!, intervalSeconds: settings.gcIntervalSeconds, minAgeSeconds: settings.gcMinAgeSeconds, logger,
+  });
   // Expired uploads, and temporary files a crash left in tmp/.
   const sweep = () => Promise.all([local.sweepExpiredUploads(), removeTmpLeftovers(settings.dataDir)])
     .then(([count, leftovers]) => (count || leftovers) && logger.log('info', 'swept expired uploads', { count, tmpLeftovers: leftovers }))
@@ -50,7 +58,9 @@ async function main(): Promise<void> {
     stopping = true;
     logger.log('info', 'shutting down', { signal });
     clearInterval(sweeper);
+    stopGc();
     await server.close();
+    await rm(urlFile, { force: true });
     await unlock();
     process.exit(0);
   };

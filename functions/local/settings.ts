@@ -13,6 +13,8 @@ export const SETTINGS = [
   ['NIMBUS_PUBLIC_URL', '(http://HOST:PORT)', 'Origin clients reach the registry at (https://registry.example.com). Login challenges point there, never at the Host header a client sends. Required with NIMBUS_AUTH=on when HOST listens on every address (0.0.0.0, ::).'],
   ['NIMBUS_UPLOAD_URL_TTL', '3600', 'Seconds an upload Location stays valid.'],
   ['NIMBUS_UPLOAD_SESSION_TTL', '86400', 'Seconds an idle upload is kept before it is swept.'],
+  ['NIMBUS_GC_INTERVAL', '3600', 'Seconds between background garbage collection passes (0: off). A pass frees the bytes of blobs no manifest uses once the safety window has passed, and sweeps abandoned uploads; `npx nimbus gc` runs one now.'],
+  ['NIMBUS_GC_MIN_AGE', '86400', 'The safety window in seconds: a blob is collected only once unreferenced and untouched (not pushed, linked, mounted or released) for this long.'],
   ['NIMBUS_AUTH', 'off', 'on: require docker login (token auth; manage users with `npx nimbus`). off: anyone may push and pull, like registry:2.'],
   ['NIMBUS_AUTH_SERVICE', 'nimbus', 'With NIMBUS_AUTH=on: the service name in auth challenges and the audience of issued tokens.'],
   ['NIMBUS_AUTH_TOKEN_TTL', '300', 'With NIMBUS_AUTH=on: seconds an access token stays valid.'],
@@ -28,6 +30,10 @@ export interface LocalSettings {
   publicUrl: string | undefined;
   uploadUrlTtlSeconds: number;
   uploadSessionTtlSeconds: number;
+  /** Seconds between background GC passes; 0 turns the loop off. */
+  gcIntervalSeconds: number;
+  /** The background passes' safety window, in seconds. */
+  gcMinAgeSeconds: number;
   auth: boolean;
   authService: string;
   authTokenTtlSeconds: number;
@@ -60,6 +66,8 @@ export function readSettings(env: NodeJS.ProcessEnv): LocalSettings {
     publicUrl: publicUrl.url,
     uploadUrlTtlSeconds: integer(env, 'NIMBUS_UPLOAD_URL_TTL', 3600, 60, 7 * 86400),
     uploadSessionTtlSeconds: integer(env, 'NIMBUS_UPLOAD_SESSION_TTL', 86400, 300, 30 * 86400),
+    gcIntervalSeconds: integer(env, 'NIMBUS_GC_INTERVAL', 3600, 0, 30 * 86400),
+    gcMinAgeSeconds: integer(env, 'NIMBUS_GC_MIN_AGE', 86400, 0, 10 * 365 * 86400),
     auth: auth === 'on',
     authService,
     authTokenTtlSeconds: integer(env, 'NIMBUS_AUTH_TOKEN_TTL', 300, 60, 86400),

@@ -1,7 +1,7 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
-  BlobRecord, Descriptor, FoundReferences, ManifestRecord, ManifestReferences, MetadataStore, Page, PageRequest, UploadSession,
+  BlobRecord, Clock, Descriptor, FoundReferences, ManifestRecord, ManifestReferences, MetadataStore, Page, PageRequest, UploadSession,
 } from '../../core/index';
 import { StoreConflictError } from '../../core/index';
 import { DirectorySyncs, isNotFound, nodeFs, readJson, removeFile, writeFileAtomic, type DurableFs } from './atomic';
@@ -9,6 +9,7 @@ import { listDir } from './files';
 import { KeyedMutex } from './keyed-mutex';
 import { DataLayout, unescapeRepository } from './paths';
 import { RepositoryFiles } from './repository-files';
+import { ReviewQueue } from './review-queue';
 import { SortedSet } from './sorted-set';
 
 export interface FsMetadataStoreOptions {
@@ -16,6 +17,8 @@ export interface FsMetadataStoreOptions {
   readonly fsync?: boolean;
   /** The file operations durable writes make (tests record them). @default node:fs */
   readonly fs?: DurableFs;
+  /** Times the garbage collector's reviews and blob links carry. @default the system clock */
+  readonly clock?: Clock;
 }
 
 /**
@@ -30,16 +33,24 @@ export class FsMetadataStore implements MetadataStore {
   private readonly mutex = new KeyedMutex();
   private readonly repos: RepositoryFiles;
   private repositories: Promise<SortedSet> | undefined;
+  readonly clock: Clock;
+  /** The garbage collector's review queue (gc-store.ts reads it). */
+  readonly reviews: ReviewQueue;
 
   constructor(root: string, options: FsMetadataStoreOptions = {}) {
     this.layout = new DataLayout(root);
     this.fsync = options.fsync ?? true;
     this.fs = options.fs ?? nodeFs;
+    this.clock = options.clock ?? { now: () => Date.now() };
+    this.reviews = new ReviewQueue(this.layout, {
+      write: (path, data, syncs) => this.write(path, data, syncs),
+      remove: (path, syncs) => this.remove(path, syncs),
+    });
     this.repos = new RepositoryFiles(this.layout, {
       write: (path, data, syncs) => this.write(path, data, syncs),
       remove: (path, syncs) => this.remove(path, syncs),
       batch: () => new DirectorySyncs(this.fs),
-    });
+    }, { now: () => this.clock.now(), reviews: this.reviews });
   }
 
   async init(): Promise<void> {
@@ -71,6 +82,8 @@ export class FsMetadataStore implements MetadataStore {
     return this.mutex.run(`blob:${record.digest}`, async () => {
       const existing = await this.getBlob(record.digest);
       if (existing) return { record: existing, created: false };
+      // Reviewed first: a blob no manifest ever uses must go too, and a crash must not lose that.
+      await this.reviews.queueBlob(record.digest, this.clock.now());
       await this.write(this.layout.blobRecord(record.digest), JSON.stringify(record));
       return { record, created: true };
     });
@@ -85,7 +98,12 @@ export class FsMetadataStore implements MetadataStore {
     await this.noteRepository(repository);
   }
 
-  isBlobLinked(repository: string, digest: string): Promise<boolean> {
+  /** For the collector: removes the link unless a stored manifest uses the blob. */
+  unlinkUnused(repository: string, digest: string): Promise<boolean> {
+    return this.repos.unlinkUnused(repository, digest);
+  }
+
+    isBlobLinked(repository: string, digest: string): Promise<boolean> {
     return this.repos.isLinked(repository, digest);
   }
 

@@ -23,7 +23,8 @@ import { join } from 'node:path';
  *   uploads/<id>/data                               bytes of an unfinished upload, written at their offsets
  *   uploads/<id>/staged/<name>                      bytes held back from a part (unused by this store's streaming policy)
  *   meta/blobs/<alg>/<hh>/<hex>.json                blob record: size, location, time
- *   meta/blob-repos/<alg>/<hh>/<hex>/<repo-escaped> which repositories link a blob (mounts without ?from=)
+ *   meta/blob-repos/<alg>/<hh>/<hex>/<repo-escaped> which repositories link a blob (mounts without ?from=); holds the
+ *                                                   epoch ms it was last linked (empty from older versions: its mtime)
  *   meta/repositories/<name>/_links/<alg>/<hex>     the repository may serve this blob (empty file)
  *   meta/repositories/<name>/_manifests/<alg>/<hex>.json   manifest record (media type, subject, ..., the
  *                                                   blob and child-manifest digests it references)
@@ -36,6 +37,13 @@ import { join } from 'node:path';
  *                                                   after it: one whose holder has no record is a crash's
  *                                                   leftover, ignored and removed under the repository lock)
  *   meta/uploads/<id>.json                          upload session (offset, parts, hash state, version, lease)
+ *   meta/gc/blobs/<alg>/<hex>                       garbage collection review of a blob (text: epoch ms of the latest
+ *                                                   change that queued it: record created, link removed, manifest
+ *                                                   using it deleted); one per blob, so it is also when it was last
+ *                                                   released. Written before the change it reviews (a crash leaves a
+ *                                                   spurious review, never a missing one); removed when settled.
+ *   meta/gc/referrers/<alg>/<subject-hex>/<repo-escaped>   review of the referrers of a manifest deleted from
+ *                                                   <repo> (text: epoch ms), written before the manifest goes
  *   meta/auth/                                      users, robots and grants (see the auth adapter)
  *   tmp/                                            files being written; anything here after a crash is garbage
  *
@@ -126,6 +134,26 @@ export class DataLayout {
   }
   uploadSession(id: string): string {
     return join(this.uploadSessionsRoot, `${safeId(id)}.json`);
+  }
+  get blobsRoot(): string {
+    return join(this.root, 'blobs');
+  }
+  get blobRecordsRoot(): string {
+    return join(this.root, 'meta', 'blobs');
+  }
+  get gcBlobReviewsRoot(): string {
+    return join(this.root, 'meta', 'gc', 'blobs');
+  }
+  gcBlobReview(digest: string): string {
+    const [alg, , hex] = spread(digest);
+    return join(this.gcBlobReviewsRoot, alg, hex);
+  }
+  get gcReferrersReviewsRoot(): string {
+    return join(this.root, 'meta', 'gc', 'referrers');
+  }
+  gcReferrersReview(repository: string, subject: string): string {
+    const [alg, , hex] = spread(subject);
+    return join(this.gcReferrersReviewsRoot, alg, hex, escapeRepository(repository));
   }
   get authRoot(): string {
     return join(this.root, 'meta', 'auth');

@@ -7,6 +7,7 @@ import { exists, listDir } from './files';
 import { KeyedMutex } from './keyed-mutex';
 import { DataLayout, escapeRepository, holderOfFile } from './paths';
 import { TagIndex } from './tag-index';
+import type { ReviewQueue } from './review-queue';
 
 /** A manifest record on disk: everything but the body, plus what it references. */
 type StoredManifest = Omit<ManifestRecord, 'body'> & { references?: ManifestReferences };
@@ -20,6 +21,12 @@ export interface DurableFiles {
   remove(path: string, syncs?: DirectorySyncs): Promise<boolean>;
   /** A batch of directory flushes: one fsync per directory, however many files changed in it. */
   batch(): DirectorySyncs;
+}
+
+/** What the garbage collector needs told (gc/ports.ts): when, and what may have become garbage. */
+export interface GcHooks {
+  now(): number;
+  readonly reviews: ReviewQueue;
 }
 
 /**
@@ -36,7 +43,7 @@ export class RepositoryFiles {
   private readonly locks = new KeyedMutex();
   private readonly tagIndexes = new Map<string, Promise<TagIndex>>();
 
-  constructor(private readonly layout: DataLayout, private readonly files: DurableFiles) {}
+  constructor(private readonly layout: DataLayout, private readonly files: DurableFiles, private readonly gc: GcHooks) {}
 
   // Blob links
 
@@ -44,7 +51,8 @@ export class RepositoryFiles {
     await this.exclusive(repository, async () => {
       const syncs = this.files.batch();
       await this.files.write(this.layout.link(repository, digest), '', syncs);
-      await this.files.write(join(this.layout.blobRepos(digest), escapeRepository(repository)), '', syncs);
+      // When it was linked: a blob linked (or mounted) again is recent for the collector.
+      await this.files.write(join(this.layout.blobRepos(digest), escapeRepository(repository)), String(this.gc.now()), syncs);
       await syncs.flush();
     });
   }
@@ -57,12 +65,27 @@ export class RepositoryFiles {
     return this.exclusive(repository, async () => {
       const holder = await this.liveHolder(repository, 'blobs', digest);
       if (holder) throw new StoreInUseError('blob', digest, holder);
-      const syncs = this.files.batch();
-      const removed = await this.files.remove(this.layout.link(repository, digest), syncs);
-      await this.files.remove(join(this.layout.blobRepos(digest), escapeRepository(repository)), syncs);
-      await syncs.flush();
-      return removed;
+      // Reviewed before it goes: its bytes are freed by a pass after the safety window.
+      if (await this.isLinked(repository, digest)) await this.gc.reviews.queueBlob(digest, this.gc.now());
+      return this.removeLink(repository, digest);
     });
+  }
+
+  /** The collector's unlink: false (and nothing changes) while a stored manifest uses the blob. */
+  unlinkUnused(repository: string, digest: string): Promise<boolean> {
+    return this.exclusive(repository, async () => {
+      if (await this.liveHolder(repository, 'blobs', digest)) return false;
+      await this.removeLink(repository, digest);
+      return true;
+    });
+  }
+
+  private async removeLink(repository: string, digest: string): Promise<boolean> {
+    const syncs = this.files.batch();
+    const removed = await this.files.remove(this.layout.link(repository, digest), syncs);
+    await this.files.remove(join(this.layout.blobRepos(digest), escapeRepository(repository)), syncs);
+    await syncs.flush();
+    return removed;
   }
 
   // Manifests
@@ -114,6 +137,7 @@ export class RepositoryFiles {
       if (!stored) return false;
       const holder = await this.liveHolder(repository, 'manifests', digest);
       if (holder) throw new StoreInUseError('manifest', digest, holder);
+      await this.queueReleased(repository, digest, stored.references);
       const tags = await this.tagIndex(repository);
       // The tags go (flushed) before the manifest: a tag to nothing must not survive a power loss.
       const untagged = this.files.batch();
@@ -133,6 +157,15 @@ export class RepositoryFiles {
       await leftovers.flush();
       return true;
     });
+  }
+
+  /** Before a manifest goes: a review of each blob it used, and of its referrers. */
+  private async queueReleased(repository: string, digest: string, references: ManifestReferences | undefined): Promise<void> {
+    const at = this.gc.now();
+    const syncs = this.files.batch();
+    await this.gc.reviews.queueReferrers(repository, digest, at, syncs);
+    await forEachLimited(references?.blobs ?? [], FILE_CONCURRENCY, (blob) => this.gc.reviews.queueBlob(blob, at, syncs));
+    await syncs.flush();
   }
 
   // Tags and referrers

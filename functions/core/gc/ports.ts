@@ -104,3 +104,13 @@ export interface GcReport {
 }
 
 export const DEFAULT_GC_MIN_AGE_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Per-digest exclusion, for stores where upload completion and collectBlob act on the same
+ * bytes (the fs store: blobs are content-addressed files). The core holds it around an upload's
+ * completion (record check, bytes, record, link) and a mount's check-and-link, and the store
+ * holds it in collectBlob, so neither can interleave with the other.
+ */
+export interface BlobLocks {
+  run<T>(digest: string, section: () => Promise<T>): Promise<T>;
+}

@@ -1,6 +1,7 @@
 import { tryParseDigest } from '../digest';
 import { isRepositoryName } from '../names';
 import type { RequestContext } from '../context';
+import { underBlobLock } from '../keyed-lock';
 
 /**
  * Links an existing blob into `repository` when the caller may read it elsewhere: from
@@ -18,9 +19,13 @@ export async function tryMount(ctx: RequestContext, repository: string, mountPar
   for (const source of candidates) {
     if (!(await authorizer.can(ctx.principal, source, 'pull'))) continue;
     if (!(await metadata.isBlobLinked(source, digest.value))) continue;
-    if (!(await metadata.getBlob(digest.value))) return undefined;
-    await metadata.linkBlob(repository, digest.value);
-    return digest.value;
+    // Under the blob's lock: the collector cannot delete the blob between the check and the link.
+    const linked = await underBlobLock(ctx.services.blobLocks, digest.value, async () => {
+      if (!(await metadata.getBlob(digest.value))) return false;
+      await metadata.linkBlob(repository, digest.value);
+      return true;
+    });
+    return linked ? digest.value : undefined;
   }
   return undefined;
 }

@@ -7,6 +7,8 @@ import { uploadRangeHeader } from '../http/range';
 import { appendBody, type UploadProgress } from './part-writer';
 import { HeldUpload, nextPartNumber } from './lease';
 import { resumeHasher } from './resume-hash';
+import type { BlobLocks } from '../gc/ports';
+import { underBlobLock } from '../keyed-lock';
 
 export interface UploadDeps {
   blobs: BlobStore;
@@ -16,6 +18,8 @@ export interface UploadDeps {
   timers: Timers;
   logger: Logger;
   config: ResolvedConfig;
+  /** Held around completion, so a garbage collection of the same digest cannot interleave. */
+  blobLocks?: BlobLocks;
 }
 
 export interface AppendOptions {
@@ -167,9 +171,19 @@ export class Uploads {
 
   /** Makes a sealed upload a blob. Every step may be repeated by a later holder. */
   private async commit(holder: HeldUpload): Promise<BlobRecord> {
-    const { blobs, metadata, clock } = this.deps;
     const session = holder.session;
     const digest = session.commit!.digest;
+    // Checking for the blob, storing it and linking it happen as one step for the collector:
+    // it never deletes bytes this upload found present, or just put in place.
+    const record = await underBlobLock(this.deps.blobLocks, digest, () => this.storeAndLink(holder, digest));
+    holder.stop();
+    await this.deps.metadata.deleteUpload(session.id);
+    return record;
+  }
+
+  private async storeAndLink(holder: HeldUpload, digest: string): Promise<BlobRecord> {
+    const { blobs, metadata, clock } = this.deps;
+    const session = holder.session;
     const ref = refOf(session);
     const existing = await holder.guard(metadata.getBlob(digest));
     let record: BlobRecord;
@@ -186,8 +200,6 @@ export class Uploads {
       if (!result.created && result.record.location !== location) await blobs.delete(location);
     }
     await holder.guard(metadata.linkBlob(session.repository, digest));
-    holder.stop();
-    await metadata.deleteUpload(session.id);
     return record;
   }
 
