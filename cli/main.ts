@@ -4,6 +4,7 @@ import { NameError, PrincipalExistsError } from '../functions/auth/identity-stor
 import { RuleSyntaxError } from '../functions/auth/claim-rules';
 import { registerDoctorCommand } from './doctor/command';
 import { CliError } from './errors';
+import { registerGcCommand } from './gc';
 import { registerGrantCommands } from './grants';
 import { registerKeyCommands } from './keys';
 import { registerOidcCommands } from './oidc';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerKeyCommands(program);
   registerPushCommand(program);
   registerDoctorCommand(program);
+  registerGcCommand(program);
   program.addHelpText('after', [
     '',
     'Turn auth on for npm start with NIMBUS_AUTH=on, then for example:',
