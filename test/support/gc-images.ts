@@ -82,6 +82,20 @@ export class GcTestClient {
     return false;
   }
 
+  /** As docker pushes: HEAD each blob, upload those missing, then the manifest; retried like pushImage. */
+  async pushImageSkippingExisting(image: TestImage, attempts = 5): Promise<boolean> {
+    for (let attempt = 0; attempt < attempts; attempt++) {
+      const statuses = await Promise.all(image.blobs.map(async (blob) => {
+        const head = await this.send('HEAD', `/v2/${image.repository}/blobs/${blob.digest}`);
+        await head.body?.cancel();
+        return head.status === 200 ? 201 : this.uploadBlob(image.repository, blob);
+      }));
+      if (statuses.some((status) => status !== 201)) continue;
+      if ((await this.putManifest(image)) === 201) return true;
+    }
+    return false;
+  }
+
   async deleteManifest(repository: string, digest: string): Promise<number> {
     const response = await this.send('DELETE', `/v2/${repository}/manifests/${digest}`);
     await response.body?.cancel();
