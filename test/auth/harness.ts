@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { FsBlobStore } from '../../functions/adapters/fs/blob-store';
 import { FsIdentityStore } from '../../functions/adapters/fs/identity-store';
 import { FsMetadataStore } from '../../functions/adapters/fs/metadata-store';
+import { FsGcStore } from '../../functions/adapters/fs/gc-store';
+import { KeyedMutex } from '../../functions/adapters/fs/keyed-mutex';
 import { nodeHashing } from '../../functions/adapters/node/hashing';
 import { createTokenAuthorizer, type IdentityStore, type TokenAuthOptions } from '../../functions/auth/index';
 import type { Action } from '../../functions/core/access';
@@ -37,7 +39,7 @@ export interface AuthHarness {
 }
 
 /** The registry in-process with token auth on filesystem stores in a temp dir. */
-export async function authHarness(options: Partial<TokenAuthOptions> & { address?: string } = {}): Promise<AuthHarness> {
+export async function authHarness(options: Partial<TokenAuthOptions> & { address?: string; withGc?: boolean } = {}): Promise<AuthHarness> {
   const dataDir = await mkdtemp(join(tmpdir(), 'nimbus-auth-'));
   const blobs = new FsBlobStore(dataDir, { fsync: false });
   const metadata = new FsMetadataStore(dataDir, { fsync: false });
@@ -45,9 +47,12 @@ export async function authHarness(options: Partial<TokenAuthOptions> & { address
   const store = options.store ?? new FsIdentityStore(dataDir, { fsync: false });
   const keys = options.keys ?? (await loadOrCreateKeySet(dataDir));
   const clock = new ManualClock();
+  const { withGc, ...authOptions } = options;
+  const blobLocks = new KeyedMutex();
   const registry = createRegistry({
     blobs,
     metadata,
+    ...(withGc ? { gc: new FsGcStore(dataDir, { metadata, locks: blobLocks, fsync: false }), blobLocks } : {}),
     hashing: nodeHashing(),
     clock,
     config: { uploadSecret: randomBytes(32), blobRedirectSeconds: 0 },
@@ -55,7 +60,7 @@ export async function authHarness(options: Partial<TokenAuthOptions> & { address
       store, keys, clock, service: 'nimbus-test',
       // As the transports do it: the address they stamp on the request (tests stamp their own).
       clientAddress: (request) => request.headers.get(CLIENT_ADDRESS_HEADER) ?? options.address ?? '192.0.2.1',
-      ...options,
+      ...authOptions,
       publicUrl: options.publicUrl ?? ORIGIN,
     }),
   });
