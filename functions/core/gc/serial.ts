@@ -18,10 +18,10 @@ export function serialGc(deps: GcDeps): GcPasses {
     },
     run(options) {
       pending++;
-      const pass = tail.then(() => runGc(deps, options));
-      tail = pass.catch(() => undefined).finally(() => {
+      const pass = tail.then(() => runGc(deps, options)).finally(() => {
         pending--;
       });
+      tail = pass.catch(() => undefined);
       return pass;
     },
   };
