@@ -19,6 +19,8 @@ export interface QueueFiles {
  */
 export class ReviewQueue {
   private readonly mutex = new KeyedMutex();
+  /** The due reviews of the listing being paged through. */
+  private listing: { cutoff: number; reviews: GcReview[] } | undefined;
 
   constructor(private readonly layout: DataLayout, private readonly files: QueueFiles) {}
 
@@ -45,9 +47,16 @@ export class ReviewQueue {
     });
   }
 
-  /** Reviews with `at` ≤ cutoff, oldest first; costs what is queued, not what is stored. */
+  /**
+   * Reviews with `at` ≤ cutoff, oldest first; costs what is queued, not what is stored. The
+   * first page reads the queue once; the following pages of that listing page through what it
+   * read (a review settled meanwhile comes up once more, and settles as absent or referenced).
+   */
   async due(cutoff: number, limit: number, after?: string): Promise<Paged<GcReview>> {
-    const all = (await this.all()).filter((review) => review.at <= cutoff).sort(byAge);
+    if (after === undefined || this.listing?.cutoff !== cutoff) {
+      this.listing = { cutoff, reviews: (await this.all()).filter((review) => review.at <= cutoff).sort(byAge) };
+    }
+    const all = this.listing.reviews;
     const start = after === undefined ? 0 : all.findIndex((review) => cursorOf(review) > after);
     const items = start < 0 ? [] : all.slice(start, start + limit);
     const last = items.at(-1);

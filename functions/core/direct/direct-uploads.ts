@@ -3,6 +3,7 @@ import type { Digest } from '../digest';
 import type { DirectPartUploads, TaskQueue } from '../ports';
 import type { DirectUpload, PartRecord, UploadSession } from '../records';
 import { refOf, type UploadDeps } from '../upload/uploads';
+import { underBlobLock } from '../keyed-lock';
 
 export interface DirectDeps extends UploadDeps {
   tasks: TaskQueue | undefined;
@@ -139,9 +140,13 @@ export class DirectUploads {
       logger.log('warn', 'direct upload failed verification', { upload: id, expected: direct.digest, ...actual });
       return this.settle(id, (current) => ({ ...current, state: 'failed', error: { code: 'DIGEST_INVALID', message } }));
     }
-    const result = await metadata.putBlob({ digest: direct.digest, size: actual.size, location: direct.location, createdAt: clock.now() });
-    if (!result.created && result.record.location !== direct.location) await blobs.delete(direct.location);
-    await metadata.linkBlob(session.repository, direct.digest);
+    // As an upload's completion: one step for the collector (gc/ports.ts BlobLocks).
+    const location = direct.location;
+    await underBlobLock(this.deps.blobLocks, direct.digest, async () => {
+      const result = await metadata.putBlob({ digest: direct.digest, size: actual.size, location, createdAt: clock.now() });
+      if (!result.created && result.record.location !== location) await blobs.delete(location);
+      await metadata.linkBlob(session.repository, direct.digest);
+    });
     await this.settle(id, (current) => ({ ...current, state: 'verified' }));
   }
 
