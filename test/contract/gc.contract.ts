@@ -211,6 +211,44 @@ export function describeGcContract(name: string, factory: () => Promise<GcFixtur
       expect(await client.pullDifference(kept)).toBeUndefined();
     });
 
+    it('stops at the deadline with complete=false, and the next pass goes on', async () => {
+      const repository = repo();
+      const loose = [testBlob(), testBlob(), testBlob()];
+      for (const blob of loose) expect(await client.uploadBlob(repository, blob)).toBe(201);
+      fx.clock.advance(2 * HOUR);
+      const stopped = await runGc({ gc: fx.gc, metadata: fx.metadata, clock: fx.clock }, { minAgeMs: HOUR, deadline: fx.clock.now() });
+      expect(stopped).toMatchObject({ complete: false, blobsDeleted: 0 });
+      for (const blob of loose) expect(await fx.bytesExist(blob.digest)).toBe(true);
+      const resumed = await gc();
+      expect(resumed.complete).toBe(true);
+      expect(deletedDigests(resumed)).toEqual(loose.map((b) => b.digest).sort());
+    });
+
+    it('sweeps uploads abandoned past their expiry, and only those', async () => {
+      const repository = repo();
+      const sessionOf = (response: Response) => new URL(response.headers.get('location')!, 'http://registry.test').pathname.split('/').at(-1)!;
+      const started = await client.send('POST', `/v2/${repository}/blobs/uploads/`);
+      expect(started.status).toBe(202);
+      const patched = await client.send('PATCH', started.headers.get('location')!, { body: new Uint8Array(1000), headers: { 'content-type': 'application/octet-stream' } });
+      expect(patched.status).toBe(202);
+      const abandoned = sessionOf(started);
+      fx.clock.advance(HOUR);
+      expect((await gc()).uploadsSwept).toBe(0);
+      expect(await fx.metadata.getUpload(abandoned)).toBeDefined();
+      fx.clock.advance(25 * HOUR); // past the default 24 h session TTL
+      const recentStart = await client.send('POST', `/v2/${repository}/blobs/uploads/`);
+      expect(recentStart.status).toBe(202);
+      const recent = sessionOf(recentStart);
+      const dry = await gc({ dryRun: true });
+      expect(dry.uploadsSwept).toBe(1);
+      expect(await fx.metadata.getUpload(abandoned)).toBeDefined();
+      const swept = await gc();
+      expect(swept.uploadsSwept).toBe(1);
+      expect(swept.uploadBytesFreed).toBe(dry.uploadBytesFreed);
+      expect(await fx.metadata.getUpload(abandoned)).toBeUndefined();
+      expect(await fx.metadata.getUpload(recent)).toBeDefined();
+    });
+
     it('never leaves a served manifest with unreadable blobs, nor a link without bytes, when pushes race collection (60 rounds)', async () => {
       const repository = repo();
       let collected = 0;
