@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { startGcLoop } from '../../functions/local/gc-loop';
 import { humanBytes, parseDuration, summarize } from '../../cli/gc';
 import { gcOptionsOf } from '../../functions/core/handlers/gc';
 import { RegistryError } from '../../functions/core/errors';
@@ -105,5 +106,49 @@ describe('GC passes of one registry', () => {
     expect((await all).map((report) => report.complete)).toEqual([true, true, true]);
     expect(most).toBe(1);
     expect(passes.busy).toBe(false);
+  });
+});
+
+describe('npm start background GC loop', () => {
+  it('runs a pass per interval with the configured window, skips a tick while one runs, and 0 is off', async () => {
+    vi.useFakeTimers();
+    try {
+      const calls: GcOptions[] = [];
+      let finish: (() => void) | undefined;
+      const passes = {
+        busy: false,
+        run(options: GcOptions) {
+          calls.push(options);
+          passes.busy = true;
+          return new Promise<GcReport>((resolve) => {
+            finish = () => {
+              passes.busy = false;
+              resolve({} as GcReport);
+            };
+          });
+        },
+      };
+      const logger = { log() {} };
+      expect(startGcLoop({ passes, intervalSeconds: 0, minAgeSeconds: 60, logger })).toBeTypeOf('function');
+      await vi.advanceTimersByTimeAsync(10_000_000);
+      expect(calls).toHaveLength(0);
+
+      const stop = startGcLoop({ passes, intervalSeconds: 600, minAgeSeconds: 3600, logger });
+      await vi.advanceTimersByTimeAsync(599_000);
+      expect(calls).toHaveLength(0);
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(calls).toEqual([{ minAgeMs: 3_600_000 }]);
+      await vi.advanceTimersByTimeAsync(600_000); // still running: this tick is skipped
+      expect(calls).toHaveLength(1);
+      finish!();
+      await vi.advanceTimersByTimeAsync(600_000);
+      expect(calls).toHaveLength(2);
+      stop();
+      finish!();
+      await vi.advanceTimersByTimeAsync(6_000_000);
+      expect(calls).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

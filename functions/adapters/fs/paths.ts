@@ -18,6 +18,8 @@ import { join } from 'node:path';
  *    (never replaced, never half-written), directory flushed;
  *  - .lock: created exclusively (that is the lock), holding the server's pid and boot id;
  *    a lock whose pid is not alive, or from an earlier boot, is stale and taken over.
+ *  - .url: the running server's URL (written after it listens, removed when it stops), so that
+ *    `npx nimbus gc` asks that server instead of writing to a data dir it does not hold.
  *
  *   blobs/<alg>/<hh>/<hex>                          verified blob bytes, content-addressed, shared by all repositories
  *   uploads/<id>/data                               bytes of an unfinished upload, written at their offsets
