@@ -70,3 +70,30 @@ describe('fs GcStore: leftovers on disk', () => {
     }
   });
 });
+
+describe('fs GcStore: manifests stored before references were recorded', () => {
+  it('collects nothing linked in a repository holding one, since what it uses is unknown', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nimbus-gc-'));
+    try {
+      const clock = manualClock();
+      const metadata = new FsMetadataStore(dir, { fsync: false, clock });
+      await metadata.init();
+      const gc = new FsGcStore(dir, { metadata, locks: new KeyedMutex(), fsync: false });
+      const layout = new DataLayout(dir);
+      const digest = `sha256:${'c'.repeat(64)}`;
+      await mkdir(dirname(layout.blob(digest)), { recursive: true });
+      await writeFile(layout.blob(digest), 'bytes');
+      await metadata.putBlob({ digest, size: 5, location: layout.blobLocation(digest), createdAt: clock.now() });
+      await metadata.linkBlob('old/app', digest);
+      // As an older version wrote it: a record without `references`.
+      const legacy = `sha256:${'d'.repeat(64)}`;
+      await mkdir(dirname(layout.manifestRecord('old/app', legacy)), { recursive: true });
+      await writeFile(layout.manifestRecord('old/app', legacy), JSON.stringify({ digest: legacy, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 2, createdAt: 1 }));
+      clock.advance(3_600_000);
+      expect(await gc.collectBlob(digest, clock.now() - 1)).toEqual({ state: 'referenced' });
+      expect(existsSync(layout.blob(digest))).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobVerdict, GcReview, GcStore, Paged } from '../../core/gc/ports';
-import { readText, removeFile } from './atomic';
+import { readJson, readText, removeFile } from './atomic';
 import { exists, listDir } from './files';
 import { sweepOrphanBlobs, sweepAbandonedUploads, walkBlobRecords } from './gc-sweeps';
 import type { KeyedMutex } from './keyed-mutex';
@@ -28,6 +28,7 @@ export class FsGcStore implements GcStore {
   private readonly metadata: FsMetadataStore;
   private readonly locks: KeyedMutex;
   private readonly fsync: boolean;
+  private readonly legacy = new Map<string, Promise<boolean>>();
 
   constructor(root: string, options: FsGcStoreOptions) {
     this.layout = new DataLayout(root);
@@ -89,7 +90,7 @@ export class FsGcStore implements GcStore {
     if (!record) return { state: 'absent' };
     const links = await this.links(digest);
     for (const { repository } of links) {
-      if (await this.usedIn(repository, digest)) return { state: 'referenced' };
+      if ((await this.usedIn(repository, digest)) || (await this.holdsLegacyManifests(repository))) return { state: 'referenced' };
     }
     const released = (await this.metadata.reviews.blobReviewAt(digest)) ?? 0;
     const touched = Math.max(record.createdAt, released, ...links.map((link) => link.at));
@@ -112,6 +113,20 @@ export class FsGcStore implements GcStore {
     return links;
   }
 
+  /**
+   * Whether the repository holds manifests stored before references were recorded: what
+   * they use is unknown, so nothing linked there is collected. Looked up once per repository
+   * (manifests stored since always record their references).
+   */
+  private holdsLegacyManifests(repository: string): Promise<boolean> {
+    let found = this.legacy.get(repository);
+    if (!found) {
+      found = findLegacyManifest(join(this.layout.repository(repository), '_manifests'));
+      this.legacy.set(repository, found);
+    }
+    return found;
+  }
+
   /** Whether a manifest stored in the repository uses the blob (a reference file whose holder has a record). */
   private async usedIn(repository: string, digest: string): Promise<boolean> {
     const dir = this.layout.references(repository, 'blobs', digest);
@@ -120,4 +135,15 @@ export class FsGcStore implements GcStore {
     }
     return false;
   }
+}
+
+async function findLegacyManifest(manifests: string): Promise<boolean> {
+  for (const alg of await listDir(manifests)) {
+    for (const file of await listDir(join(manifests, alg))) {
+      if (!file.endsWith('.json')) continue;
+      const record = await readJson<{ references?: unknown }>(join(manifests, alg, file));
+      if (record && record.references === undefined) return true;
+    }
+  }
+  return false;
 }
