@@ -56,7 +56,9 @@ export async function getBlob(ctx: RequestContext): Promise<Response> {
 
 /**
  * DELETE /v2/<name>/blobs/<digest>: unlinks the blob from this repository only, unless a
- * manifest stored there still uses it (then 405, naming the manifest).
+ * manifest stored there still uses it (then 405, naming the manifest). The store queues a
+ * garbage collection review (gc/ports.ts): the bytes go at a pass after the safety window,
+ * if nothing uses or links the blob by then.
  */
 export async function deleteBlob(ctx: RequestContext): Promise<Response> {
   const repository = repositoryOf(ctx);
