@@ -15,15 +15,18 @@ export interface PassContext {
 }
 
 /** Collects a blob (a dry run only inspects it) and counts what went. */
-export async function decideBlob(pass: PassContext, digest: string): Promise<BlobVerdict> {
+export async function decideBlob(pass: PassContext, digest: string): Promise<BlobVerdict['state']> {
+  const earlier = pass.tally.decided(digest);
+  if (earlier) return earlier; // a review and the full walk may both name it: its verdict stands
   const verdict = pass.dryRun ? await pass.gc.inspectBlob(digest, pass.cutoff) : await pass.gc.collectBlob(digest, pass.cutoff);
   if (verdict.state === 'garbage') pass.tally.blobDeleted(digest, verdict.size);
-  return verdict;
+  pass.tally.decide(digest, verdict.state);
+  return verdict.state;
 }
 
 /** Whether a review is done with: what stays recent or busy is looked at again by a later pass. */
-function settles(verdict: BlobVerdict): boolean {
-  return verdict.state === 'garbage' || verdict.state === 'referenced' || verdict.state === 'absent';
+function settles(state: BlobVerdict['state']): boolean {
+  return state === 'garbage' || state === 'referenced' || state === 'absent';
 }
 
 export async function handleReview(pass: PassContext, review: GcReview): Promise<void> {
@@ -33,10 +36,8 @@ export async function handleReview(pass: PassContext, review: GcReview): Promise
     if (!pass.dryRun) await pass.gc.settleReview(review);
     return;
   }
-  // A digest already decided in this pass: its verdict stands; a real run settles the duplicate.
-  if (!pass.tally.firstLook(review.digest)) return;
-  const verdict = await decideBlob(pass, review.digest);
-  if (!pass.dryRun && settles(verdict)) await pass.gc.settleReview(review);
+  const state = await decideBlob(pass, review.digest);
+  if (!pass.dryRun && settles(state)) await pass.gc.settleReview(review);
 }
 
 /**

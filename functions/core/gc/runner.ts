@@ -68,7 +68,7 @@ async function everyBlob(pass: PassContext, inTime: () => boolean): Promise<bool
     const page = await pass.gc.listBlobs(PAGE, after);
     for (const digest of page.items) {
       if (!inTime()) return false;
-      if (pass.tally.firstLook(digest)) await decideBlob(pass, digest);
+      await decideBlob(pass, digest);
     }
     after = page.next;
   } while (after !== undefined);

@@ -1,4 +1,4 @@
-import type { GcReport } from './ports';
+import type { BlobVerdict, GcReport } from './ports';
 
 /** The report lists at most this many deleted blobs; the counts cover all of them. */
 export const REPORTED_DIGESTS = 1000;
@@ -15,16 +15,18 @@ export class GcTally {
   orphanBytesFreed = 0;
   complete = true;
   private readonly deleted: Array<{ digest: string; size: number }> = [];
-  /** Blobs decided in this pass (a review and the full walk may both name one). */
-  private readonly seen = new Set<string>();
+  /** Blobs decided in this pass and what was decided (a review and the full walk may both name one). */
+  private readonly seen = new Map<string, BlobVerdict['state']>();
 
   constructor(readonly dryRun: boolean, readonly full: boolean, private readonly startedAt: number) {}
 
-  /** True the first time a digest comes up in this pass. */
-  firstLook(digest: string): boolean {
-    if (this.seen.has(digest)) return false;
-    this.seen.add(digest);
-    return true;
+  /** What this pass decided about a blob, if it looked at it already. */
+  decided(digest: string): BlobVerdict['state'] | undefined {
+    return this.seen.get(digest);
+  }
+
+  decide(digest: string, state: BlobVerdict['state']): void {
+    this.seen.set(digest, state);
   }
 
   blobDeleted(digest: string, size: number): void {
