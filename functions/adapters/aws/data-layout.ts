@@ -132,6 +132,7 @@ function key(pk: string, sk: string): Key {
 
 export const itemKeys = {
   blob: (digest: string) => key(`BLOB#${digest}`, 'BLOB'),
+  blobTombstone: (digest: string) => key(`BLOB#${digest}`, 'COLLECTED'),
   blobLink: (digest: string, repository: string) => key(`BLOB#${digest}`, `LINK#${repository}`),
   blobLinksPartition: (digest: string) => `BLOB#${digest}`,
   blobLinkPrefix: 'LINK#',

@@ -6,6 +6,7 @@ import { batchGet, itemId } from './batch-get';
 import { itemKeys } from './data-layout';
 import { queryAll, retryOnConflict } from './dynamo-helpers';
 import { PARTITION_KEY, SORT_KEY } from './table-schema';
+import { blobReviews, queueReviews, RELEASED_AT } from './gc-reviews';
 import { MAX_TRANSACTION_ACTIONS, transactConditions, type TransactItem } from './transactions';
 
 export interface ReferenceTarget {
@@ -71,11 +72,18 @@ export class ReferenceRecords {
         },
       },
       {
-        Update: {
-          TableName: this.table, Key: this.counterKey(repository, target),
-          UpdateExpression: 'ADD #refs :minus', ConditionExpression: 'attribute_exists(#pk)',
-          ExpressionAttributeNames: { '#refs': REFS, '#pk': PARTITION_KEY }, ExpressionAttributeValues: { ':minus': -1 },
-        },
+        // A blob link also notes when it was last released: garbage collection's safety window.
+        Update: target.kind === 'blob'
+          ? {
+            TableName: this.table, Key: this.counterKey(repository, target),
+            UpdateExpression: 'SET #released = :now ADD #refs :minus', ConditionExpression: 'attribute_exists(#pk)',
+            ExpressionAttributeNames: { '#refs': REFS, '#pk': PARTITION_KEY, '#released': RELEASED_AT }, ExpressionAttributeValues: { ':minus': -1, ':now': Date.now() },
+          }
+          : {
+            TableName: this.table, Key: this.counterKey(repository, target),
+            UpdateExpression: 'ADD #refs :minus', ConditionExpression: 'attribute_exists(#pk)',
+            ExpressionAttributeNames: { '#refs': REFS, '#pk': PARTITION_KEY }, ExpressionAttributeValues: { ':minus': -1 },
+          },
       },
     ];
   }
@@ -138,8 +146,15 @@ export class ReferenceRecords {
     return missing;
   }
 
-  /** Releases a holder generation's references in chunked transactions, then its list. */
-  async release(repository: string, holder: string, generation: string, targets: ReferenceTarget[], listKeys?: Record<string, string>[]): Promise<void> {
+  /**
+   * Releases a holder generation's references in chunked transactions, then its list. The
+   * released blobs are queued for garbage-collection review first (unless the caller did),
+   * so a crash leaves at worst an extra review.
+   */
+  async release(
+    repository: string, holder: string, generation: string, targets: ReferenceTarget[], listKeys?: Record<string, string>[], reviewsQueued = false,
+  ): Promise<void> {
+    if (!reviewsQueued) await queueReviews(this.doc, this.table, blobReviews(targets.filter((t) => t.kind === 'blob').map((t) => t.digest), Date.now()));
     await forEachLimited(chunked(targets, this.perTransaction), TRANSACTION_CONCURRENCY, async (chunk) => {
       let pending = chunk;
       while (pending.length > 0) {
