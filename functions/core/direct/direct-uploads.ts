@@ -1,4 +1,4 @@
-import { RegistryError, StoreConflictError, StoreNotFoundError, StoreThrottledError, StoreUnavailableError } from '../errors';
+import { RegistryError, StoreConflictError, StoreNotFoundError, StoreReferenceMissingError, StoreThrottledError, StoreUnavailableError } from '../errors';
 import type { Digest } from '../digest';
 import type { DirectPartUploads, TaskQueue } from '../ports';
 import type { DirectUpload, PartRecord, UploadSession } from '../records';
@@ -139,9 +139,19 @@ export class DirectUploads {
       logger.log('warn', 'direct upload failed verification', { upload: id, expected: direct.digest, ...actual });
       return this.settle(id, (current) => ({ ...current, state: 'failed', error: { code: 'DIGEST_INVALID', message } }));
     }
-    const result = await metadata.putBlob({ digest: direct.digest, size: actual.size, location: direct.location, createdAt: clock.now() });
-    if (!result.created && result.record.location !== direct.location) await blobs.delete(direct.location);
-    await metadata.linkBlob(session.repository, direct.digest);
+    // Link before dropping our copy: a store whose garbage collector deleted the stored copy in
+    // between refuses the link (StoreReferenceMissingError), and ours is stored instead.
+    for (let attempt = 1; ; attempt++) {
+      const result = await metadata.putBlob({ digest: direct.digest, size: actual.size, location: direct.location, createdAt: clock.now() });
+      try {
+        await metadata.linkBlob(session.repository, direct.digest);
+      } catch (error) {
+        if (error instanceof StoreReferenceMissingError && attempt < 3) continue;
+        throw error;
+      }
+      if (!result.created && result.record.location !== direct.location) await blobs.delete(direct.location);
+      break;
+    }
     await this.settle(id, (current) => ({ ...current, state: 'verified' }));
   }
 

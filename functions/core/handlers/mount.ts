@@ -1,4 +1,5 @@
 import { tryParseDigest } from '../digest';
+import { StoreReferenceMissingError } from '../errors';
 import { isRepositoryName } from '../names';
 import type { RequestContext } from '../context';
 
@@ -19,7 +20,13 @@ export async function tryMount(ctx: RequestContext, repository: string, mountPar
     if (!(await authorizer.can(ctx.principal, source, 'pull'))) continue;
     if (!(await metadata.isBlobLinked(source, digest.value))) continue;
     if (!(await metadata.getBlob(digest.value))) return undefined;
-    await metadata.linkBlob(repository, digest.value);
+    try {
+      await metadata.linkBlob(repository, digest.value);
+    } catch (error) {
+      // Garbage collection deleted it since the check: the client uploads it instead.
+      if (error instanceof StoreReferenceMissingError) return undefined;
+      throw error;
+    }
     return digest.value;
   }
   return undefined;

@@ -1,0 +1,63 @@
+import { StoreInUseError } from '../errors';
+import type { Clock, Logger, MetadataStore } from '../ports';
+import type { BlobVerdict, GcReview, GcStore } from './ports';
+import type { GcTally } from './tally';
+
+/** What one pass works with: the stores, its cutoff and whether it may change anything. */
+export interface PassContext {
+  readonly gc: GcStore;
+  readonly metadata: MetadataStore;
+  readonly clock: Clock;
+  readonly logger: Logger | undefined;
+  readonly cutoff: number;
+  readonly dryRun: boolean;
+  readonly tally: GcTally;
+}
+
+/** Collects a blob (a dry run only inspects it) and counts what went. */
+export async function decideBlob(pass: PassContext, digest: string): Promise<BlobVerdict> {
+  const verdict = pass.dryRun ? await pass.gc.inspectBlob(digest, pass.cutoff) : await pass.gc.collectBlob(digest, pass.cutoff);
+  if (verdict.state === 'garbage') pass.tally.blobDeleted(digest, verdict.size);
+  return verdict;
+}
+
+/** Whether a review is done with: what stays recent or busy is looked at again by a later pass. */
+function settles(verdict: BlobVerdict): boolean {
+  return verdict.state === 'garbage' || verdict.state === 'referenced' || verdict.state === 'absent';
+}
+
+export async function handleReview(pass: PassContext, review: GcReview): Promise<void> {
+  pass.tally.reviewed++;
+  if (review.kind === 'referrers') {
+    await collectReferrers(pass, review);
+    if (!pass.dryRun) await pass.gc.settleReview(review);
+    return;
+  }
+  // A digest already decided in this pass: its verdict stands; a real run settles the duplicate.
+  if (!pass.tally.firstLook(review.digest)) return;
+  const verdict = await decideBlob(pass, review.digest);
+  if (!pass.dryRun && settles(verdict)) await pass.gc.settleReview(review);
+}
+
+/**
+ * Referrers live as long as their subject: once the subject is gone from the repository
+ * (and stayed gone through the safety window), its referrers go too. Deleting them queues
+ * reviews of their own blobs and referrers, which a later pass handles.
+ */
+async function collectReferrers(pass: PassContext, review: GcReview): Promise<void> {
+  const repository = review.repository;
+  if (!repository || (await pass.metadata.getManifest(repository, review.digest))) return;
+  for (const referrer of await pass.metadata.listReferrers(repository, review.digest)) {
+    if (pass.dryRun) {
+      pass.tally.referrersDeleted++;
+      continue;
+    }
+    try {
+      if (await pass.metadata.deleteManifest(repository, referrer.digest)) pass.tally.referrersDeleted++;
+    } catch (error) {
+      // An index still lists it: it lives as long as that index.
+      if (!(error instanceof StoreInUseError)) throw error;
+      pass.logger?.log('info', 'gc keeps a referrer an index lists', { repository, referrer: referrer.digest, index: error.holder });
+    }
+  }
+}
