@@ -7,7 +7,7 @@ import { guarded, isAwsError, toStoreError } from './aws-errors';
 import { batchGet, itemId } from './batch-get';
 import { itemKeys, objectKeys } from './data-layout';
 import { COMPLETING_MS } from './gc-collector';
-import { BUCKET_PREFIXES, SORT_KEY, TTL_ATTRIBUTE } from './table-schema';
+import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from './table-schema';
 
 type Item = Record<string, unknown>;
 interface Listed { key: string; id: string; modified: number; size: number }
@@ -27,37 +27,27 @@ export class GcSweeps {
   ) {}
 
   /**
-   * Multipart uploads and staged tails of sessions that expired (DynamoDB's TTL deletes them
-   * lazily) or that have no session at all, older than the cutoff. A session-less upload must
-   * also be older than a request can run: the core opens the S3 upload before the session.
+   * Sessions past their expiry that are idle since before the cutoff (DynamoDB's TTL deletes
+   * them lazily, and never what they hold), with their multipart uploads and staged tails;
+   * and multipart uploads or staged tails with no session at all, older than the cutoff and
+   * than a request can run (the core opens the S3 upload before it writes the session).
    */
   async sweepUploads(cutoff: number, dryRun: boolean): Promise<{ uploads: number; bytes: number }> {
-    const multipart = (await this.multipartUploads()).filter((upload) => upload.modified <= cutoff);
-    const staged = (await this.objects(BUCKET_PREFIXES.staging)).filter((object) => object.modified <= cutoff);
-    const ids = [...new Set([...multipart.map((upload) => upload.id), ...staged.map((object) => object.id)])];
-    const sessions = await this.sessions(ids);
     const now = this.now();
-    const abandoned = new Set(ids.filter((id) => {
-      const session = sessions.get(id);
-      if (session) return (session[TTL_ATTRIBUTE] as number) * 1000 <= now;
-      const started = Math.max(...[...multipart, ...staged].filter((entry) => entry.id === id).map((entry) => entry.modified));
-      return started <= now - COMPLETING_MS;
-    }));
-    let bytes = 0;
-    for (const id of abandoned) bytes += (sessions.get(id)?.offset as number | undefined) ?? staged.filter((o) => o.id === id).reduce((sum, o) => sum + o.size, 0);
-    if (dryRun) return { uploads: abandoned.size, bytes };
-    for (const upload of multipart.filter((entry) => abandoned.has(entry.id))) {
-      await guarded('S3 AbortMultipartUpload (abandoned)', () => this.s3.send(new AbortMultipartUploadCommand({
-        Bucket: this.bucket, Key: upload.key, UploadId: upload.uploadId,
-      }))).catch((error: unknown) => {
-        if (!(error instanceof StoreNotFoundError)) throw error;
-      });
-    }
-    await this.deleteObjects(staged.filter((object) => abandoned.has(object.id)).map((object) => object.key));
-    for (const id of abandoned) {
-      const session = sessions.get(id);
-      if (!session) continue;
-      // Only the version we judged expired: a session is never extended once expired, but be exact.
+    const expired = await this.expiredSessions(now, cutoff);
+    const multipart = (await this.multipartUploads()).filter((upload) => upload.modified <= Math.min(cutoff, now - COMPLETING_MS));
+    const staged = (await this.objects(BUCKET_PREFIXES.staging)).filter((object) => object.modified <= Math.min(cutoff, now - COMPLETING_MS));
+    const strays = [...new Set([...multipart.map((upload) => upload.id), ...staged.map((object) => object.id)])].filter((id) => !expired.has(id));
+    const live = await this.sessions(strays);
+    const sessionless = new Set(strays.filter((id) => !live.has(id)));
+    const uploads = expired.size + sessionless.size;
+    const bytes = [...expired.values()].reduce((sum, session) => sum + ((session.offset as number | undefined) ?? 0), 0)
+      + staged.filter((object) => sessionless.has(object.id)).reduce((sum, object) => sum + object.size, 0);
+    if (dryRun) return { uploads, bytes };
+    for (const [id, session] of expired) {
+      await this.abort(handleOf(session));
+      await this.deleteObjects((await this.objects(objectKeys.stagingPrefix(id))).map((object) => object.key));
+      // Only the version judged expired: a session is never extended once expired, but be exact.
       await this.doc.send(new DeleteCommand({
         TableName: this.table, Key: itemKeys.upload(id), ConditionExpression: '#version = :version',
         ExpressionAttributeNames: { '#version': 'version' }, ExpressionAttributeValues: { ':version': session.version },
@@ -65,7 +55,9 @@ export class GcSweeps {
         if (!isAwsError(error, 'ConditionalCheckFailedException')) throw toStoreError(error, 'DynamoDB DeleteItem (expired session)');
       });
     }
-    return { uploads: abandoned.size, bytes };
+    for (const upload of multipart.filter((entry) => sessionless.has(entry.id))) await this.abort(upload);
+    await this.deleteObjects(staged.filter((object) => sessionless.has(object.id)).map((object) => object.key));
+    return { uploads, bytes };
   }
 
   /**
@@ -84,6 +76,34 @@ export class GcSweeps {
     const bytes = orphans.reduce((sum, object) => sum + object.size, 0);
     if (!dryRun) await this.deleteObjects(orphans.map((object) => object.key));
     return { objects: orphans.length, bytes };
+  }
+
+  /** Expired sessions idle since before the cutoff, by id: one Scan of the table, filtered. */
+  private async expiredSessions(now: number, cutoff: number): Promise<Map<string, Item>> {
+    const found = new Map<string, Item>();
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await guarded('DynamoDB Scan (expired upload sessions)', () => this.doc.send(new ScanCommand({
+        TableName: this.table,
+        FilterExpression: 'begins_with(#pk, :upload) AND #expires <= :now AND #updated <= :cutoff',
+        ProjectionExpression: 'id, handle, version, #offset',
+        ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#expires': TTL_ATTRIBUTE, '#updated': 'updatedAt', '#offset': 'offset' },
+        ExpressionAttributeValues: { ':upload': 'UPLOAD#', ':now': Math.floor(now / 1000), ':cutoff': cutoff },
+        ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}),
+      })));
+      for (const item of page.Items ?? []) found.set(item.id as string, item);
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return found;
+  }
+
+  private async abort(upload: { key: string; uploadId: string } | undefined): Promise<void> {
+    if (!upload) return;
+    await guarded('S3 AbortMultipartUpload (abandoned)', () => this.s3.send(new AbortMultipartUploadCommand({
+      Bucket: this.bucket, Key: upload.key, UploadId: upload.uploadId,
+    }))).catch((error: unknown) => {
+      if (!(error instanceof StoreNotFoundError)) throw error;
+    });
   }
 
   private async sessions(ids: string[]): Promise<Map<string, Item>> {
@@ -156,4 +176,15 @@ export class GcSweeps {
       })));
     }
   }
+}
+
+/** The multipart upload a session holds (S3BlobStore's handle), if it has one. */
+function handleOf(session: Item): { key: string; uploadId: string } | undefined {
+  try {
+    const parsed = JSON.parse(session.handle as string) as { key?: unknown; uploadId?: unknown };
+    if (typeof parsed.key === 'string' && typeof parsed.uploadId === 'string' && objectKeys.isBlob(parsed.key)) return { key: parsed.key, uploadId: parsed.uploadId };
+  } catch {
+    // not an S3 handle
+  }
+  return undefined;
 }
