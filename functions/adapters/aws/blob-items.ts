@@ -39,8 +39,8 @@ export class BlobItems {
             Item: { ...itemKeys.blob(record.digest), digest: record.digest, size: record.size, location: record.location, createdAt: record.createdAt },
           },
         },
+        // A tombstone of an earlier collection may stay: it only matters while there is no record.
         reviewAction(this.table, { kind: 'blob', digest: record.digest, at }),
-        { Delete: { TableName: this.table, Key: itemKeys.blobTombstone(record.digest) } },
       ]);
       if (failed.length === 0) return { record, created: true };
       const existing = await this.get(record.digest);

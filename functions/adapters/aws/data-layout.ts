@@ -160,6 +160,9 @@ export const itemKeys = {
   referrer: (repository: string, subject: string, digest: string) => key(`REFERRERS#${repository}#${subject}`, digest),
 
   upload: (id: string) => key(`UPLOAD#${id}`, 'UPLOAD'),
+
+  gcReviewPrefix: 'GC#',
+  gcReviewPartition: (shard: string) => `GC#${shard}`,
 };
 
 const SAFE_ID = /^[A-Za-z0-9._-]{1,128}$/;

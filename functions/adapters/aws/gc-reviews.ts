@@ -2,6 +2,7 @@ import { DeleteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } 
 import { forEachLimited } from '../../core/index';
 import type { GcReview, Paged } from '../../core/gc/ports';
 import { guarded } from './aws-errors';
+import { itemKeys } from './data-layout';
 import { PARTITION_KEY, SORT_KEY } from './table-schema';
 import type { TransactItem } from './transactions';
 
@@ -14,7 +15,7 @@ import type { TransactItem } from './transactions';
  */
 export const REVIEW_SHARDS = '0123456789abcdef'.split('');
 /** Partition key prefix of the queue's shards. */
-export const REVIEW_PARTITION_PREFIX = 'GC#';
+export const REVIEW_PARTITION_PREFIX = itemKeys.gcReviewPrefix;
 const TIME_DIGITS = 15;
 /** Review writes in flight at once (one PutItem each). */
 const WRITE_CONCURRENCY = 8;
