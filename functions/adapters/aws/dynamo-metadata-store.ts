@@ -19,6 +19,8 @@ export interface DynamoMetadataStoreOptions {
   readonly bucket: string;
   /** How references are written (manifest-index.ts); tests shrink these to exercise chunking. */
   readonly references?: ReferenceTuning;
+  /** Epoch ms of the times garbage collection reads (links, releases, reviews). @default Date.now */
+  readonly now?: () => number;
 }
 
 /** Repositories this process has already entered in the catalog; bounded, a cache only. */
@@ -37,9 +39,9 @@ export class DynamoMetadataStore implements MetadataStore {
 
   constructor(private readonly doc: DynamoDBDocumentClient, s3: S3Client, options: DynamoMetadataStoreOptions) {
     this.table = options.table;
-    this.manifests = new ManifestIndex(doc, options.table, new ManifestBodies(s3, options.bucket), options.references);
+    this.manifests = new ManifestIndex(doc, options.table, new ManifestBodies(s3, options.bucket), options.references, options.now);
     this.uploads = new UploadSessionTable(doc, options.table);
-    this.blobs = new BlobItems(doc, options.table);
+    this.blobs = new BlobItems(doc, options.table, options.now);
   }
 
   // Blobs

@@ -46,9 +46,10 @@ export class ManifestIndex {
     private readonly table: string,
     private readonly bodies: ManifestBodies,
     tuning: ReferenceTuning = {},
+    private readonly now: () => number = Date.now,
   ) {
     this.tags = new TagItems(doc, table);
-    this.references = new ReferenceRecords(doc, table, tuning.perTransaction);
+    this.references = new ReferenceRecords(doc, table, tuning.perTransaction, now);
     this.inline = tuning.inline ?? 45;
   }
 
@@ -226,7 +227,7 @@ export class ManifestIndex {
     if (item.subject !== undefined) removal.push({ Delete: { TableName: this.table, Key: itemKeys.referrer(repository, item.subject as string, digest) } });
     const { targets, keys } = generation === undefined ? { targets: [], keys: [] } : await this.references.readList(repository, digest, generation);
     // Reviews first: a crash after them leaves extra reviews, never a released blob unreviewed.
-    const at = Date.now();
+    const at = this.now();
     await queueReviews(this.doc, this.table, [
       ...blobReviews(targets.filter((target) => target.kind === 'blob').map((target) => target.digest), at),
       { kind: 'referrers', digest, repository, at },

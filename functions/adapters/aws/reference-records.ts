@@ -46,12 +46,14 @@ export class ReferenceRecords {
     private readonly table: string,
     /** Targets per transaction when recording or releasing in chunks: two actions each. */
     private readonly perTransaction = MAX_TRANSACTION_ACTIONS / 2,
+    /** Epoch ms of reference, release and review times (garbage collection's safety window). */
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Adds the reference item and counts it on the target, which must exist. */
   recordActions(repository: string, holder: string, generation: string, target: ReferenceTarget): TransactItem[] {
     return [
-      { Put: { TableName: this.table, Item: { ...this.referenceKey(repository, holder, generation, target), holder, generation, at: Date.now() } } },
+      { Put: { TableName: this.table, Item: { ...this.referenceKey(repository, holder, generation, target), holder, generation, at: this.now() } } },
       {
         Update: {
           TableName: this.table, Key: this.counterKey(repository, target),
@@ -77,7 +79,7 @@ export class ReferenceRecords {
           ? {
             TableName: this.table, Key: this.counterKey(repository, target),
             UpdateExpression: 'SET #released = :now ADD #refs :minus', ConditionExpression: 'attribute_exists(#pk)',
-            ExpressionAttributeNames: { '#refs': REFS, '#pk': PARTITION_KEY, '#released': RELEASED_AT }, ExpressionAttributeValues: { ':minus': -1, ':now': Date.now() },
+            ExpressionAttributeNames: { '#refs': REFS, '#pk': PARTITION_KEY, '#released': RELEASED_AT }, ExpressionAttributeValues: { ':minus': -1, ':now': this.now() },
           }
           : {
             TableName: this.table, Key: this.counterKey(repository, target),
@@ -154,7 +156,7 @@ export class ReferenceRecords {
   async release(
     repository: string, holder: string, generation: string, targets: ReferenceTarget[], listKeys?: Record<string, string>[], reviewsQueued = false,
   ): Promise<void> {
-    if (!reviewsQueued) await queueReviews(this.doc, this.table, blobReviews(targets.filter((t) => t.kind === 'blob').map((t) => t.digest), Date.now()));
+    if (!reviewsQueued) await queueReviews(this.doc, this.table, blobReviews(targets.filter((t) => t.kind === 'blob').map((t) => t.digest), this.now()));
     await forEachLimited(chunked(targets, this.perTransaction), TRANSACTION_CONCURRENCY, async (chunk) => {
       let pending = chunk;
       while (pending.length > 0) {
