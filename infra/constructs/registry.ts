@@ -1,4 +1,5 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, type Duration } from 'aws-cdk-lib';
+import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -9,6 +10,7 @@ import { RegistryApi } from './registry-api';
 import { RegistryDomain, type RegistryDomainProps } from './registry-domain';
 import { RegistryFunction } from './registry-function';
 import { VerifierFunction } from './verifier-function';
+import { GcFunction } from './gc-function';
 import { TokenSigningSecret } from './token-secret';
 import type { UploadEndpoint } from './upload-endpoint';
 import { createUploadEndpoint, type UploadEndpointChoice } from './upload-endpoint-choice';
@@ -67,6 +69,14 @@ export interface NimbusRegistryProps {
   readonly noncurrentVersionDays?: number;
   /** Log every blob download in S3 server access logs (kept 90 days). @default true */
   readonly serverAccessLogs?: boolean;
+  /**
+   * When garbage collection runs: an incremental pass over the review queue (README, "Garbage
+   * collection"), resumed across invocations when it outlasts one.
+   * @default scheduler.ScheduleExpression.rate(Duration.days(1))
+   */
+  readonly gcSchedule?: scheduler.ScheduleExpression;
+  /** GC's safety window: blobs unreferenced and untouched for less than this are kept. @default Duration.hours(24) */
+  readonly gcMinAge?: Duration;
 }
 
 /**
@@ -85,6 +95,8 @@ export class NimbusRegistry extends Construct {
   readonly handler: RegistryFunction;
   /** Verifies direct uploads before their blobs become visible. */
   readonly verifier: VerifierFunction;
+  /** Scheduled garbage collection. */
+  readonly gc: GcFunction;
   readonly api: RegistryApi;
   readonly domain: RegistryDomain | undefined;
   /** undefined when the kind is `off`. */
@@ -128,6 +140,11 @@ export class NimbusRegistry extends Construct {
     // Direct uploads (`nimbus push`) are verified in the background, never inside an API request.
     this.verifier = new VerifierFunction(this, 'Verifier', { bucket: this.blobs.bucket, table: this.metadata.table, logRetention });
     this.verifier.grantEnqueue(this.handler.function);
+    this.gc = new GcFunction(this, 'Gc', {
+      bucket: this.blobs.bucket, table: this.metadata.table, logRetention,
+      ...(props.gcSchedule ? { gcSchedule: props.gcSchedule } : {}),
+      ...(props.gcMinAge ? { gcMinAge: props.gcMinAge } : {}),
+    });
     this.uploadEndpoint = createUploadEndpoint(this, 'Uploads', {
       choice: props.uploadEndpoint,
       registryFunction: this.handler.function,

@@ -17,6 +17,8 @@ import { acknowledge, logicalIdOf } from './nag';
  */
 export const UPLOAD_SESSION_PARTITIONS = [itemKeys.upload('*')[PARTITION_KEY]];
 export const BLOB_PARTITIONS = [itemKeys.blob('*')[PARTITION_KEY], itemKeys.catalogPartition];
+/** The shards of the garbage-collection review queue (gc-reviews.ts). */
+export const GC_REVIEW_PARTITIONS = [itemKeys.gcReviewPartition('*')];
 
 /**
  * `dynamodb:LeadingKeys` holds the partition key of every item a request names. With
@@ -44,9 +46,17 @@ export function uploadItemStatements(table: dynamodb.ITable): iam.PolicyStatemen
     new iam.PolicyStatement({
       sid: 'BlobItems',
       // Blob records are created if absent, links and catalog entries put or updated; never deleted here.
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      // Linking checks in a transaction that a collected blob's tombstone is absent (ConditionCheckItem).
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
       resources: [table.tableArn],
       conditions: leadingKeys(BLOB_PARTITIONS),
+    }),
+    new iam.PolicyStatement({
+      sid: 'GcReviewItems',
+      // A new blob record queues its garbage-collection review in the same transaction; only adding.
+      actions: ['dynamodb:PutItem'],
+      resources: [table.tableArn],
+      conditions: leadingKeys(GC_REVIEW_PARTITIONS),
     }),
   ];
 }

@@ -126,7 +126,8 @@ describe('DynamoDB metadata store', () => {
 
   it('returns the winner when another writer created the blob record first', async () => {
     const winner = { digest: 'sha256:x', size: 1, location: 'blobs/a', createdAt: 1 };
-    dynamoMock.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'exists', ...meta(400) }));
+    // The record is created with its garbage-collection review, in one transaction: the record's condition fails.
+    dynamoMock.on(TransactWriteCommand).rejects(cancelled('ConditionalCheckFailed', 'None'));
     dynamoMock.on(GetCommand).resolves({ Item: { ...winner, pk: 'BLOB#sha256:x', sk: 'BLOB' } });
     await expect(metadata.putBlob({ ...winner, location: 'blobs/b' })).resolves.toEqual({ record: winner, created: false });
   });

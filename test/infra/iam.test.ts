@@ -11,12 +11,13 @@ const statements = (policyOfRole(tpl, /^RegistryFunctionRole/).Properties.Policy
 const allowed = new Set(statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])));
 
 /** The IAM actions each SDK command the adapters send needs. */
-const ACTIONS_OF: Record<string, string[]> = {
+export const ACTIONS_OF: Record<string, string[]> = {
   // S3: multipart steps are authorised as s3:PutObject; HeadObject as s3:GetObject.
   PutObject: ['s3:PutObject'], CreateMultipartUpload: ['s3:PutObject'], UploadPart: ['s3:PutObject'], CompleteMultipartUpload: ['s3:PutObject'],
   AbortMultipartUpload: ['s3:AbortMultipartUpload'], GetObject: ['s3:GetObject'], HeadObject: ['s3:GetObject'],
   DeleteObject: ['s3:DeleteObject'], DeleteObjects: ['s3:DeleteObject'], ListObjectsV2: ['s3:ListBucket'],
   CopyObject: ['s3:GetObject', 's3:PutObject'], UploadPartCopy: ['s3:GetObject', 's3:PutObject'], ListParts: ['s3:ListMultipartUploadParts'],
+  ListMultipartUploads: ['s3:ListBucketMultipartUploads'],
   // DynamoDB document client.
   Get: ['dynamodb:GetItem'], Put: ['dynamodb:PutItem'], Update: ['dynamodb:UpdateItem'], Delete: ['dynamodb:DeleteItem'],
   Query: ['dynamodb:Query'], Scan: ['dynamodb:Scan'], BatchGet: ['dynamodb:BatchGetItem'], BatchWrite: ['dynamodb:BatchWriteItem'],
@@ -31,9 +32,10 @@ const ACTIONS_OF: Record<string, string[]> = {
   UpdateService: ['ecs:UpdateService'],
 };
 
-function commandsSentBy(dir: string): Set<string> {
+/** SDK commands the .ts files of `dir` send; `files` picks which (the GC's own files run only in the GC function). */
+export function commandsSentBy(dir: string, files: (name: string) => boolean = (name) => !/^gc[-.]/.test(name)): Set<string> {
   const found = new Set<string>();
-  for (const file of readdirSync(dir).filter((name) => name.endsWith('.ts'))) {
+  for (const file of readdirSync(dir).filter((name) => name.endsWith('.ts') && files(name))) {
     for (const match of readFileSync(join(dir, file), 'utf8').matchAll(/new (\w+)Command\(/g)) found.add(match[1]!);
   }
   return found;

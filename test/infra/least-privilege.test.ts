@@ -54,19 +54,24 @@ describe('least privilege of the code that takes upload bytes', () => {
       const dynamo = dynamoStatements(statements);
 
       it('reaches table items only through dynamodb:LeadingKeys on upload-session, blob and catalog partitions', () => {
-        expect(dynamo.map((s) => s.Sid).sort()).toEqual(['BlobItems', 'UploadSessionItems']);
+        expect(dynamo.map((s) => s.Sid).sort()).toEqual(['BlobItems', 'GcReviewItems', 'UploadSessionItems']);
         for (const statement of dynamo) {
           expect(statement.Effect).toBe('Allow');
           expect(Object.keys(statement.Condition ?? {})).toEqual(['ForAllValues:StringLike']);
           expect(statement.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^RegistryMetadataTable/), 'Arn'] });
           // Single-item actions only: each names its item's key, so the condition always has values to test.
-          for (const action of actionsOf(statement)) expect(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']).toContain(action);
+          for (const action of actionsOf(statement)) {
+            expect(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem']).toContain(action);
+          }
         }
         const bySid = Object.fromEntries(dynamo.map((s) => [s.Sid, s]));
         expect(leadingKeys(bySid.UploadSessionItems!)).toEqual(['UPLOAD#*']);
         expect(actionsOf(bySid.UploadSessionItems!)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
         expect(leadingKeys(bySid.BlobItems!)).toEqual(['BLOB#*', 'CATALOG']);
-        expect(actionsOf(bySid.BlobItems!)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+        expect(actionsOf(bySid.BlobItems!)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem']);
+        // A new blob record queues its garbage-collection review (only adding to the queue).
+        expect(leadingKeys(bySid.GcReviewItems!)).toEqual(['GC#*']);
+        expect(actionsOf(bySid.GcReviewItems!)).toEqual(['dynamodb:PutItem']);
       });
 
       it('can reach every item the upload path writes, and no user, grant, federation, login counter, manifest or tag', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { actionsOf, only, registryFunction, statementsOfRole, template } from './stacks';
+import { actionsOf, registryFunction, statementsOfRole, template } from './stacks';
 
 describe('direct-upload verifier', () => {
   const tpl = template();
@@ -18,7 +18,8 @@ describe('direct-upload verifier', () => {
   it('may read and delete blob objects, write upload-session and blob items, and dead-letter its tasks, nothing more', () => {
     const statements = statementsOfRole(tpl, /^RegistryVerifierRole/);
     expect(statements.flatMap(actionsOf).sort()).toEqual([
-      'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:UpdateItem',
+      'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:PutItem', 'dynamodb:PutItem',
+      'dynamodb:UpdateItem', 'dynamodb:UpdateItem',
       'logs:CreateLogStream', 'logs:PutLogEvents', 's3:DeleteObject', 's3:GetObject', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage',
     ]);
     const blobs = statements.find((s) => s.Sid === 'AssembledBlobs')!;
@@ -28,15 +29,19 @@ describe('direct-upload verifier', () => {
   });
 
   it('sends a task that failed its first try and two retries to an encrypted, TLS-only dead-letter queue kept 14 days', () => {
-    expect(only(tpl, 'AWS::Lambda::EventInvokeConfig').Properties).toEqual({
+    const invokeConfigs = Object.values(tpl.findResources('AWS::Lambda::EventInvokeConfig')).filter((config) => config.Properties.FunctionName?.Ref === verifier![0]);
+    expect(invokeConfigs).toHaveLength(1);
+    expect(invokeConfigs[0]!.Properties).toEqual({
       FunctionName: { Ref: verifier![0] }, Qualifier: '$LATEST', MaximumRetryAttempts: 2,
       DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
     });
     expect(tpl.toJSON().Resources[queueId].Properties).toEqual({ SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 86_400 });
-    expect(only(tpl, 'AWS::SQS::QueuePolicy').Properties).toMatchObject({
+    const queuePolicies = Object.values(tpl.findResources('AWS::SQS::QueuePolicy')).filter((policy) => policy.Properties.Queues?.[0]?.Ref === queueId);
+    expect(queuePolicies).toHaveLength(1);
+    expect(queuePolicies[0]!).toMatchObject({ Properties: {
       Queues: [{ Ref: queueId }],
       PolicyDocument: { Statement: [{ Effect: 'Deny', Action: 'sqs:*', Principal: { AWS: '*' }, Condition: { Bool: { 'aws:SecureTransport': 'false' } } }] },
-    });
+    } });
   });
 
   it('raises an alarm when a task is dead-lettered, and when an attempt fails', () => {

@@ -34,6 +34,10 @@ export interface RunningDevAws extends RunningTarget {
   readonly s3Endpoint: string;
   /** The `npx nimbus ...` prefix the startup log prints for managing this registry's users. */
   readonly nimbusCli: string;
+  /** DynamoDB Local's endpoint, and the table and bucket dev:aws runs on (as its startup log prints them). */
+  readonly dynamodbEndpoint: string;
+  readonly table: string;
+  readonly bucket: string;
   /** Auth is always on, as when deployed: a user with every grant, made for the test. */
   readonly credentials: Credentials;
   /** The upload endpoint's process as last started (undefined when it is off). */
@@ -125,6 +129,9 @@ export function devAwsTarget(options: DevAwsOptions = {}): DevAwsTarget {
         url: current.url,
         s3Endpoint: current.s3,
         nimbusCli: current.nimbusCli,
+        dynamodbEndpoint: current.dynamodb,
+        table: current.table,
+        bucket: current.bucket,
         credentials,
         uploadEndpoint: () => lastUploadEndpoint(log.text()),
         waitForLog: (match, timeoutMs) => current.server.waitForLine(match, timeoutMs),
@@ -146,6 +153,7 @@ interface Listening {
   s3: string;
   dynamodb: string;
   table: string;
+  bucket: string;
   nimbusCli: string;
 }
 
@@ -154,7 +162,7 @@ function listening(line: string): Listening | undefined {
   if (!line.startsWith('{')) return undefined;
   try {
     const entry = JSON.parse(line) as Record<string, unknown>;
-    const fields = ['url', 's3', 'dynamodb', 'table', 'nimbusCli'] as const;
+    const fields = ['url', 's3', 'dynamodb', 'table', 'bucket', 'nimbusCli'] as const;
     if (entry.msg !== LISTENING || !fields.every((name) => typeof entry[name] === 'string')) return undefined;
     return Object.fromEntries(fields.map((name) => [name, entry[name]])) as unknown as Listening;
   } catch {

@@ -7,9 +7,13 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *
  * DynamoDB items                      pk                             sk
  *   blob record                       BLOB#<digest>                  BLOB
- *     digest, size, location (S3 key), createdAt
+ *     digest, size, location (S3 key), createdAt, touchedAt? (last link),
+ *     gcToken? (a collector's mark: it is about to delete the blob)
  *   blob link (repo may serve/mount)  BLOB#<digest>                  LINK#<repo>
- *     refs: how many blob references (below) in <repo> use the blob
+ *     refs: how many blob references (below) in <repo> use the blob; at? (last linked or
+ *     mounted), releasedAt? (last time a manifest released its reference)
+ *   blob tombstone                    BLOB#<digest>                  COLLECTED
+ *     at, expiresAt (TTL, 2 days): the blob was collected; linking it is refused meanwhile
  *   blob reference                    BLOB#<digest>                  REF#<repo>#<manifest>#<generation>
  *     holder (manifest digest), generation, at (epoch ms): "<manifest> in <repo> uses this blob"
  *   repository (catalog entry)        CATALOG                        <repo>
@@ -27,6 +31,8 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *     digest
  *   referrer                          REFERRERS#<repo>#<subject>     <digest>
  *     the referrers-index descriptor: mediaType, digest, size, artifactType?, annotations?
+ *   gc review (queue, 16 shards)      GC#<first hex of digest>       <at, 15 digits>#<kind>#<digest>[#<repo>]
+ *     kind (blob | referrers), digest, repository?, at: "this may have become garbage"
  *   upload session                    UPLOAD#<id>                    UPLOAD
  *     repository, handle, offset, parts (binary, part-codec.ts), tail?, hashState,
  *     hashAlgorithm, version, lease?, createdAt, updatedAt, expiresAt (TTL, epoch seconds),
@@ -46,20 +52,27 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  * API call → storage operations
  *   POST   blobs/uploads/              S3 CreateMultipartUpload; DynamoDB PutItem session (if absent)
  *            ?mount=                  [Query BLOB#<digest> LINK#… when no from=]; GetItem link (source) +
- *                                     GetItem blob; PutItem link (if absent) + PutItem catalog
+ *                                     GetItem blob; link (below; refused: an upload instead) + PutItem catalog
  *   PATCH  blobs/uploads/<id>         GetItem session; PutItem session (if version matches) for the lease,
  *                                     after each part and at the end; S3 GetObject staged tail,
  *                                     UploadPart per part (≥ 5 MiB), PutObject new staged tail
- *   PUT    blobs/uploads/<id>?digest  as PATCH for a body, then GetItem blob (already stored? abort ours),
- *                                     S3 UploadPart (staged tail, if any),
- *                                     CompleteMultipartUpload (or PutObject + Abort for 0 bytes);
- *                                     PutItem blob (if absent); PutItem link (if absent) + catalog; DeleteItem session;
- *                                     DeleteObject staged tail. No step depends on the blob's size.
+ *   PUT    blobs/uploads/<id>?digest  as PATCH for a body, then GetItem blob, S3 UploadPart (staged tail, if any);
+ *                                     not stored yet: CompleteMultipartUpload (or PutObject + Abort for 0 bytes),
+ *                                     TransactWriteItems: Put blob (if absent) + Put gc review;
+ *                                     then link (below), and only then drop ours if another copy is
+ *                                     stored (AbortMultipartUpload, or DeleteObject if completed);
+ *                                     a link refused by a tombstone stores ours instead (up to 3 rounds);
+ *                                     PutItem catalog; DeleteItem session; DeleteObject staged tail.
+ *                                     No step depends on the blob's size.
+ *          link                       TransactWriteItems: Update blob (SET touchedAt REMOVE gcToken, if it
+ *                                     exists) + Update link (SET at ADD refs 0); no record: TransactWriteItems
+ *                                     ConditionCheck tombstone absent + ConditionCheck blob absent + Update link
  *   DELETE blobs/uploads/<id>         S3 AbortMultipartUpload, ListObjectsV2 + DeleteObjects staging/<id>/;
  *                                     DeleteItem session
  *   GET    blobs/<digest>             GetItem link + GetItem blob; presigned S3 GET URL (307) or GetObject
  *   HEAD   blobs/<digest>             GetItem link + GetItem blob
- *   DELETE blobs/<digest>             DeleteItem link (if refs is 0); else Query BLOB#<digest> REF#<repo>#…
+ *   DELETE blobs/<digest>             TransactWriteItems: Delete link (if it exists and refs is 0) + Put gc review;
+ *                                     refused: GetItem link, and Query BLOB#<digest> REF#<repo>#…
  *                                     (Limit 10) + BatchGetItem their manifests, to name one in the 405
  *   PUT    manifests/<ref>            BatchGetItem link + blob per distinct blob, manifest per child
  *                                     (100 keys a call, 8 calls at a time); GetItem manifest. Stored
@@ -74,10 +87,13 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *   GET    manifests/<ref>            [GetItem tag]; GetItem manifest; [S3 GetObject body]
  *   DELETE manifests/<digest>         GetItem manifest (refs > 0: Query …#REF# + BatchGetItem, 405);
  *                                     Query back-references; TransactWriteItems deleting tags (≤ 49 per
- *                                     transaction, while refs is 0); Query reference list; TransactWriteItems:
+ *                                     transaction, while refs is 0); Query reference list; PutItem gc review
+ *                                     per blob of the generation + one `referrers` review (8 at a time,
+ *                                     before any release); TransactWriteItems:
  *                                     Delete manifest (if tagRev and generation unchanged and refs is 0),
  *                                     referrer, reference list, per reference Delete reference + Update
- *                                     counter −1 (over 45: these per 50 after the manifest);
+ *                                     counter −1 and, on blob links, SET releasedAt (over 45: these per 50
+ *                                     after the manifest);
  *                                     [S3 DeleteObject body]
  *   DELETE manifests/<tag>            GetItem tag; TransactWriteItems: Delete tag (if unchanged) + back-reference
  *   GET    tags/list?n&last           GetItem catalog; Query TAGS#<repo>, sk > last, Limit n+1
@@ -88,10 +104,54 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *                                     PutItem session; presigned UploadPart URLs (no storage call)
  *   PUT    <id> (complete)            GetItem session; S3 CompleteMultipartUpload; PutItem session (verifying);
  *                                     PutItem session (attempt claimed); Lambda Invoke (Event) of the verifier;
- *                                     the verifier: GetItem session; S3 GetObject (streamed, hashed), then PutItem
- *                                     blob, link (both if absent), catalog and session (verified), or DeleteObject (failed)
+ *                                     the verifier: GetItem session; S3 GetObject (streamed, hashed), then put blob
+ *                                     (as PUT above), link, and only then DeleteObject ours if another copy is
+ *                                     stored (a refused link stores ours instead), PutItem catalog and session
+ *                                     (verified); or DeleteObject (failed)
  *   GET    <id> (status)              GetItem session; past its verification deadline also PutItem session
  *                                     (attempt claimed) and Lambda Invoke again, or PutItem session (failed)
+ *   Garbage collection (gc-store.ts; the scheduled GC function, `npx nimbus gc`):
+ *     review queue              Query GC#0 … GC#f (sk ≤ cutoff, after the cursor), merged oldest first;
+ *                               DeleteItem review when settled
+ *     collect blob              GetItem blob; Query BLOB#<digest>; UpdateItem blob SET gcToken (if location
+ *                               and mark unchanged); Query BLOB#<digest> again; TransactWriteItems: Delete
+ *                               blob (if gcToken is ours) + Put tombstone + Delete each link (if refs is 0 and
+ *                               at, releasedAt ≤ cutoff; over 97 links: batches first, each with a
+ *                               ConditionCheck of the mark); then S3 DeleteObject location. Not garbage
+ *                               after the mark, or a condition failed: UpdateItem blob REMOVE gcToken (if ours)
+ *     full pass                 Scan (sk = BLOB, projected) for every digest, then collect each
+ *     upload sweep              Scan (UPLOAD#…, expiresAt ≤ now, updatedAt ≤ cutoff); per expired session
+ *                               S3 AbortMultipartUpload, ListObjectsV2 + DeleteObjects staging/<id>/,
+ *                               DeleteItem session (if version unchanged); ListMultipartUploads blobs/ and
+ *                               ListObjectsV2 staging/ for ids with no session (BatchGetItem), older than
+ *                               the cutoff and 15 min: AbortMultipartUpload / DeleteObjects
+ *     orphan sweep (full)       ListObjectsV2 blobs/ (older than the cutoff); BatchGetItem their sessions;
+ *                               Scan blob records' locations; DeleteObjects what neither names
+ *   Referrers of a deleted subject are deleted by the core (DELETE manifests/<digest> as above).
+ *
+ * Garbage collection: why a push racing the collector never loses a blob
+ *   G1 Bytes are deleted only after the record, and the record only by the collector's final
+ *   transaction, conditioned on its own mark. Every link removes the mark in a transaction that
+ *   also needs the record to exist, so a link that commits before the final transaction makes it
+ *   fail, and one that comes after finds no record.
+ *   G2 The final transaction deletes the record together with every link, each conditioned on no
+ *   manifest counting it (refs 0) and on its times; links made before the mark are seen by the
+ *   Query after the mark, links made after it removed the mark. So a link never outlives its
+ *   record, and a manifest, which counts its blobs on their links (conditioned on the link
+ *   existing), never references a collected blob: a count that commits first fails the final
+ *   transaction, and one that comes after finds no link.
+ *   G3 A link whose record is gone is refused while the tombstone lives (2 days, far longer than a
+ *   request): the caller, an upload completing or the verifier, then stores its own bytes (it
+ *   drops them only after its link succeeded); a mount falls back to an upload. A blob with no
+ *   record and no tombstone (never stored) links as before.
+ *   G4 An upload's own record is busy while no repository links it yet and it is younger than a
+ *   request can run (15 min), so the collector never takes it between putBlob and link.
+ *   G5 S3 locations are per upload id (blobs/<upload-id>): bytes stored again never share the
+ *   object being deleted. Reviews are written with or before the change that causes them, so a
+ *   crash leaves an extra review, never a missing one; a review stays queued while its blob is
+ *   recent or busy, and is settled once the blob is garbage, referenced or absent.
+ *   G6 The orphan sweep reads sessions before it scans records: an upload writes its record while
+ *   its session exists, so an object whose session is gone already has any record it will get.
  *
  * References: how the store keeps its invariants (ports.ts) across Lambda instances and crashes
  *   I1 (a listed tag resolves): a tag and its back-reference change in one transaction with a bump
@@ -119,8 +179,7 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *     longer visible: a leak that keeps a blob from being unlinked, never a dangling manifest.
  *     Garbage collection may release a reference item whose generation is not the stored manifest's
  *     and whose `at` is older than any request can run (15 min).
- *   - linkBlob is a PutItem only if the link is absent: linking again keeps the count (and the upload
- *     endpoint and verifier need no UpdateItem).
+ *   - linkBlob updates the link with ADD refs 0: linking again keeps the count (G1 above for the rest).
  *   Manifests stored before references were recorded have no generation and hold nothing.
  */
 
@@ -132,6 +191,7 @@ function key(pk: string, sk: string): Key {
 
 export const itemKeys = {
   blob: (digest: string) => key(`BLOB#${digest}`, 'BLOB'),
+  blobTombstone: (digest: string) => key(`BLOB#${digest}`, 'COLLECTED'),
   blobLink: (digest: string, repository: string) => key(`BLOB#${digest}`, `LINK#${repository}`),
   blobLinksPartition: (digest: string) => `BLOB#${digest}`,
   blobLinkPrefix: 'LINK#',
@@ -159,6 +219,9 @@ export const itemKeys = {
   referrer: (repository: string, subject: string, digest: string) => key(`REFERRERS#${repository}#${subject}`, digest),
 
   upload: (id: string) => key(`UPLOAD#${id}`, 'UPLOAD'),
+
+  gcReviewPrefix: 'GC#',
+  gcReviewPartition: (shard: string) => `GC#${shard}`,
 };
 
 const SAFE_ID = /^[A-Za-z0-9._-]{1,128}$/;

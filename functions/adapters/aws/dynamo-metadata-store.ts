@@ -3,15 +3,15 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type {
   BlobRecord, Descriptor, FoundReferences, ManifestRecord, ManifestReferences, MetadataStore, Page, PageRequest, UploadSession,
 } from '../../core/index';
-import { StoreConflictError, StoreInUseError } from '../../core/index';
-import { guarded, isAwsError, toStoreError } from './aws-errors';
+import { StoreInUseError } from '../../core/index';
+import { guarded } from './aws-errors';
 import { itemKeys } from './data-layout';
-import { pageOfSortKeys, queryAll, retryOnConflict } from './dynamo-helpers';
+import { pageOfSortKeys, queryAll } from './dynamo-helpers';
 import { ManifestBodies } from './manifest-bodies';
 import { ManifestIndex, type ReferenceTuning } from './manifest-index';
-import { REFS } from './reference-records';
-import { PARTITION_KEY, SORT_KEY } from './table-schema';
+import { SORT_KEY } from './table-schema';
 import { UploadSessionTable } from './upload-sessions';
+import { BlobItems } from './blob-items';
 
 export interface DynamoMetadataStoreOptions {
   readonly table: string;
@@ -19,6 +19,8 @@ export interface DynamoMetadataStoreOptions {
   readonly bucket: string;
   /** How references are written (manifest-index.ts); tests shrink these to exercise chunking. */
   readonly references?: ReferenceTuning;
+  /** Epoch ms of the times garbage collection reads (links, releases, reviews). @default Date.now */
+  readonly now?: () => number;
 }
 
 /** Repositories this process has already entered in the catalog; bounded, a cache only. */
@@ -32,61 +34,34 @@ export class DynamoMetadataStore implements MetadataStore {
   private readonly table: string;
   private readonly manifests: ManifestIndex;
   private readonly uploads: UploadSessionTable;
+  private readonly blobs: BlobItems;
   private readonly knownRepositories = new Set<string>();
 
   constructor(private readonly doc: DynamoDBDocumentClient, s3: S3Client, options: DynamoMetadataStoreOptions) {
     this.table = options.table;
-    this.manifests = new ManifestIndex(doc, options.table, new ManifestBodies(s3, options.bucket), options.references);
+    this.manifests = new ManifestIndex(doc, options.table, new ManifestBodies(s3, options.bucket), options.references, options.now);
     this.uploads = new UploadSessionTable(doc, options.table);
+    this.blobs = new BlobItems(doc, options.table, options.now);
   }
 
   // Blobs
 
-  async getBlob(digest: string): Promise<BlobRecord | undefined> {
-    const item = await this.get(itemKeys.blob(digest), 'blob');
-    return item && { digest: item.digest as string, size: item.size as number, location: item.location as string, createdAt: item.createdAt as number };
+  getBlob(digest: string): Promise<BlobRecord | undefined> {
+    return this.blobs.get(digest);
   }
 
-  async putBlob(record: BlobRecord): Promise<{ record: BlobRecord; created: boolean }> {
-    try {
-      await guarded('DynamoDB PutItem (blob)', () => this.doc.send(new PutCommand({
-        TableName: this.table,
-        Item: { ...itemKeys.blob(record.digest), digest: record.digest, size: record.size, location: record.location, createdAt: record.createdAt },
-        ConditionExpression: 'attribute_not_exists(#pk)',
-        ExpressionAttributeNames: { '#pk': PARTITION_KEY },
-      })));
-      return { record, created: true };
-    } catch (error) {
-      if (!(error instanceof StoreConflictError)) throw error;
-      const existing = await this.getBlob(record.digest);
-      // Deleted again between our write and this read: let the caller retry.
-      if (!existing) throw new StoreConflictError(`blob ${record.digest} was created and deleted concurrently`);
-      return { record: existing, created: false };
-    }
+  /** Create-if-absent, queuing a garbage-collection review in the same transaction. */
+  putBlob(record: BlobRecord): Promise<{ record: BlobRecord; created: boolean }> {
+    return this.blobs.put(record);
   }
 
   async deleteBlob(digest: string): Promise<void> {
     await this.remove(itemKeys.blob(digest), 'blob');
   }
 
-  /**
-   * Creates the link only if absent: a plain PutItem would reset the count of manifests using
-   * the blob. A conditional PutItem rather than an UpdateItem, so the upload endpoint and the
-   * direct-upload verifier, which call this too, need no more than GetItem/PutItem/DeleteItem
-   * on BLOB#… (and PutItem on CATALOG).
-   */
+  /** Keeps the count of manifests using the blob; takes it back from a collector (blob-items.ts). */
   async linkBlob(repository: string, digest: string): Promise<void> {
-    const link = retryOnConflict(async () => {
-      try {
-        await this.doc.send(new PutCommand({
-          TableName: this.table, Item: { ...itemKeys.blobLink(digest, repository), [REFS]: 0 },
-          ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': PARTITION_KEY },
-        }));
-      } catch (error) {
-        if (!isAwsError(error, 'ConditionalCheckFailedException')) throw toStoreError(error, 'DynamoDB PutItem (blob link)');
-      }
-    });
-    await Promise.all([link, this.noteRepository(repository)]);
+    await Promise.all([this.blobs.link(repository, digest), this.noteRepository(repository)]);
   }
 
   async isBlobLinked(repository: string, digest: string): Promise<boolean> {
@@ -95,19 +70,8 @@ export class DynamoMetadataStore implements MetadataStore {
 
   /** Deletes the link only while no manifest counts it (`refs`), else names one that does. */
   async unlinkBlob(repository: string, digest: string): Promise<boolean> {
-    const unlinked = await retryOnConflict(async () => {
-      try {
-        const result = await this.doc.send(new DeleteCommand({
-          TableName: this.table, Key: itemKeys.blobLink(digest, repository), ReturnValues: 'ALL_OLD',
-          ConditionExpression: 'attribute_not_exists(#refs) OR #refs <= :zero', ExpressionAttributeNames: { '#refs': REFS }, ExpressionAttributeValues: { ':zero': 0 },
-        }));
-        return result.Attributes !== undefined;
-      } catch (error) {
-        if (isAwsError(error, 'ConditionalCheckFailedException')) return 'in use' as const;
-        throw toStoreError(error, 'DynamoDB DeleteItem (blob link)');
-      }
-    });
-    if (unlinked !== 'in use') return unlinked;
+    const unlinked = await this.blobs.unlink(repository, digest);
+    if (unlinked !== 'in use') return unlinked === 'unlinked';
     throw new StoreInUseError('blob', digest, await this.manifests.holderOf(repository, { kind: 'blob', digest }));
   }
 

@@ -31,4 +31,8 @@ export const LAMBDA_ENV = {
   uploadEcsService: 'NIMBUS_UPLOAD_ECS_SERVICE',
   /** The function that verifies direct uploads in the background (invoked asynchronously). */
   verifierFunction: 'NIMBUS_VERIFIER_FUNCTION',
+  /** Garbage collection's safety window, milliseconds (the GC function only). */
+  gcMinAgeMs: 'NIMBUS_GC_MIN_AGE_MS',
+  /** Most invocations one GC pass chains to resume past the 15-minute limit (the GC function only). */
+  gcMaxChain: 'NIMBUS_GC_MAX_CHAIN',
 } as const;

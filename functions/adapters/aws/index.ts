@@ -35,3 +35,4 @@ export { S3BlobStore, S3_MAX_PARTS, S3_MIN_PART_SIZE } from './s3-blob-store';
 export { DynamoMetadataStore } from './dynamo-metadata-store';
 export { awsClients, type AwsClientOptions, type AwsClients } from './clients';
 export * from './table-schema';
+export { DynamoGcStore, type DynamoGcStoreOptions } from './gc-store';

@@ -9,6 +9,7 @@ import type { ManifestBodies, StoredBody } from './manifest-bodies';
 import { REFS, ReferenceRecords, targetsOf, type ReferenceTarget } from './reference-records';
 import { PARTITION_KEY } from './table-schema';
 import { TagItems } from './tag-items';
+import { blobReviews, queueReviews } from './gc-reviews';
 import { transact, transactConditions, type TransactItem } from './transactions';
 
 export interface ReferenceTuning {
@@ -45,9 +46,10 @@ export class ManifestIndex {
     private readonly table: string,
     private readonly bodies: ManifestBodies,
     tuning: ReferenceTuning = {},
+    private readonly now: () => number = Date.now,
   ) {
     this.tags = new TagItems(doc, table);
-    this.references = new ReferenceRecords(doc, table, tuning.perTransaction);
+    this.references = new ReferenceRecords(doc, table, tuning.perTransaction, now);
     this.inline = tuning.inline ?? 45;
   }
 
@@ -224,6 +226,12 @@ export class ManifestIndex {
     }];
     if (item.subject !== undefined) removal.push({ Delete: { TableName: this.table, Key: itemKeys.referrer(repository, item.subject as string, digest) } });
     const { targets, keys } = generation === undefined ? { targets: [], keys: [] } : await this.references.readList(repository, digest, generation);
+    // Reviews first: a crash after them leaves extra reviews, never a released blob unreviewed.
+    const at = this.now();
+    await queueReviews(this.doc, this.table, [
+      ...blobReviews(targets.filter((target) => target.kind === 'blob').map((target) => target.digest), at),
+      { kind: 'referrers', digest, repository, at },
+    ]);
     if (targets.length <= this.inline && generation !== undefined) {
       const releasing = [
         ...keys.map((Key) => ({ Delete: { TableName: this.table, Key } })),
@@ -235,7 +243,7 @@ export class ManifestIndex {
       // A reference item is already gone (it should not be): remove step by step below.
     }
     await transact(this.doc, 'delete manifest', removal);
-    if (generation !== undefined) await this.references.release(repository, digest, generation, targets, keys);
+    if (generation !== undefined) await this.references.release(repository, digest, generation, targets, keys, true);
     await this.bodies.remove(storedBodyOf(item));
   }
 

@@ -6,6 +6,7 @@ import { batchGet, itemId } from './batch-get';
 import { itemKeys } from './data-layout';
 import { queryAll, retryOnConflict } from './dynamo-helpers';
 import { PARTITION_KEY, SORT_KEY } from './table-schema';
+import { blobReviews, queueReviews, RELEASED_AT } from './gc-reviews';
 import { MAX_TRANSACTION_ACTIONS, transactConditions, type TransactItem } from './transactions';
 
 export interface ReferenceTarget {
@@ -45,12 +46,14 @@ export class ReferenceRecords {
     private readonly table: string,
     /** Targets per transaction when recording or releasing in chunks: two actions each. */
     private readonly perTransaction = MAX_TRANSACTION_ACTIONS / 2,
+    /** Epoch ms of reference, release and review times (garbage collection's safety window). */
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Adds the reference item and counts it on the target, which must exist. */
   recordActions(repository: string, holder: string, generation: string, target: ReferenceTarget): TransactItem[] {
     return [
-      { Put: { TableName: this.table, Item: { ...this.referenceKey(repository, holder, generation, target), holder, generation, at: Date.now() } } },
+      { Put: { TableName: this.table, Item: { ...this.referenceKey(repository, holder, generation, target), holder, generation, at: this.now() } } },
       {
         Update: {
           TableName: this.table, Key: this.counterKey(repository, target),
@@ -71,11 +74,18 @@ export class ReferenceRecords {
         },
       },
       {
-        Update: {
-          TableName: this.table, Key: this.counterKey(repository, target),
-          UpdateExpression: 'ADD #refs :minus', ConditionExpression: 'attribute_exists(#pk)',
-          ExpressionAttributeNames: { '#refs': REFS, '#pk': PARTITION_KEY }, ExpressionAttributeValues: { ':minus': -1 },
-        },
+        // A blob link also notes when it was last released: garbage collection's safety window.
+        Update: target.kind === 'blob'
+          ? {
+            TableName: this.table, Key: this.counterKey(repository, target),
+            UpdateExpression: 'SET #released = :now ADD #refs :minus', ConditionExpression: 'attribute_exists(#pk)',
+            ExpressionAttributeNames: { '#refs': REFS, '#pk': PARTITION_KEY, '#released': RELEASED_AT }, ExpressionAttributeValues: { ':minus': -1, ':now': this.now() },
+          }
+          : {
+            TableName: this.table, Key: this.counterKey(repository, target),
+            UpdateExpression: 'ADD #refs :minus', ConditionExpression: 'attribute_exists(#pk)',
+            ExpressionAttributeNames: { '#refs': REFS, '#pk': PARTITION_KEY }, ExpressionAttributeValues: { ':minus': -1 },
+          },
       },
     ];
   }
@@ -138,8 +148,15 @@ export class ReferenceRecords {
     return missing;
   }
 
-  /** Releases a holder generation's references in chunked transactions, then its list. */
-  async release(repository: string, holder: string, generation: string, targets: ReferenceTarget[], listKeys?: Record<string, string>[]): Promise<void> {
+  /**
+   * Releases a holder generation's references in chunked transactions, then its list. The
+   * released blobs are queued for garbage-collection review first (unless the caller did),
+   * so a crash leaves at worst an extra review.
+   */
+  async release(
+    repository: string, holder: string, generation: string, targets: ReferenceTarget[], listKeys?: Record<string, string>[], reviewsQueued = false,
+  ): Promise<void> {
+    if (!reviewsQueued) await queueReviews(this.doc, this.table, blobReviews(targets.filter((t) => t.kind === 'blob').map((t) => t.digest), this.now()));
     await forEachLimited(chunked(targets, this.perTransaction), TRANSACTION_CONCURRENCY, async (chunk) => {
       let pending = chunk;
       while (pending.length > 0) {

@@ -1,4 +1,4 @@
-import { RegistryError, StoreConflictError, StoreNotFoundError, StoreThrottledError, StoreUnavailableError } from '../errors';
+import { RegistryError, StoreConflictError, StoreNotFoundError, StoreReferenceMissingError, StoreThrottledError, StoreUnavailableError } from '../errors';
 import type { Digest } from '../digest';
 import type { DirectPartUploads, TaskQueue } from '../ports';
 import type { DirectUpload, PartRecord, UploadSession } from '../records';
@@ -140,12 +140,22 @@ export class DirectUploads {
       logger.log('warn', 'direct upload failed verification', { upload: id, expected: direct.digest, ...actual });
       return this.settle(id, (current) => ({ ...current, state: 'failed', error: { code: 'DIGEST_INVALID', message } }));
     }
-    // As an upload's completion: one step for the collector (gc/ports.ts BlobLocks).
+    // As an upload's completion: one step for a collector that shares the bytes (gc/ports.ts
+    // BlobLocks), and link before dropping our copy: a store whose collector deleted the stored
+    // copy in between refuses the link (StoreReferenceMissingError), and ours is stored instead.
     const location = direct.location;
     await underBlobLock(this.deps.blobLocks, direct.digest, async () => {
-      const result = await metadata.putBlob({ digest: direct.digest, size: actual.size, location, createdAt: clock.now() });
-      if (!result.created && result.record.location !== location) await blobs.delete(location);
-      await metadata.linkBlob(session.repository, direct.digest);
+      for (let attempt = 1; ; attempt++) {
+        const result = await metadata.putBlob({ digest: direct.digest, size: actual.size, location, createdAt: clock.now() });
+        try {
+          await metadata.linkBlob(session.repository, direct.digest);
+        } catch (error) {
+          if (error instanceof StoreReferenceMissingError && attempt < 3) continue;
+          throw error;
+        }
+        if (!result.created && result.record.location !== location) await blobs.delete(location);
+        return;
+      }
     });
     await this.settle(id, (current) => ({ ...current, state: 'verified' }));
   }

@@ -1,4 +1,5 @@
 import { tryParseDigest } from '../digest';
+import { StoreReferenceMissingError } from '../errors';
 import { isRepositoryName } from '../names';
 import type { RequestContext } from '../context';
 import { underBlobLock } from '../keyed-lock';
@@ -19,10 +20,16 @@ export async function tryMount(ctx: RequestContext, repository: string, mountPar
   for (const source of candidates) {
     if (!(await authorizer.can(ctx.principal, source, 'pull'))) continue;
     if (!(await metadata.isBlobLinked(source, digest.value))) continue;
-    // Under the blob's lock: the collector cannot delete the blob between the check and the link.
+    // Under the blob's lock (stores that share bytes with the collector), and a link the store
+    // refuses because garbage collection deleted the blob since the check: the client uploads it.
     const linked = await underBlobLock(ctx.services.blobLocks, digest.value, async () => {
       if (!(await metadata.getBlob(digest.value))) return false;
-      await metadata.linkBlob(repository, digest.value);
+      try {
+        await metadata.linkBlob(repository, digest.value);
+      } catch (error) {
+        if (error instanceof StoreReferenceMissingError) return false;
+        throw error;
+      }
       return true;
     });
     return linked ? digest.value : undefined;

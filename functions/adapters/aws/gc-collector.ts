@@ -1,0 +1,165 @@
+import { randomBytes } from 'node:crypto';
+import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { chunked, StoreConflictError } from '../../core/index';
+import type { BlobVerdict } from '../../core/gc/ports';
+import { guarded, isAwsError, toStoreError } from './aws-errors';
+import { itemKeys, objectKeys } from './data-layout';
+import { queryAll } from './dynamo-helpers';
+import { GC_TOKEN, LINKED_AT, RELEASED_AT, TOUCHED_AT } from './gc-reviews';
+import { REFS } from './reference-records';
+import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from './table-schema';
+import { transactConditions, type TransactItem } from './transactions';
+
+/**
+ * How long after its creation a record that no repository links yet counts as busy: its
+ * upload is still completing (the core links right after storing the record), and no
+ * request runs longer than a Lambda's 15 minutes.
+ */
+export const COMPLETING_MS = 15 * 60 * 1000;
+/** How long a tombstone of a collected blob refuses links to the digest (seconds). */
+const TOMBSTONE_SECONDS = 2 * 86_400;
+/** Links deleted per transaction, besides the record, its tombstone or a check of the mark. */
+const LINKS_PER_TRANSACTION = 97;
+
+type Item = Record<string, unknown>;
+
+/**
+ * Decides and collects garbage blobs (protocol and argument in data-layout.ts, "Garbage
+ * collection"): mark the record, re-read its partition, then delete record and links in one
+ * transaction conditioned on the mark and on every link being unreferenced and untouched
+ * since the cutoff, leave a tombstone, and only then delete the bytes. Linking the blob
+ * removes the mark (blob-items.ts), so a racing push makes the final transaction fail.
+ */
+export class BlobCollector {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly s3: S3Client,
+    private readonly bucket: string,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async inspect(digest: string, cutoff: number): Promise<BlobVerdict> {
+    const record = await this.record(digest);
+    if (!record) return { state: 'absent' };
+    return this.judge(record, await this.partition(digest), cutoff);
+  }
+
+  async collect(digest: string, cutoff: number): Promise<BlobVerdict> {
+    const record = await this.record(digest);
+    if (!record) return { state: 'absent' };
+    const before = this.judge(record, await this.partition(digest), cutoff);
+    if (before.state !== 'garbage') return before;
+    const token = await this.mark(digest, record);
+    if (!token) return this.afterLostRace(digest, cutoff);
+    // Links made before the mark are seen now; after it, linking removes the mark.
+    const items = await this.partition(digest);
+    const verdict = this.judge(record, items, cutoff);
+    if (verdict.state !== 'garbage') {
+      await this.unmark(digest, token);
+      return verdict;
+    }
+    const links = items.filter((item) => (item[SORT_KEY] as string).startsWith(itemKeys.blobLinkPrefix));
+    if (!(await this.deleteItems(digest, token, links, cutoff))) {
+      await this.unmark(digest, token);
+      return this.afterLostRace(digest, cutoff);
+    }
+    await guarded('S3 DeleteObject (collected blob)', () => this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: record.location as string })));
+    return verdict;
+  }
+
+  /** The verdict on a record and the rest of its partition (links, references). */
+  private judge(record: Item, items: Item[], cutoff: number): BlobVerdict {
+    const links = items.filter((item) => (item[SORT_KEY] as string).startsWith(itemKeys.blobLinkPrefix));
+    const referenced = items.some((item) => (item[SORT_KEY] as string).startsWith('REF#'))
+      || links.some((link) => ((link[REFS] as number | undefined) ?? 0) > 0);
+    if (referenced) return { state: 'referenced' };
+    const times = [record.createdAt, record[TOUCHED_AT], ...links.flatMap((link) => [link[LINKED_AT], link[RELEASED_AT]])];
+    if (times.some((time) => typeof time === 'number' && time > cutoff)) return { state: 'recent' };
+    if (links.length === 0 && (record.createdAt as number) > this.now() - COMPLETING_MS) return { state: 'busy' };
+    if (!objectKeys.isBlob(record.location as string)) return { state: 'busy' }; // not ours to delete: leave it
+    return { state: 'garbage', size: record.size as number };
+  }
+
+  /** Marks the record with a fresh token, if it is unchanged since read (taking over an older mark). */
+  private async mark(digest: string, record: Item): Promise<string | undefined> {
+    const token = randomBytes(8).toString('hex');
+    const seen = record[GC_TOKEN] as string | undefined;
+    try {
+      await this.doc.send(new UpdateCommand({
+        TableName: this.table, Key: itemKeys.blob(digest), UpdateExpression: 'SET #token = :token',
+        ConditionExpression: `#location = :location AND ${seen === undefined ? 'attribute_not_exists(#token)' : '#token = :seen'}`,
+        ExpressionAttributeNames: { '#token': GC_TOKEN, '#location': 'location' },
+        ExpressionAttributeValues: { ':token': token, ':location': record.location, ...(seen === undefined ? {} : { ':seen': seen }) },
+      }));
+      return token;
+    } catch (error) {
+      if (isAwsError(error, 'ConditionalCheckFailedException')) return undefined;
+      throw toStoreError(error, 'DynamoDB UpdateItem (mark blob)');
+    }
+  }
+
+  /** Removes our mark, if it is still ours (a link may have removed it already). */
+  private async unmark(digest: string, token: string): Promise<void> {
+    try {
+      await this.doc.send(new UpdateCommand({
+        TableName: this.table, Key: itemKeys.blob(digest), UpdateExpression: 'REMOVE #token', ConditionExpression: '#token = :token',
+        ExpressionAttributeNames: { '#token': GC_TOKEN }, ExpressionAttributeValues: { ':token': token },
+      }));
+    } catch (error) {
+      if (!isAwsError(error, 'ConditionalCheckFailedException')) throw toStoreError(error, 'DynamoDB UpdateItem (unmark blob)');
+    }
+  }
+
+  /**
+   * Deletes the links and the record while the mark holds and every link is unused and
+   * untouched since the cutoff, leaving a tombstone. Returns false when a condition failed.
+   */
+  private async deleteItems(digest: string, token: string, links: Item[], cutoff: number): Promise<boolean> {
+    const markHeld = { TableName: this.table, Key: itemKeys.blob(digest), ConditionExpression: '#token = :token', ExpressionAttributeNames: { '#token': GC_TOKEN }, ExpressionAttributeValues: { ':token': token } };
+    const linkDeletes: TransactItem[] = links.map((link) => ({
+      Delete: {
+        TableName: this.table, Key: { [PARTITION_KEY]: link[PARTITION_KEY] as string, [SORT_KEY]: link[SORT_KEY] as string },
+        ConditionExpression: '(attribute_not_exists(#refs) OR #refs <= :zero) AND (attribute_not_exists(#at) OR #at <= :cutoff) AND (attribute_not_exists(#released) OR #released <= :cutoff)',
+        ExpressionAttributeNames: { '#refs': REFS, '#at': LINKED_AT, '#released': RELEASED_AT }, ExpressionAttributeValues: { ':zero': 0, ':cutoff': cutoff },
+      },
+    }));
+    const batches = chunked(linkDeletes, LINKS_PER_TRANSACTION);
+    const last = batches.pop() ?? [];
+    // A blob linked into more repositories than one transaction holds: the extra links go first, each batch while the mark holds.
+    for (const batch of batches) {
+      if ((await this.attempt('collect blob links', [{ ConditionCheck: markHeld }, ...batch])).length > 0) return false;
+    }
+    const tombstone = { ...itemKeys.blobTombstone(digest), at: this.now(), [TTL_ATTRIBUTE]: Math.floor(this.now() / 1000) + TOMBSTONE_SECONDS };
+    const failed = await this.attempt('collect blob', [{ Delete: markHeld }, { Put: { TableName: this.table, Item: tombstone } }, ...last]);
+    return failed.length === 0;
+  }
+
+  /** A transaction whose failure for any race reason counts as a failed condition. */
+  private async attempt(what: string, actions: TransactItem[]): Promise<number[]> {
+    try {
+      return await transactConditions(this.doc, what, actions);
+    } catch (error) {
+      if (error instanceof StoreConflictError) return [-1];
+      throw error;
+    }
+  }
+
+  /** A push or another collector got in the way: whatever holds now, but never garbage (the review stays). */
+  private async afterLostRace(digest: string, cutoff: number): Promise<BlobVerdict> {
+    const now = await this.inspect(digest, cutoff);
+    return now.state === 'garbage' ? { state: 'busy' } : now;
+  }
+
+  private async record(digest: string): Promise<Item | undefined> {
+    const result = await guarded('DynamoDB GetItem (blob)', () => this.doc.send(new GetCommand({ TableName: this.table, Key: itemKeys.blob(digest), ConsistentRead: true })));
+    return result.Item;
+  }
+
+  /** Links and references of the blob (its partition, without the record). */
+  private async partition(digest: string): Promise<Item[]> {
+    const items = await queryAll(this.doc, this.table, itemKeys.blobLinksPartition(digest), undefined, 'DynamoDB Query (blob partition)');
+    return items.filter((item) => item[SORT_KEY] !== 'BLOB' && item[SORT_KEY] !== itemKeys.blobTombstone(digest)[SORT_KEY]);
+  }
+}

@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoGcStore } from '../../functions/adapters/aws/index';
+import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
+import { GC_METRICS_NAMESPACE, runGcInvocation, WRAP_UP_MS, type GcEvent } from '../../functions/lambda/gc-pass';
+import { RegistryClient, rand, sha256, uniqueRepo } from '../api/client';
+import { awsRegistry, type AwsRegistryFixture } from './fixture';
+
+let emulators: AwsEmulators;
+let fixture: AwsRegistryFixture;
+beforeAll(async () => {
+  emulators = await startAwsEmulators();
+  fixture = await awsRegistry(emulators);
+});
+afterAll(async () => emulators?.stop());
+
+describe('the GC Lambda pass', () => {
+  it('stops by the deadline, resumes in chained invocations until done, and reports EMF metrics each time', async () => {
+    const client = new RegistryClient(fixture.registry.fetch);
+    const repository = uniqueRepo('gc-lambda');
+    const loose = Array.from({ length: 12 }, (_, index) => rand(100 + index));
+    for (const bytes of loose) {
+      await client.pushBlob(repository, bytes);
+      expect((await client.send('DELETE', `/v2/${repository}/blobs/${sha256(bytes)}`)).status).toBe(202);
+    }
+    // An hour on (the blobs are past "still completing"), and every reading of the clock a
+    // second later: a deadline 5 s out stops a pass after a few reviews.
+    let time = Date.now() + 3_600_000;
+    const clock = { now: () => (time += 1000) };
+    const gc = new DynamoGcStore(fixture.stores.clients.dynamodb, fixture.stores.clients.s3, { table: fixture.table, bucket: fixture.bucket, now: () => time });
+    const lines: string[] = [];
+    const queued: GcEvent[] = [{}];
+    const logs: string[] = [];
+    let invocations = 0;
+    while (queued.length > 0) {
+      const event = queued.shift()!;
+      invocations++;
+      await runGcInvocation({
+        gc, metadata: fixture.stores.metadata, clock, minAgeMs: 0, maxChain: 50,
+        logger: { log: (_level, message) => logs.push(message) },
+        emit: (line) => lines.push(line),
+        resume: async (next) => {
+          queued.push(next);
+        },
+      }, event, WRAP_UP_MS + 5000);
+    }
+    expect(invocations).toBeGreaterThan(1);
+    const records = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(records).toHaveLength(invocations);
+    expect(records.map((record) => record.Chain)).toEqual(Array.from({ length: invocations }, (_, index) => index + 1));
+    expect(records.slice(0, -1).every((record) => record.Incomplete === 1)).toBe(true);
+    expect(records.at(-1)!.Incomplete).toBe(0);
+    const deleted = records.reduce((sum, record) => sum + (record.BlobsDeleted as number), 0);
+    expect(deleted).toBe(loose.length);
+    const bytes = records.reduce((sum, record) => sum + (record.BytesReclaimed as number), 0);
+    expect(bytes).toBe(loose.reduce((sum, blob) => sum + blob.byteLength, 0));
+    for (const blob of loose) expect(await fixture.stores.metadata.getBlob(sha256(blob))).toBeUndefined();
+    // The EMF envelope CloudWatch needs: a namespace, dimension sets and metrics named as top-level fields.
+    for (const record of records) {
+      const aws = record._aws as { Timestamp: number; CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> };
+      expect(typeof aws.Timestamp).toBe('number');
+      expect(aws.CloudWatchMetrics[0]!.Namespace).toBe(GC_METRICS_NAMESPACE);
+      for (const dimension of aws.CloudWatchMetrics[0]!.Dimensions.flat()) expect(typeof record[dimension]).toBe('string');
+      for (const metric of aws.CloudWatchMetrics[0]!.Metrics) expect(typeof record[metric.Name], metric.Name).toBe('number');
+      expect(aws.CloudWatchMetrics[0]!.Metrics.map((metric) => metric.Name)).toEqual(expect.arrayContaining(['BytesReclaimed', 'BlobsDeleted', 'Duration']));
+    }
+  });
+
+  it('stops chaining after the most invocations, leaving the rest to the next scheduled run', async () => {
+    const gc = new DynamoGcStore(fixture.stores.clients.dynamodb, fixture.stores.clients.s3, { table: fixture.table, bucket: fixture.bucket });
+    const client = new RegistryClient(fixture.registry.fetch);
+    const repository = uniqueRepo('gc-lambda');
+    for (let index = 0; index < 3; index++) await client.pushBlob(repository, rand(50 + index));
+    let time = Date.now();
+    const resumed: GcEvent[] = [];
+    const report = await runGcInvocation({
+      gc, metadata: fixture.stores.metadata, clock: { now: () => (time += 10_000) }, minAgeMs: 0, maxChain: 3,
+      logger: { log: () => {} }, emit: () => {}, resume: async (next) => { resumed.push(next); },
+    }, { chain: 3 }, WRAP_UP_MS + 5000);
+    expect(report.complete).toBe(false);
+    expect(resumed).toEqual([]);
+  });
+});
