@@ -1,4 +1,5 @@
 import type { Authorizer } from './access';
+import type { PolicyInventory, PolicyStore } from './policy/ports';
 import type { BlobStore, Clock, Hashing, Logger, MetadataStore, TaskQueue, Timers } from './ports';
 
 export interface RegistryConfig {
@@ -48,6 +49,10 @@ export interface RegistryDeps {
   readonly authorizer?: Authorizer;
   /** Where background work goes. @default run it inline, within the request */
   readonly tasks?: TaskQueue;
+  /** Retention and immutability documents. @default none: immutability off, no policy routes */
+  readonly policies?: PolicyStore;
+  /** Usually the metadata store itself. @default none: no pull times, no retention runs */
+  readonly inventory?: PolicyInventory;
 }
 
 export interface ResolvedConfig {

@@ -4,6 +4,7 @@ import type { ResolvedConfig } from './config';
 import type { BlobStore, Clock, Hashing, Logger, MetadataStore } from './ports';
 import type { Uploads } from './upload/uploads';
 import type { DirectUploads } from './direct/direct-uploads';
+import type { PolicyInventory, PolicyStore } from './policy/ports';
 
 /** Everything a handler may use, built once per registry. */
 export interface Services {
@@ -17,6 +18,10 @@ export interface Services {
   clock: Clock;
   logger: Logger;
   config: ResolvedConfig;
+  /** Retention and immutability documents; undefined when the registry has none (no policy routes). */
+  policies: PolicyStore | undefined;
+  /** Tags and manifests with their times, for retention and pull-time recording. */
+  inventory: PolicyInventory | undefined;
 }
 
 export interface RouteParams {

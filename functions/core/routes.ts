@@ -7,6 +7,7 @@ import { deleteManifest, getManifest, putManifest } from './handlers/manifests';
 import { listCatalog, listTags } from './handlers/listing';
 import { listReferrers } from './handlers/referrers';
 import { cancelUpload, completeUpload, patchUpload, startUpload, uploadStatus } from './handlers/uploads';
+import { getImmutability, getRetention, putImmutability, putRetention, runRetentionNow } from './handlers/policies';
 import { cancelDirectUpload, completeDirectUpload, directPartUrls, directUploadStatus, startDirectUpload } from './handlers/direct';
 
 type Handler = (ctx: RequestContext) => Promise<Response>;
@@ -24,6 +25,8 @@ export interface Route {
   readonly methods: Readonly<Record<string, { handler: Handler; access: RouteAccess }>>;
 }
 
+/** Registry administration: a `**` grant of pull, push and delete (access.ts). */
+const admin = (): AccessRequest => ({ actions: [], admin: true });
 const registryWide = (actions: AccessRequest['actions']) => (): AccessRequest => ({ actions });
 const onRepository = (actions: AccessRequest['actions']) => (params: RouteParams): AccessRequest => ({ repository: params.name!, actions });
 
@@ -48,6 +51,22 @@ export const ROUTES: readonly Route[] = [
     name: 'catalog',
     pattern: /^\/v2\/_catalog$/,
     methods: { GET: { handler: listCatalog, access: registryWide(['pull']) } },
+  },
+  // Nimbus administration ("_" cannot start a name component, so no repository collides).
+  {
+    name: 'retention',
+    pattern: /^\/v2\/_nimbus\/retention$/,
+    methods: { GET: { handler: getRetention, access: admin }, PUT: { handler: putRetention, access: admin } },
+  },
+  {
+    name: 'retention-run',
+    pattern: /^\/v2\/_nimbus\/retention\/run$/,
+    methods: { POST: { handler: runRetentionNow, access: admin } },
+  },
+  {
+    name: 'immutability',
+    pattern: /^\/v2\/_nimbus\/immutability$/,
+    methods: { GET: { handler: getImmutability, access: admin }, PUT: { handler: putImmutability, access: admin } },
   },
   {
     name: 'tags',
