@@ -1,6 +1,7 @@
 import { FsBlobStore } from '../adapters/fs/blob-store';
 import { FsIdentityStore } from '../adapters/fs/identity-store';
 import { FsMetadataStore } from '../adapters/fs/metadata-store';
+import { FsPolicyStore } from '../adapters/fs/policy-store';
 import { createTokenAuthorizer } from '../auth/index';
 import { loadOrCreateKeySet } from '../adapters/fs/key-file';
 import { nodeHashing } from '../adapters/node/hashing';
@@ -35,6 +36,8 @@ export async function createLocalRegistry(
   const registry = createRegistry({
     blobs,
     metadata,
+    policies: new FsPolicyStore(settings.dataDir, { fsync: settings.fsync }),
+    inventory: metadata,
     logger,
     hashing: nodeHashing(),
     authorizer: authorizer ?? (settings.auth ? await localAuthorizer(settings, logger, publicUrl) : undefined),
