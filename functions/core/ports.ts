@@ -209,6 +209,11 @@ export interface PutManifestOptions {
 export interface DeleteManifestOptions {
   /** Refuse (StoreTagConflictError) when a tag points at the manifest, even one added concurrently. */
   readonly untaggedOnly?: boolean;
+  /**
+   * Refuse (StoreTagConflictError) when a tag this accepts points at the manifest (immutable tags),
+   * decided atomically with the delete: a tag added concurrently is seen.
+   */
+  readonly refuseTag?: (tag: string) => boolean;
 }
 
 /** Work the registry hands to a background worker (a separate Lambda, or in-process). */

@@ -232,6 +232,23 @@ export function policyContract(name: string, create: () => Promise<PolicyFixture
       });
     }, RACE_TIMEOUT_MS);
 
+    it(`DELETE by digest racing a push of an immutable tag to it never removes the tag once pushed (${RACE_ROUNDS} rounds)`, async () => {
+      const store = fixture.store;
+      await inRounds(RACE_ROUNDS, 10, async (round) => {
+        const repo = uniqueName('immutable-delete');
+        const image = imageOf([await linkedBlob(store, repo)]);
+        await store.putManifest(repo, image.manifest, image.references);
+        const [put, removed] = await race(round,
+          () => store.putManifest(repo, image.manifest, image.references, 'v1', { keepTag: true }),
+          () => store.deleteManifest(repo, image.manifest.digest, { refuseTag: (tag) => tag.startsWith('v') }));
+        expect(put.status).toBe('fulfilled');
+        if (removed.status === 'rejected') expect(removed.reason).toBeInstanceOf(StoreTagConflictError);
+        // Either the delete came first (and the push stored it again) or it was refused: the tag stays.
+        expect(await store.resolveTag(repo, 'v1')).toBe(image.manifest.digest);
+        expect(await store.getManifest(repo, image.manifest.digest)).toBeDefined();
+      });
+    }, RACE_TIMEOUT_MS);
+
     it('untaggedOnly refuses to delete a manifest that is tagged', async () => {
       const repo = uniqueName('untagged-only');
       const manifest = await pushTag(repo, 'v1', T0);

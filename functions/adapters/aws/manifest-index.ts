@@ -97,7 +97,8 @@ export class ManifestIndex {
         // Read tagRev (in `item`) before the back-references: a tag added after this read bumps it.
         const tags = await this.tags.pointingTo(repository, digest, TAGS_PER_TRANSACTION);
         // Retention: a tag added after its plan saves the manifest (tagRev makes a later one retry here).
-        if (tags.length > 0 && options?.untaggedOnly) throw new StoreTagConflictError(tags[0]!, digest);
+        const refused = options?.untaggedOnly ? tags[0] : tags.find((tag) => options?.refuseTag?.(tag));
+        if (refused !== undefined) throw new StoreTagConflictError(refused, digest);
         if (tags.length > 0) {
           // Only while no index holds it: a refused delete leaves the tags alone.
           await transact(this.doc, 'delete manifest tags', [

@@ -123,7 +123,8 @@ export class RepositoryFiles {
     return this.exclusive(repository, async () => {
       const stored = await readJson<StoredManifest>(this.layout.manifestRecord(repository, digest));
       if (!stored) return false;
-      const tagged = options?.untaggedOnly ? (await this.tagIndex(repository)).pointingTo(digest)[0] : undefined;
+      const pointing = options?.untaggedOnly || options?.refuseTag ? (await this.tagIndex(repository)).pointingTo(digest) : [];
+      const tagged = options?.untaggedOnly ? pointing[0] : pointing.find((tag) => options?.refuseTag?.(tag));
       if (tagged !== undefined) throw new StoreTagConflictError(tagged, digest);
       const holder = await this.liveHolder(repository, 'manifests', digest);
       if (holder) throw new StoreInUseError('manifest', digest, holder);

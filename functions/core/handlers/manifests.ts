@@ -108,9 +108,17 @@ export async function deleteManifest(ctx: RequestContext): Promise<Response> {
   const repository = repositoryOf(ctx);
   const reference = lookupReference(repository, ctx.params.reference);
   const { metadata } = ctx.services;
-  await refuseImmutableDelete(ctx, repository, reference);
+  const locks = await immutability(ctx);
+  const protection = (tag: string) => immutableRule(locks, repository, tag);
+  if (reference.kind === 'tag' && protection(reference.tag)) {
+    // An immutable tag is never deleted: DENIED while it exists, and no delete races its creation.
+    if ((await metadata.resolveTag(repository, reference.tag)) === undefined) throw unknownManifest(repository, reference.tag);
+    throw immutableTagDenied(locks!, protection(reference.tag)!, repository, reference.tag, 'delete');
+  }
+  const options = locks && locks.rules.length > 0 ? { refuseTag: (tag: string) => protection(tag) !== undefined } : undefined;
   const removed = reference.kind === 'digest'
-    ? await metadata.deleteManifest(repository, reference.digest.value).catch((error: unknown) => {
+    ? await metadata.deleteManifest(repository, reference.digest.value, options).catch((error: unknown) => {
+      if (error instanceof StoreTagConflictError && locks) throw immutableTagDenied(locks, protection(error.tag)!, repository, error.tag, 'delete');
       throw error instanceof StoreInUseError ? inUse(repository, error) : error;
     })
     : await metadata.deleteTag(repository, reference.tag);
@@ -121,21 +129,4 @@ export async function deleteManifest(ctx: RequestContext): Promise<Response> {
 async function immutability(ctx: RequestContext): Promise<ImmutabilityDocument | undefined> {
   const stored = await ctx.services.policies?.get('immutability');
   return stored ? parseImmutability(stored.document) : undefined;
-}
-
-/**
- * DELETE of an immutable tag, or of a manifest an immutable tag points at: 403 naming the rule.
- * (Checked before the delete: a tag added between the check and the delete goes with it.)
- */
-async function refuseImmutableDelete(ctx: RequestContext, repository: string, reference: Reference): Promise<void> {
-  const locks = await immutability(ctx);
-  if (!locks || locks.rules.length === 0) return;
-  const { metadata, inventory } = ctx.services;
-  const tags = reference.kind === 'tag'
-    ? ((await metadata.resolveTag(repository, reference.tag)) === undefined ? [] : [reference.tag])
-    : (await inventory?.tagsPointingTo(repository, reference.digest.value)) ?? [];
-  for (const tag of tags) {
-    const rule = immutableRule(locks, repository, tag);
-    if (rule) throw immutableTagDenied(locks, rule, repository, tag, 'delete');
-  }
 }
