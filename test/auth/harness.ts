@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { FsBlobStore } from '../../functions/adapters/fs/blob-store';
 import { FsIdentityStore } from '../../functions/adapters/fs/identity-store';
 import { FsMetadataStore } from '../../functions/adapters/fs/metadata-store';
+import { FsPolicyStore } from '../../functions/adapters/fs/policy-store';
 import { nodeHashing } from '../../functions/adapters/node/hashing';
 import { createTokenAuthorizer, type IdentityStore, type TokenAuthOptions } from '../../functions/auth/index';
 import type { Action } from '../../functions/core/access';
@@ -48,6 +49,8 @@ export async function authHarness(options: Partial<TokenAuthOptions> & { address
   const registry = createRegistry({
     blobs,
     metadata,
+    policies: new FsPolicyStore(dataDir, { fsync: false }),
+    inventory: metadata,
     hashing: nodeHashing(),
     clock,
     config: { uploadSecret: randomBytes(32), blobRedirectSeconds: 0 },
