@@ -86,6 +86,7 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *   DELETE manifests/<tag>            GetItem tag; TransactWriteItems: Delete tag (if unchanged) + back-reference
  *   (DELETE manifests/* also GetItem POLICY immutability; by digest, an immutable tag found among the
  *   back-references refuses the delete, and one added meanwhile bumps tagRev, so the retry sees it)
+ *   PUT    manifests/<tag> (a tag already on this digest: UpdateItem tag pushedAt, if the digest is unchanged)
  *   PUT    manifests/<tag> (immutable tag, core/policy/immutability.ts): GetItem POLICY immutability; the
  *                                     tag Put is conditioned as above, and a tag found pointing elsewhere
  *                                     (read, or on the retry after a lost condition) refuses the push
