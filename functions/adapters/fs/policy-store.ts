@@ -16,14 +16,22 @@ interface PolicyFile {
 export class FsPolicyStore implements PolicyStore {
   private readonly layout: DataLayout;
   private readonly mutex = new KeyedMutex();
+  /** This store is the data dir's only writer, so what it read or wrote last is current (manifest PUTs read it). */
+  private readonly cache = new Map<PolicyKind, StoredPolicy<unknown> | undefined>();
+  /** Bumped by each put: a read that started before one must not cache what it read. */
+  private writes = 0;
 
   constructor(root: string, private readonly options: { fsync?: boolean } = {}) {
     this.layout = new DataLayout(root);
   }
 
   async get(kind: PolicyKind): Promise<StoredPolicy<unknown> | undefined> {
+    if (this.cache.has(kind)) return this.cache.get(kind);
+    const writes = this.writes;
     const file = await readJson<PolicyFile>(this.layout.policy(kind));
-    return file && { document: file.document, etag: file.etag };
+    const stored = file && { document: file.document, etag: file.etag };
+    if (writes === this.writes) this.cache.set(kind, stored);
+    return stored;
   }
 
   put(kind: PolicyKind, document: unknown, ifMatch?: string): Promise<string> {
@@ -34,7 +42,11 @@ export class FsPolicyStore implements PolicyStore {
       }
       const etag = String(Number(current?.etag ?? '0') + 1);
       const file: PolicyFile = { etag, document };
+      this.writes++;
+      this.cache.delete(kind);
       await writeFileAtomic(this.layout.tmp, this.layout.policy(kind), JSON.stringify(file, null, 2), { fsync: this.options.fsync ?? true });
+      this.writes++;
+      this.cache.set(kind, { document, etag });
       return etag;
     });
   }
