@@ -79,3 +79,15 @@ describe('planRetention', () => {
     expect(plan.map((d) => [d.tag, d.reason])).toEqual([['idle', 'notPulled'], ['old-pulled', 'keepLast']]);
   });
 });
+
+describe('planRetention at scale', () => {
+  it('plans a chain of 20,000 nested untagged indexes, outermost first', () => {
+    const manifests: ManifestInfo[] = [];
+    for (let n = 0; n < 20_000; n++) manifests.push(manifest(n + 1, NOW - 30 * DAY, n === 0 ? {} : { children: [digest(n)] }));
+    const plan = planRetention(parseRetention({ rules: [{ repositories: '**', untaggedOlderThanDays: 1 }] }),
+      [{ repository: 'r', tags: [], manifests }], new Map(), NOW);
+    expect(plan).toHaveLength(20_000);
+    expect(plan[0]!.digest).toBe(digest(20_000));
+    expect(plan.at(-1)!.digest).toBe(digest(1));
+  });
+});

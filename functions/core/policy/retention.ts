@@ -111,25 +111,42 @@ export function expiringTags(
   return expiring;
 }
 
-/** Untagged manifests to delete, holders before what they hold (see the header). */
+/**
+ * Untagged manifests to delete, holders before what they hold (see the header): a manifest
+ * goes once no surviving index lists it and its subject (if any) is gone. Linear: each
+ * manifest is released once, when its last holder or its subject goes.
+ */
 function expiringManifests(rule: RetentionRule, state: RepositoryState, taggedAfter: Set<string>, now: number): ManifestInfo[] {
   if (rule.untaggedOlderThanDays === undefined) return [];
   const cutoff = now - rule.untaggedOlderThanDays * DAY_MS;
-  const surviving = new Map(state.manifests.map((m) => [m.digest, m]));
-  const deleted: ManifestInfo[] = [];
-  const heldBySurvivor = (digest: string) => [...surviving.values()].some((m) => m.children.includes(digest));
-  for (let changed = true; changed;) {
-    changed = false;
-    for (const manifest of [...surviving.values()].sort((a, b) => (a.digest < b.digest ? -1 : 1))) {
-      if (taggedAfter.has(manifest.digest) || manifest.createdAt >= cutoff) continue;
-      if (manifest.subject !== undefined && surviving.has(manifest.subject)) continue;
-      if (heldBySurvivor(manifest.digest)) continue;
-      surviving.delete(manifest.digest);
-      deleted.push(manifest);
-      changed = true;
-    }
+  const byDigest = new Map(state.manifests.map((m) => [m.digest, m]));
+  const holders = new Map<string, number>();
+  const referrers = new Map<string, ManifestInfo[]>();
+  for (const manifest of state.manifests) {
+    for (const child of manifest.children) holders.set(child, (holders.get(child) ?? 0) + 1);
+    if (manifest.subject === undefined) continue;
+    const list = referrers.get(manifest.subject) ?? [];
+    list.push(manifest);
+    referrers.set(manifest.subject, list);
   }
-  return deleted;
+  const deleted = new Set<string>();
+  const canGo = (m: ManifestInfo) => !deleted.has(m.digest) && !taggedAfter.has(m.digest) && m.createdAt < cutoff
+    && (holders.get(m.digest) ?? 0) === 0 && !(m.subject !== undefined && byDigest.has(m.subject) && !deleted.has(m.subject));
+  const queue = [...state.manifests].sort((a, b) => (a.digest < b.digest ? -1 : 1)).filter(canGo);
+  const order: ManifestInfo[] = [];
+  for (let index = 0; index < queue.length; index++) {
+    const next = queue[index]!;
+    if (!canGo(next)) continue;
+    deleted.add(next.digest);
+    order.push(next);
+    for (const child of next.children) {
+      holders.set(child, (holders.get(child) ?? 1) - 1);
+      const released = byDigest.get(child);
+      if (released && canGo(released)) queue.push(released);
+    }
+    for (const referrer of referrers.get(next.digest) ?? []) if (canGo(referrer)) queue.push(referrer);
+  }
+  return order;
 }
 
 /** Tags retention must never delete (immutable ones), like keepTags: they do not count toward keepLast. */
