@@ -38,7 +38,9 @@ export function addAdminTargetOptions(command: Command): Command {
 }
 
 export async function openAdminEndpoint(options: AdminOptions): Promise<AdminEndpoint> {
-  const url = options.registry ?? process.env.NIMBUS_URL;
+  // An explicit storage target wins over NIMBUS_URL from the environment; --registry over both.
+  const explicitStorage = options.dataDir !== undefined || options.table !== undefined || options.stack !== undefined || options.dynamodbLocal !== undefined;
+  const url = options.registry ?? (explicitStorage ? undefined : process.env.NIMBUS_URL || undefined);
   if (url) return httpEndpoint(url);
   const dataDir = localDataDir(options);
   if (dataDir !== undefined) return localEndpoint(dataDir);
