@@ -75,6 +75,9 @@ describe('retention and immutability on npm start', () => {
     expect((await pushImage(server.url, 'locked/app', 'latest')).status).toBe(201);
     const listed = await nimbus(['immutability', 'list']);
     expect(listed.stdout).toMatch(/locked-all\s+locked\/\*\*\s+\*\s+latest/);
+    // NIMBUS_URL names the server as --registry does.
+    const viaEnv = await runNimbus(['immutability', 'list', '--json'], { env: { NIMBUS_URL: server.url } });
+    expect(JSON.parse(viaEnv.stdout)).toMatchObject({ rules: [{ id: 'locked-all', repositories: 'locked/**', except: ['latest'] }] });
     expect((await nimbus(['immutability', 'remove', 'locked-all'])).code).toBe(0);
     expect((await pushImage(server.url, 'locked/app', 'v1')).status).toBe(201);
   });
