@@ -172,10 +172,6 @@ export class DynamoMetadataStore implements MetadataStore, PolicyInventory {
     return this.inventory.blobSizes(digests);
   }
 
-  tagsPointingTo(repository: string, digest: string): Promise<string[]> {
-    return this.manifests.tags.pointingTo(repository, digest, Infinity);
-  }
-
   resolvePulledTag(repository: string, tag: string, now: number): Promise<string | undefined> {
     return this.manifests.tags.resolveForPull(repository, tag, now);
   }

@@ -154,10 +154,6 @@ export class FsMetadataStore implements MetadataStore, PolicyInventory {
     return this.inventory.blobSizes(digests);
   }
 
-  tagsPointingTo(repository: string, digest: string): Promise<string[]> {
-    return this.repos.tagsPointingTo(repository, digest);
-  }
-
   resolvePulledTag(repository: string, tag: string, now: number): Promise<string | undefined> {
     return this.repos.resolvePulledTag(repository, tag, now);
   }

@@ -173,10 +173,6 @@ export class RepositoryFiles {
     return (await this.tagIndex(repository)).entries();
   }
 
-  async tagsPointingTo(repository: string, digest: string): Promise<string[]> {
-    return (await this.tagIndex(repository)).pointingTo(digest);
-  }
-
   /** resolveTag for a pull, recording its time at most daily; a failure to record never fails the pull. */
   async resolvePulledTag(repository: string, tag: string, now: number): Promise<string | undefined> {
     const digest = await this.resolveTag(repository, tag);

@@ -54,8 +54,6 @@ export interface PolicyInventory {
   listManifestInfo(repository: string): Promise<ManifestInfo[]>;
   /** Sizes of blob records, by digest (absent digests are left out). */
   blobSizes(digests: readonly string[]): Promise<Map<string, number>>;
-  /** Tags pointing at a manifest. */
-  tagsPointingTo(repository: string, digest: string): Promise<string[]>;
   /**
    * resolveTag for a pull by tag, that also records the pull time when the recorded one is
    * older than PULL_RECORD_INTERVAL_MS: at most one write per tag per day, none per blob.
