@@ -1,4 +1,4 @@
-import { StoreInUseError, StoreTagConflictError } from '../errors';
+import { StoreConflictError, StoreInUseError, StoreTagConflictError } from '../errors';
 import type { Clock, MetadataStore } from '../ports';
 import { immutableRule, parseImmutability } from './immutability';
 import type { PolicyInventory, PolicyStore } from './ports';
@@ -82,14 +82,16 @@ export async function runRetention(deps: RetentionDeps, options: { dryRun: boole
 
 /** Applies one deletion; returns why it was skipped, or undefined when done. */
 async function apply(metadata: MetadataStore, entry: PlannedDeletion): Promise<string | undefined> {
-  if (entry.tag !== undefined) {
-    return (await metadata.deleteTag(entry.repository, entry.tag, entry.digest)) ? undefined : 'the tag moved or was deleted meanwhile';
-  }
   try {
+    if (entry.tag !== undefined) {
+      return (await metadata.deleteTag(entry.repository, entry.tag, entry.digest)) ? undefined : 'the tag moved or was deleted meanwhile';
+    }
     return (await metadata.deleteManifest(entry.repository, entry.digest, { untaggedOnly: true })) ? undefined : 'the manifest was deleted meanwhile';
   } catch (error) {
     if (error instanceof StoreTagConflictError) return `the manifest was tagged ${error.tag} meanwhile`;
     if (error instanceof StoreInUseError) return `index ${error.holder ?? '(unknown)'} lists the manifest now`;
+    // Lost every retry to concurrent writers: left for the next run rather than failing this one.
+    if (error instanceof StoreConflictError) return 'changed concurrently; the next run decides again';
     throw error;
   }
 }
