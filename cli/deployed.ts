@@ -9,6 +9,16 @@ import type { TargetOptions } from './target';
 const TABLE_OUTPUT = 'MetadataTableName';
 const OUTPUTS_FILE = 'cdk-outputs.json';
 
+/** The table a deployed (--table/--stack) or dev:aws (--dynamodb-local with --table) target names. */
+export async function resolveTable(options: TargetOptions): Promise<string> {
+  if (options.dynamodbLocal) {
+    if (!options.table) throw new CliError('--dynamodb-local needs --table too (npm run dev:aws prints both)');
+    if (!URL.canParse(options.dynamodbLocal)) throw new CliError(`--dynamodb-local takes a URL such as http://127.0.0.1:8000, not "${options.dynamodbLocal}"`);
+    return options.table;
+  }
+  return options.table ?? (await tableFromOutputs(options.stack!));
+}
+
 /** A deployed stack's identity store: its DynamoDB table, named by --table or by the stack outputs. */
 export async function openDeployedIdentityStore(options: TargetOptions): Promise<IdentityStore> {
   if (options.dynamodbLocal) return openDevIdentityStore(options.dynamodbLocal, options);

@@ -8,7 +8,9 @@ import { registerGcCommand } from './gc';
 import { registerGrantCommands } from './grants';
 import { registerKeyCommands } from './keys';
 import { registerOidcCommands } from './oidc';
+import { registerImmutabilityCommands } from './immutability';
 import { registerPushCommand } from './push';
+import { registerRetentionCommands } from './retention';
 import { addTargetOptions } from './target';
 import { registerPrincipalCommands } from './users';
 
@@ -19,7 +21,7 @@ import { registerPrincipalCommands } from './users';
  */
 export function buildProgram(): Command {
   const program = new Command('nimbus')
-    .description('Administer a Nimbus registry (users, robots, grants, CI federation, signing keys) and push images straight to its storage.')
+    .description('Administer a Nimbus registry (users, robots, grants, CI federation, signing keys, retention, immutable tags) and push images straight to its storage.')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   addTargetOptions(program);
@@ -30,6 +32,8 @@ export function buildProgram(): Command {
   registerPushCommand(program);
   registerDoctorCommand(program);
   registerGcCommand(program);
+  registerRetentionCommands(program);
+  registerImmutabilityCommands(program);
   program.addHelpText('after', [
     '',
     'Turn auth on for npm start with NIMBUS_AUTH=on, then for example:',

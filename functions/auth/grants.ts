@@ -1,4 +1,7 @@
 import type { Action } from '../core/access';
+import { patternMatches, repositoryPatternProblem } from '../core/policy/patterns';
+
+export { patternMatches };
 
 /**
  * Grants: which actions a principal holds on repositories matching a pattern.
@@ -12,17 +15,11 @@ export interface Grant {
   actions: Action[];
 }
 
-const PATTERN = /^(?:\*\*|[a-z0-9*._-]+)(?:\/(?:\*\*|[a-z0-9*._-]+))*$/;
-
 export class GrantSyntaxError extends Error {}
 
 export function parsePattern(pattern: string): string {
-  if (pattern.length > 255 || !PATTERN.test(pattern) || /[^/*]\*\*|\*\*[^/*]|\*{3}/.test(pattern)) {
-    throw new GrantSyntaxError(
-      `"${pattern}" is not a repository pattern: use lower-case name components separated by "/", `
-      + 'with * for any one component (team/*) or ** for any depth (team/**, **)',
-    );
-  }
+  const problem = repositoryPatternProblem(pattern);
+  if (problem) throw new GrantSyntaxError(problem);
   return pattern;
 }
 
@@ -36,25 +33,6 @@ export function parseActions(list: string): Action[] {
     }
   }
   return ACTIONS.filter((a) => wanted.has(a));
-}
-
-const compiled = new Map<string, RegExp>();
-
-export function patternMatches(pattern: string, repository: string): boolean {
-  let regex = compiled.get(pattern);
-  if (!regex) {
-    const parts = pattern.split('/');
-    // "a/**/b" also matches "a/b"; a trailing or lone ** needs at least one component.
-    const source = parts.map((part, i) => {
-      const last = i === parts.length - 1;
-      if (part === '**') return last ? '[^/]+(?:/[^/]+)*' : '(?:[^/]+/)*';
-      return part.replace(/\./g, '\\.').replace(/\*/g, '[^/]*') + (last ? '' : '/');
-    }).join('');
-    regex = new RegExp(`^${source}$`);
-    if (compiled.size > 1000) compiled.clear();
-    compiled.set(pattern, regex);
-  }
-  return regex.test(repository);
 }
 
 /** The actions `grants` allow on `repository`. */

@@ -45,6 +45,8 @@ export function createRegistry(deps: RegistryDeps): Registry {
     logger,
     config,
     authorizer: deps.authorizer ?? allowAll,
+    policies: deps.policies,
+    inventory: deps.inventory,
     signer: new CapabilitySigner(config.uploadSecret),
     uploads: new Uploads({ blobs: deps.blobs, metadata: deps.metadata, hashing, clock, timers, logger, config, blobLocks: deps.blobLocks }),
     direct: new DirectUploads({ blobs: deps.blobs, metadata: deps.metadata, hashing, clock, timers, logger, config, tasks: deps.tasks, blobLocks: deps.blobLocks }),

@@ -1,4 +1,5 @@
 import type { Authorizer } from './access';
+import type { PolicyInventory, PolicyStore } from './policy/ports';
 import type { BlobStore, Clock, Hashing, Logger, MetadataStore, TaskQueue, Timers } from './ports';
 import type { BlobLocks, GcStore } from './gc/ports';
 
@@ -53,6 +54,10 @@ export interface RegistryDeps {
   readonly gc?: GcStore;
   /** Held around upload completion and mounts, when the store's collectBlob needs it (gc/ports.ts). @default none */
   readonly blobLocks?: BlobLocks;
+  /** Retention and immutability documents. @default none: immutability off, no policy routes */
+  readonly policies?: PolicyStore;
+  /** Usually the metadata store itself. @default none: no pull times, no retention runs */
+  readonly inventory?: PolicyInventory;
 }
 
 export interface ResolvedConfig {

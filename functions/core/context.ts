@@ -6,6 +6,7 @@ import type { Uploads } from './upload/uploads';
 import type { DirectUploads } from './direct/direct-uploads';
 import type { BlobLocks } from './gc/ports';
 import type { GcPasses } from './gc/serial';
+import type { PolicyInventory, PolicyStore } from './policy/ports';
 
 /** Everything a handler may use, built once per registry. */
 export interface Services {
@@ -22,6 +23,10 @@ export interface Services {
   /** Garbage collection passes, one at a time; absent when the store offers no GcStore. */
   gc?: GcPasses;
   blobLocks?: BlobLocks;
+  /** Retention and immutability documents; undefined when the registry has none (no policy routes). */
+  policies: PolicyStore | undefined;
+  /** Tags and manifests with their times, for retention and pull-time recording. */
+  inventory: PolicyInventory | undefined;
 }
 
 export interface RouteParams {

@@ -18,6 +18,9 @@ export const ERROR_CODES = {
   DENIED: { status: 403, message: 'requested access to the resource is denied' },
   UNSUPPORTED: { status: 405, message: 'the operation is unsupported' },
   TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
+  // Nimbus administration (/v2/_nimbus/retention, /v2/_nimbus/immutability): not in the spec's table.
+  POLICY_INVALID: { status: 400, message: 'policy document invalid' },
+  POLICY_CONFLICT: { status: 409, message: 'the policy document was changed since it was read (If-Match)' },
   // Not in the spec's table, but used by distribution and understood by clients as retryable.
   UNAVAILABLE: { status: 503, message: 'service unavailable, retry later' },
   UNKNOWN: { status: 500, message: 'unknown error' },
@@ -105,5 +108,16 @@ export class StoreInUseError extends Error {
   constructor(readonly kind: ReferenceKind, readonly digest: string, readonly holder: string | undefined) {
     super(`${kind} ${digest} is referenced by manifest ${holder ?? '(unknown)'}`);
     this.name = 'StoreInUseError';
+  }
+}
+
+/**
+ * A tag write or manifest delete was refused because of a tag: `keepTag` found `tag` already
+ * pointing at another manifest (`digest`), or `untaggedOnly` found the manifest tagged `tag`.
+ */
+export class StoreTagConflictError extends Error {
+  constructor(readonly tag: string, readonly digest: string) {
+    super(`tag ${tag} points to ${digest}`);
+    this.name = 'StoreTagConflictError';
   }
 }

@@ -169,16 +169,17 @@ export interface MetadataStore {
    * StoreReferenceMissingError naming one missing digest and stores nothing visible.
    * Storing a manifest again (same digest) only (re)tags it: its references are already held.
    */
-  putManifest(repository: string, manifest: ManifestRecord, references: ManifestReferences, tag?: string): Promise<void>;
+  putManifest(repository: string, manifest: ManifestRecord, references: ManifestReferences, tag?: string, options?: PutManifestOptions): Promise<void>;
   getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined>;
   /**
    * Removes the manifest, every tag pointing to it, its referrer entry and its recorded
    * references. Throws StoreInUseError, naming an index, while an index stored in the
    * repository lists it (I2). A tag added concurrently is removed too, never left dangling (I1).
    */
-  deleteManifest(repository: string, digest: string): Promise<boolean>;
+  deleteManifest(repository: string, digest: string, options?: DeleteManifestOptions): Promise<boolean>;
   resolveTag(repository: string, tag: string): Promise<string | undefined>;
-  deleteTag(repository: string, tag: string): Promise<boolean>;
+  /** With `expected`, removes the tag only while it points at that digest (else returns false). */
+  deleteTag(repository: string, tag: string, expected?: string): Promise<boolean>;
   listTags(repository: string, page: PageRequest): Promise<Page<string>>;
   listReferrers(repository: string, subject: string): Promise<Descriptor[]>;
 
@@ -192,6 +193,27 @@ export interface MetadataStore {
   /** Replaces the session if its stored version equals `expectedVersion`, else throws StoreConflictError. */
   updateUpload(session: UploadSession, expectedVersion: number): Promise<void>;
   deleteUpload(id: string): Promise<void>;
+}
+
+/** Tag immutability (core/policy/immutability.ts), enforced atomically by the store. */
+export interface PutManifestOptions {
+  /**
+   * Never move an existing tag: when `tag` already points at another digest, throw
+   * StoreTagConflictError and store nothing visible. Decided atomically with the tag write, so
+   * of two pushes of different digests to a new tag exactly one wins.
+   */
+  readonly keepTag?: boolean;
+}
+
+/** Retention (core/policy/retention.ts) deletes only what is still untagged. */
+export interface DeleteManifestOptions {
+  /** Refuse (StoreTagConflictError) when a tag points at the manifest, even one added concurrently. */
+  readonly untaggedOnly?: boolean;
+  /**
+   * Refuse (StoreTagConflictError) when a tag this accepts points at the manifest (immutable tags),
+   * decided atomically with the delete: a tag added concurrently is seen.
+   */
+  readonly refuseTag?: (tag: string) => boolean;
 }
 
 /** Work the registry hands to a background worker (a separate Lambda, or in-process). */

@@ -8,6 +8,7 @@ import { listCatalog, listTags } from './handlers/listing';
 import { listReferrers } from './handlers/referrers';
 import { cancelUpload, completeUpload, patchUpload, startUpload, uploadStatus } from './handlers/uploads';
 import { runGcPass } from './handlers/gc';
+import { getImmutability, getRetention, putImmutability, putRetention, runRetentionNow } from './handlers/policies';
 import { cancelDirectUpload, completeDirectUpload, directPartUrls, directUploadStatus, startDirectUpload } from './handlers/direct';
 
 type Handler = (ctx: RequestContext) => Promise<Response>;
@@ -25,7 +26,8 @@ export interface Route {
   readonly methods: Readonly<Record<string, { handler: Handler; access: RouteAccess }>>;
 }
 
-const adminOnly = (): AccessRequest => ({ actions: [], admin: true });
+/** Registry administration: a `**` grant of pull, push and delete (access.ts). */
+const admin = (): AccessRequest => ({ actions: [], admin: true });
 const registryWide = (actions: AccessRequest['actions']) => (): AccessRequest => ({ actions });
 const onRepository = (actions: AccessRequest['actions']) => (params: RouteParams): AccessRequest => ({ repository: params.name!, actions });
 
@@ -51,11 +53,26 @@ export const ROUTES: readonly Route[] = [
     pattern: /^\/v2\/_catalog$/,
     methods: { GET: { handler: listCatalog, access: registryWide(['pull']) } },
   },
-  // Nimbus administration: a garbage collection pass, answered with its report.
+  // Nimbus administration ("_" cannot start a name component, so no repository collides).
   {
     name: 'gc',
     pattern: /^\/v2\/_nimbus\/gc\/?$/,
-    methods: { POST: { handler: runGcPass, access: adminOnly } },
+    methods: { POST: { handler: runGcPass, access: admin } },
+  },
+  {
+    name: 'retention',
+    pattern: /^\/v2\/_nimbus\/retention$/,
+    methods: { GET: { handler: getRetention, access: admin }, PUT: { handler: putRetention, access: admin } },
+  },
+  {
+    name: 'retention-run',
+    pattern: /^\/v2\/_nimbus\/retention\/run$/,
+    methods: { POST: { handler: runRetentionNow, access: admin } },
+  },
+  {
+    name: 'immutability',
+    pattern: /^\/v2\/_nimbus\/immutability$/,
+    methods: { GET: { handler: getImmutability, access: admin }, PUT: { handler: putImmutability, access: admin } },
   },
   {
     name: 'tags',

@@ -50,6 +50,8 @@ async function start(): Promise<Serve> {
   const registry = createRegistry({
     blobs: stores.blobs,
     metadata: stores.metadata,
+    policies: stores.policies,
+    inventory: stores.metadata,
     logger,
     authorizer,
     ...(tasks ? { tasks } : {}),

@@ -3,6 +3,7 @@ import { FsIdentityStore } from '../adapters/fs/identity-store';
 import { FsMetadataStore } from '../adapters/fs/metadata-store';
 import { FsGcStore } from '../adapters/fs/gc-store';
 import { KeyedMutex } from '../adapters/fs/keyed-mutex';
+import { FsPolicyStore } from '../adapters/fs/policy-store';
 import { createTokenAuthorizer } from '../auth/index';
 import { loadOrCreateKeySet } from '../adapters/fs/key-file';
 import { nodeHashing } from '../adapters/node/hashing';
@@ -41,6 +42,8 @@ export async function createLocalRegistry(
   const registry = createRegistry({
     blobs,
     metadata,
+    policies: new FsPolicyStore(settings.dataDir, { fsync: settings.fsync }),
+    inventory: metadata,
     logger,
     hashing: nodeHashing(),
     gc,

@@ -7,6 +7,7 @@ import { FsIdentityStore } from '../../functions/adapters/fs/identity-store';
 import { FsMetadataStore } from '../../functions/adapters/fs/metadata-store';
 import { FsGcStore } from '../../functions/adapters/fs/gc-store';
 import { KeyedMutex } from '../../functions/adapters/fs/keyed-mutex';
+import { FsPolicyStore } from '../../functions/adapters/fs/policy-store';
 import { nodeHashing } from '../../functions/adapters/node/hashing';
 import { createTokenAuthorizer, type IdentityStore, type TokenAuthOptions } from '../../functions/auth/index';
 import type { Action } from '../../functions/core/access';
@@ -53,6 +54,8 @@ export async function authHarness(options: Partial<TokenAuthOptions> & { address
     blobs,
     metadata,
     ...(withGc ? { gc: new FsGcStore(dataDir, { metadata, locks: blobLocks, fsync: false }), blobLocks } : {}),
+    policies: new FsPolicyStore(dataDir, { fsync: false }),
+    inventory: metadata,
     hashing: nodeHashing(),
     clock,
     config: { uploadSecret: randomBytes(32), blobRedirectSeconds: 0 },

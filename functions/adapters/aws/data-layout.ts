@@ -28,11 +28,14 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *   tag back-reference                REPO#<repo>                    MANIFEST#<digest>#TAG#<tag>
  *     "this manifest is tagged <tag>", so deleting a manifest finds its tags consistently
  *   tag                               TAGS#<repo>                    <tag>
- *     digest
+ *     digest, pushedAt (epoch ms, set with every push of the tag), pulledAt? (epoch ms of a pull
+ *     by tag, rewritten at most once a day: tag-items.ts resolveForPull), for retention
  *   referrer                          REFERRERS#<repo>#<subject>     <digest>
  *     the referrers-index descriptor: mediaType, digest, size, artifactType?, annotations?
  *   gc review (queue, 16 shards)      GC#<first hex of digest>       <at, 15 digits>#<kind>#<digest>[#<repo>]
  *     kind (blob | referrers), digest, repository?, at: "this may have become garbage"
+ *   policy document                   POLICY                         retention | immutability
+ *     document (JSON text), version (number, the ETag; +1 per write, conditioned on If-Match)
  *   upload session                    UPLOAD#<id>                    UPLOAD
  *     repository, handle, offset, parts (binary, part-codec.ts), tail?, hashState,
  *     hashAlgorithm, version, lease?, createdAt, updatedAt, expiresAt (TTL, epoch seconds),
@@ -84,7 +87,8 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *                                     tag as above. Over 45 references: PutItem reference lists, then one
  *                                     TransactWriteItems per 50 references (8 at a time), then the rest.
  *                                     PutItem catalog
- *   GET    manifests/<ref>            [GetItem tag]; GetItem manifest; [S3 GetObject body]
+ *   GET    manifests/<ref>            [GetItem tag; UpdateItem tag pulledAt if a day old (if digest unchanged)];
+ *                                     GetItem manifest; [S3 GetObject body]
  *   DELETE manifests/<digest>         GetItem manifest (refs > 0: Query …#REF# + BatchGetItem, 405);
  *                                     Query back-references; TransactWriteItems deleting tags (≤ 49 per
  *                                     transaction, while refs is 0); Query reference list; PutItem gc review
@@ -96,6 +100,16 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *                                     after the manifest);
  *                                     [S3 DeleteObject body]
  *   DELETE manifests/<tag>            GetItem tag; TransactWriteItems: Delete tag (if unchanged) + back-reference
+ *   (DELETE manifests/* also GetItem POLICY immutability; by digest, an immutable tag found among the
+ *   back-references refuses the delete, and one added meanwhile bumps tagRev, so the retry sees it)
+ *   PUT    manifests/<tag> (a tag already on this digest: UpdateItem tag pushedAt, if the digest is unchanged)
+ *   PUT    manifests/<tag> (immutable tag, core/policy/immutability.ts): GetItem POLICY immutability; the
+ *                                     tag Put is conditioned as above, and a tag found pointing elsewhere
+ *                                     (read, or on the retry after a lost condition) refuses the push
+ *   Retention (POST _nimbus/retention/run): Query CATALOG; per repository Query TAGS#<repo> and
+ *                                     Query REPO#<repo> MANIFEST# (projected, no bodies); BatchGetItem blob
+ *                                     sizes; then per deletion the DELETE paths above (a tag deleted only
+ *                                     if unchanged, a manifest only while untagged)
  *   GET    tags/list?n&last           GetItem catalog; Query TAGS#<repo>, sk > last, Limit n+1
  *   GET    _catalog?n&last            Query CATALOG, sk > last, Limit n+1
  *   GET    referrers/<digest>         Query REFERRERS#<repo>#<digest>
@@ -222,6 +236,7 @@ export const itemKeys = {
 
   gcReviewPrefix: 'GC#',
   gcReviewPartition: (shard: string) => `GC#${shard}`,
+  policy: (kind: 'retention' | 'immutability') => key('POLICY', kind),
 };
 
 const SAFE_ID = /^[A-Za-z0-9._-]{1,128}$/;

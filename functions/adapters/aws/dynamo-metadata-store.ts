@@ -1,8 +1,11 @@
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type {
-  BlobRecord, Descriptor, FoundReferences, ManifestRecord, ManifestReferences, MetadataStore, Page, PageRequest, UploadSession,
+  BlobRecord, DeleteManifestOptions, Descriptor, FoundReferences, ManifestRecord, ManifestReferences, MetadataStore, Page, PageRequest,
+  PutManifestOptions, UploadSession,
 } from '../../core/index';
+import type { ManifestInfo, PolicyInventory, TagInfo } from '../../core/policy/ports';
+import { DynamoPolicyInventory } from './policy-inventory';
 import { StoreInUseError } from '../../core/index';
 import { guarded } from './aws-errors';
 import { itemKeys } from './data-layout';
@@ -30,18 +33,20 @@ const KNOWN_REPOSITORIES_LIMIT = 10_000;
  * Registry metadata in one DynamoDB table (layout and access patterns: data-layout.ts).
  * Reads are strongly consistent, so a client sees its own writes at once.
  */
-export class DynamoMetadataStore implements MetadataStore {
+export class DynamoMetadataStore implements MetadataStore, PolicyInventory {
   private readonly table: string;
   private readonly manifests: ManifestIndex;
   private readonly uploads: UploadSessionTable;
   private readonly blobs: BlobItems;
   private readonly knownRepositories = new Set<string>();
+  private readonly inventory: DynamoPolicyInventory;
 
   constructor(private readonly doc: DynamoDBDocumentClient, s3: S3Client, options: DynamoMetadataStoreOptions) {
     this.table = options.table;
     this.manifests = new ManifestIndex(doc, options.table, new ManifestBodies(s3, options.bucket), options.references, options.now);
     this.uploads = new UploadSessionTable(doc, options.table);
     this.blobs = new BlobItems(doc, options.table, options.now);
+    this.inventory = new DynamoPolicyInventory(doc, options.table, this.manifests.tags);
   }
 
   // Blobs
@@ -87,24 +92,26 @@ export class DynamoMetadataStore implements MetadataStore {
     return this.manifests.findReferences(repository, references);
   }
 
-  async putManifest(repository: string, manifest: ManifestRecord, references: ManifestReferences, tag?: string): Promise<void> {
-    await Promise.all([this.manifests.put(repository, manifest, references, tag), this.noteRepository(repository)]);
+  async putManifest(
+    repository: string, manifest: ManifestRecord, references: ManifestReferences, tag?: string, options?: PutManifestOptions,
+  ): Promise<void> {
+    await Promise.all([this.manifests.put(repository, manifest, references, tag, options), this.noteRepository(repository)]);
   }
 
   getManifest(repository: string, digest: string): Promise<ManifestRecord | undefined> {
     return this.manifests.get(repository, digest);
   }
 
-  deleteManifest(repository: string, digest: string): Promise<boolean> {
-    return this.manifests.delete(repository, digest);
+  deleteManifest(repository: string, digest: string, options?: DeleteManifestOptions): Promise<boolean> {
+    return this.manifests.delete(repository, digest, options);
   }
 
   resolveTag(repository: string, tag: string): Promise<string | undefined> {
     return this.manifests.tags.resolve(repository, tag);
   }
 
-  deleteTag(repository: string, tag: string): Promise<boolean> {
-    return this.manifests.tags.delete(repository, tag);
+  deleteTag(repository: string, tag: string, expected?: string): Promise<boolean> {
+    return this.manifests.tags.delete(repository, tag, expected);
   }
 
   listTags(repository: string, page: PageRequest): Promise<Page<string>> {
@@ -113,6 +120,24 @@ export class DynamoMetadataStore implements MetadataStore {
 
   listReferrers(repository: string, subject: string): Promise<Descriptor[]> {
     return this.manifests.listReferrers(repository, subject);
+  }
+
+  // Retention's inventory (core/policy/ports.ts; policy-inventory.ts)
+
+  listTagInfo(repository: string): Promise<TagInfo[]> {
+    return this.inventory.listTagInfo(repository);
+  }
+
+  listManifestInfo(repository: string): Promise<ManifestInfo[]> {
+    return this.inventory.listManifestInfo(repository);
+  }
+
+  blobSizes(digests: readonly string[]): Promise<Map<string, number>> {
+    return this.inventory.blobSizes(digests);
+  }
+
+  resolvePulledTag(repository: string, tag: string, now: number): Promise<string | undefined> {
+    return this.manifests.tags.resolveForPull(repository, tag, now);
   }
 
   // Repositories

@@ -1,5 +1,6 @@
 import { awsClients, type AwsClientOptions, type AwsClients } from './clients';
 import { DynamoMetadataStore } from './dynamo-metadata-store';
+import { DynamoPolicyStore } from './dynamo-policy-store';
 import { S3BlobStore } from './s3-blob-store';
 
 export interface AwsStoresOptions extends AwsClientOptions {
@@ -14,6 +15,8 @@ export interface AwsStoresOptions extends AwsClientOptions {
 export interface AwsStores {
   readonly blobs: S3BlobStore;
   readonly metadata: DynamoMetadataStore;
+  /** Retention and immutability documents (items POLICY/<kind>). */
+  readonly policies: DynamoPolicyStore;
   /** The shared SDK clients, e.g. for health checks or test instrumentation. */
   readonly clients: AwsClients;
 }
@@ -27,12 +30,14 @@ export function createAwsStores(options: AwsStoresOptions): AwsStores {
   return {
     blobs: new S3BlobStore(clients.s3, { bucket: options.bucket, presigner: clients.s3Presigner, ...(options.partSize ? { partSize: options.partSize } : {}) }),
     metadata: new DynamoMetadataStore(clients.dynamodb, clients.s3, { table: options.table, bucket: options.bucket }),
+    policies: new DynamoPolicyStore(clients.dynamodb, options.table),
     clients,
   };
 }
 
 export { S3BlobStore, S3_MAX_PARTS, S3_MIN_PART_SIZE } from './s3-blob-store';
 export { DynamoMetadataStore } from './dynamo-metadata-store';
+export { DynamoPolicyStore } from './dynamo-policy-store';
 export { awsClients, type AwsClientOptions, type AwsClients } from './clients';
 export * from './table-schema';
 export { DynamoGcStore, type DynamoGcStoreOptions } from './gc-store';

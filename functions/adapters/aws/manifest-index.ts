@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Descriptor, ManifestRecord, ManifestReferences } from '../../core/index';
-import { StoreConflictError, StoreInUseError, StoreReferenceMissingError, StoreThrottledError } from '../../core/index';
+import type { DeleteManifestOptions, Descriptor, ManifestRecord, ManifestReferences, PutManifestOptions } from '../../core/index';
+import { StoreConflictError, StoreInUseError, StoreReferenceMissingError, StoreTagConflictError, StoreThrottledError } from '../../core/index';
 import { guarded } from './aws-errors';
 import { itemKeys } from './data-layout';
 import { queryAll, retryOnConflict } from './dynamo-helpers';
@@ -61,13 +61,14 @@ export class ManifestIndex {
     return this.references.holderOf(repository, target);
   }
 
-  async put(repository: string, manifest: ManifestRecord, references: ManifestReferences, tag?: string): Promise<void> {
+  async put(repository: string, manifest: ManifestRecord, references: ManifestReferences, tag?: string, options?: PutManifestOptions): Promise<void> {
     const targets = targetsOf(references);
+    const keepTag = options?.keepTag ?? false;
     await retryOnConflict(async () => {
-      if (await this.getItem(repository, manifest.digest, [PARTITION_KEY])) return this.retag(repository, manifest.digest, tag);
+      if (await this.getItem(repository, manifest.digest, [PARTITION_KEY])) return this.retag(repository, manifest, tag, keepTag);
       return targets.length <= this.inline
-        ? this.createInline(repository, manifest, targets, tag)
-        : this.createStaged(repository, manifest, targets, tag);
+        ? this.createInline(repository, manifest, targets, tag, keepTag)
+        : this.createStaged(repository, manifest, targets, tag, keepTag);
     });
   }
 
@@ -85,7 +86,7 @@ export class ManifestIndex {
     return record;
   }
 
-  async delete(repository: string, digest: string): Promise<boolean> {
+  async delete(repository: string, digest: string, options?: DeleteManifestOptions): Promise<boolean> {
     let found = false;
     for (;;) {
       const done = await retryOnConflict(async () => {
@@ -97,6 +98,9 @@ export class ManifestIndex {
         }
         // Read tagRev (in `item`) before the back-references: a tag added after this read bumps it.
         const tags = await this.tags.pointingTo(repository, digest, TAGS_PER_TRANSACTION);
+        // Retention: a tag added after its plan saves the manifest (tagRev makes a later one retry here).
+        const refused = options?.untaggedOnly ? tags[0] : tags.find((tag) => options?.refuseTag?.(tag));
+        if (refused !== undefined) throw new StoreTagConflictError(refused, digest);
         if (tags.length > 0) {
           // Only while no index holds it: a refused delete leaves the tags alone.
           await transact(this.doc, 'delete manifest tags', [
@@ -122,24 +126,32 @@ export class ManifestIndex {
   }
 
   /** The manifest is stored (with its references): only the tag moves to it. */
-  private async retag(repository: string, digest: string, tag: string | undefined): Promise<void> {
+  private async retag(repository: string, manifest: ManifestRecord, tag: string | undefined, keepTag: boolean): Promise<void> {
     if (tag === undefined) return;
+    const digest = manifest.digest;
     const current = await this.tags.resolve(repository, tag);
-    if (current === digest) return;
+    if (current === digest) return this.tags.touch(repository, tag, digest, manifest.createdAt);
+    // Immutable: the Put below is conditioned on `current`, so a tag created meanwhile is re-read on retry.
+    if (keepTag && current !== undefined) throw new StoreTagConflictError(tag, current);
     await transact(this.doc, 'tag manifest', [{
       Update: {
         TableName: this.table, Key: itemKeys.manifest(repository, digest),
         UpdateExpression: 'SET tagRev = if_not_exists(tagRev, :zero) + :one', ConditionExpression: 'attribute_exists(#pk)',
         ExpressionAttributeNames: { '#pk': PARTITION_KEY }, ExpressionAttributeValues: { ':zero': 0, ':one': 1 },
       },
-    }, ...this.tags.moveActions(repository, tag, current, digest)]);
+    }, ...this.tags.moveActions(repository, tag, current, digest, manifest.createdAt)]);
   }
 
   /** One transaction: the manifest, its reference list and references, referrer entry and tag. */
-  private async createInline(repository: string, manifest: ManifestRecord, targets: ReferenceTarget[], tag: string | undefined): Promise<void> {
+  private async createInline(
+    repository: string, manifest: ManifestRecord, targets: ReferenceTarget[], tag: string | undefined, keepTag: boolean,
+  ): Promise<void> {
     const generation = newGeneration();
     const stored = await this.bodies.store(repository, manifest, generation);
-    const creation = await this.creationActions(repository, manifest, stored, generation, tag);
+    const creation = await this.creationActions(repository, manifest, stored, generation, tag, keepTag).catch(async (error: unknown) => {
+      await this.bodies.remove(stored);
+      throw error;
+    });
     const lists = this.references.listItems(repository, manifest.digest, generation, targets).map((Item) => ({ Put: { TableName: this.table, Item } }));
     const recording = targets.flatMap((target) => this.references.recordActions(repository, manifest.digest, generation, target));
     const failed = await this.discardOnFailure(stored, () => transactConditions(this.doc, 'put manifest', [...lists, ...recording, ...creation]));
@@ -158,7 +170,9 @@ export class ManifestIndex {
    * manifest visible. A crash in between leaves counted references of a generation that
    * never became visible: a leak (they keep targets from being deleted), never a dangle.
    */
-  private async createStaged(repository: string, manifest: ManifestRecord, targets: ReferenceTarget[], tag: string | undefined): Promise<void> {
+  private async createStaged(
+    repository: string, manifest: ManifestRecord, targets: ReferenceTarget[], tag: string | undefined, keepTag: boolean,
+  ): Promise<void> {
     const generation = newGeneration();
     const stored = await this.bodies.store(repository, manifest, generation);
     const missing = await this.discardOnFailure(stored, () => this.references.record(repository, manifest.digest, generation, targets));
@@ -168,14 +182,15 @@ export class ManifestIndex {
     }
     try {
       await retryOnConflict(async () => {
-        const failed = await transactConditions(this.doc, 'put manifest', await this.creationActions(repository, manifest, stored, generation, tag));
+        const failed = await transactConditions(this.doc, 'put manifest', await this.creationActions(repository, manifest, stored, generation, tag, keepTag));
         if (failed.includes(0)) throw new CreatedConcurrently();
         if (failed.length > 0) throw new StoreConflictError(`tag ${tag} changed concurrently`);
       });
     } catch (error) {
       // Definitely not stored: give back what this generation holds. (After an unknown outcome,
       // a network failure, it may be stored: then its references must stay.)
-      if (error instanceof CreatedConcurrently || error instanceof StoreConflictError || error instanceof StoreThrottledError) {
+      if (error instanceof CreatedConcurrently || error instanceof StoreConflictError || error instanceof StoreThrottledError
+        || error instanceof StoreTagConflictError) {
         await this.references.release(repository, manifest.digest, generation, targets);
         await this.bodies.remove(stored);
       }
@@ -185,9 +200,10 @@ export class ManifestIndex {
 
   /** The manifest item (if absent), its referrer entry and the tag. The item comes first. */
   private async creationActions(
-    repository: string, manifest: ManifestRecord, stored: StoredBody, generation: string, tag: string | undefined,
+    repository: string, manifest: ManifestRecord, stored: StoredBody, generation: string, tag: string | undefined, keepTag: boolean,
   ): Promise<TransactItem[]> {
     const current = tag === undefined ? undefined : await this.tags.resolve(repository, tag);
+    if (keepTag && tag !== undefined && current !== undefined && current !== manifest.digest) throw new StoreTagConflictError(tag, current);
     const tagging = tag !== undefined && current !== manifest.digest;
     const item: Record<string, unknown> = {
       ...itemKeys.manifest(repository, manifest.digest), digest: manifest.digest, mediaType: manifest.mediaType, size: manifest.size,
@@ -200,7 +216,7 @@ export class ManifestIndex {
     if (manifest.subject) {
       actions.push({ Put: { TableName: this.table, Item: { ...itemKeys.referrer(repository, manifest.subject, manifest.digest), ...referrerDescriptor(manifest) } } });
     }
-    if (tagging) actions.push(...this.tags.moveActions(repository, tag, current, manifest.digest));
+    if (tagging) actions.push(...this.tags.moveActions(repository, tag, current, manifest.digest, manifest.createdAt));
     return actions;
   }
 

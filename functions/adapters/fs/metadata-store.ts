@@ -1,8 +1,10 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type {
-  BlobRecord, Clock, Descriptor, FoundReferences, ManifestRecord, ManifestReferences, MetadataStore, Page, PageRequest, UploadSession,
+  BlobRecord, Clock, DeleteManifestOptions, Descriptor, FoundReferences, ManifestRecord, ManifestReferences, MetadataStore, Page,
+  PageRequest, PutManifestOptions, UploadSession,
 } from '../../core/index';
+import type { ManifestInfo, PolicyInventory, TagInfo } from '../../core/policy/ports';
 import { StoreConflictError } from '../../core/index';
 import { DirectorySyncs, isNotFound, nodeFs, readJson, removeFile, writeFileAtomic, type DurableFs } from './atomic';
 import { listDir } from './files';
@@ -11,6 +13,7 @@ import { DataLayout, unescapeRepository } from './paths';
 import { RepositoryFiles } from './repository-files';
 import { ReviewQueue } from './review-queue';
 import { SortedSet } from './sorted-set';
+import { FsPolicyInventory } from './policy-inventory';
 
 export interface FsMetadataStoreOptions {
   /** fsync metadata files before renaming them into place, and their directories after. @default true */
@@ -26,7 +29,7 @@ export interface FsMetadataStoreOptions {
  * in-memory indexes loaded on first use, so this store assumes it is the only writer of
  * its data dir: one `npm start` per NIMBUS_DATA_DIR.
  */
-export class FsMetadataStore implements MetadataStore {
+export class FsMetadataStore implements MetadataStore, PolicyInventory {
   private readonly layout: DataLayout;
   private readonly fsync: boolean;
   private readonly fs: DurableFs;
@@ -36,6 +39,7 @@ export class FsMetadataStore implements MetadataStore {
   readonly clock: Clock;
   /** The garbage collector's review queue (gc-store.ts reads it). */
   readonly reviews: ReviewQueue;
+  private readonly inventory: FsPolicyInventory;
 
   constructor(root: string, options: FsMetadataStoreOptions = {}) {
     this.layout = new DataLayout(root);
@@ -51,6 +55,7 @@ export class FsMetadataStore implements MetadataStore {
       remove: (path, syncs) => this.remove(path, syncs),
       batch: () => new DirectorySyncs(this.fs),
     }, { now: () => this.clock.now(), reviews: this.reviews });
+    this.inventory = new FsPolicyInventory(this.layout, this.repos);
   }
 
   async init(): Promise<void> {
@@ -122,8 +127,10 @@ export class FsMetadataStore implements MetadataStore {
     return this.repos.findReferences(repository, references);
   }
 
-  async putManifest(repository: string, manifest: ManifestRecord, references: ManifestReferences, tag?: string): Promise<void> {
-    await this.repos.put(repository, manifest, references, tag);
+  async putManifest(
+    repository: string, manifest: ManifestRecord, references: ManifestReferences, tag?: string, options?: PutManifestOptions,
+  ): Promise<void> {
+    await this.repos.put(repository, manifest, references, tag, options);
     await this.noteRepository(repository);
   }
 
@@ -131,16 +138,16 @@ export class FsMetadataStore implements MetadataStore {
     return this.repos.get(repository, digest);
   }
 
-  deleteManifest(repository: string, digest: string): Promise<boolean> {
-    return this.repos.delete(repository, digest);
+  deleteManifest(repository: string, digest: string, options?: DeleteManifestOptions): Promise<boolean> {
+    return this.repos.delete(repository, digest, options);
   }
 
   resolveTag(repository: string, tag: string): Promise<string | undefined> {
     return this.repos.resolveTag(repository, tag);
   }
 
-  deleteTag(repository: string, tag: string): Promise<boolean> {
-    return this.repos.deleteTag(repository, tag);
+  deleteTag(repository: string, tag: string, expected?: string): Promise<boolean> {
+    return this.repos.deleteTag(repository, tag, expected);
   }
 
   listTags(repository: string, page: PageRequest): Promise<Page<string>> {
@@ -149,6 +156,24 @@ export class FsMetadataStore implements MetadataStore {
 
   listReferrers(repository: string, subject: string): Promise<Descriptor[]> {
     return this.repos.listReferrers(repository, subject);
+  }
+
+  // Retention's inventory (core/policy/ports.ts)
+
+  listTagInfo(repository: string): Promise<TagInfo[]> {
+    return this.inventory.listTagInfo(repository);
+  }
+
+  listManifestInfo(repository: string): Promise<ManifestInfo[]> {
+    return this.inventory.listManifestInfo(repository);
+  }
+
+  blobSizes(digests: readonly string[]): Promise<Map<string, number>> {
+    return this.inventory.blobSizes(digests);
+  }
+
+  resolvePulledTag(repository: string, tag: string, now: number): Promise<string | undefined> {
+    return this.repos.resolvePulledTag(repository, tag, now);
   }
 
   // Repositories

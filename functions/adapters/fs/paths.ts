@@ -32,6 +32,10 @@ import { join } from 'node:path';
  *                                                   blob and child-manifest digests it references)
  *   meta/repositories/<name>/_manifests/<alg>/<hex>.body   the manifest's exact bytes
  *   meta/repositories/<name>/_tags/<tag-escaped>    tag -> manifest digest (text)
+ *   meta/repositories/<name>/_tag-times/<tag-escaped>.json   {digest, pushedAt, pulledAt?} (epoch ms) for
+ *                                                   retention: written after the tag on each push of it, pulledAt
+ *                                                   at most once a day on pulls by tag; ignored when its digest is
+ *                                                   not the tag's (then the tag file's mtime is the push time)
  *   meta/repositories/<name>/_referrers/<alg>/<subject-hex>/<alg>-<hex>.json   a referrer's descriptor
  *   meta/repositories/<name>/_refs/blobs/<alg>/<hex>/<alg>-<holder-hex>       manifest <holder> uses blob <hex>
  *   meta/repositories/<name>/_refs/manifests/<alg>/<hex>/<alg>-<holder-hex>   index <holder> lists manifest <hex>
@@ -46,6 +50,8 @@ import { join } from 'node:path';
  *                                                   spurious review, never a missing one); removed when settled.
  *   meta/gc/referrers/<alg>/<subject-hex>/<repo-escaped>   review of the referrers of a manifest deleted from
  *                                                   <repo> (text: epoch ms), written before the manifest goes
+ *   meta/policies/<retention|immutability>.json     {etag, document}: a policy document, replaced atomically
+ *                                                   (compare-and-swap on etag under an in-process lock)
  *   meta/auth/                                      users, robots and grants (see the auth adapter)
  *   tmp/                                            files being written; anything here after a crash is garbage
  *
@@ -115,6 +121,12 @@ export class DataLayout {
   }
   tag(name: string, tag: string): string {
     return join(this.tags(name), escapeTag(tag));
+  }
+  tagTimes(name: string, tag: string): string {
+    return join(this.repository(name), '_tag-times', `${escapeTag(tag)}.json`);
+  }
+  policy(kind: 'retention' | 'immutability'): string {
+    return join(this.root, 'meta', 'policies', `${kind}.json`);
   }
   referrers(name: string, subject: string): string {
     const [alg, hex] = subject.split(':') as [string, string];

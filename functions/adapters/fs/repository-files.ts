@@ -1,13 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Descriptor, FoundReferences, ManifestRecord, ManifestReferences, Page, PageRequest, BlobRecord } from '../../core/index';
-import { forEachLimited, StoreInUseError, StoreReferenceMissingError, type ReferenceKind } from '../../core/index';
+import type {
+  Descriptor, DeleteManifestOptions, FoundReferences, ManifestRecord, ManifestReferences, Page, PageRequest, PutManifestOptions, BlobRecord,
+} from '../../core/index';
+import { forEachLimited, StoreInUseError, StoreReferenceMissingError, StoreTagConflictError, type ReferenceKind } from '../../core/index';
 import { isNotFound, readJson, type DirectorySyncs } from './atomic';
 import { exists, listDir } from './files';
 import { KeyedMutex } from './keyed-mutex';
 import { DataLayout, escapeRepository, holderOfFile } from './paths';
 import { TagIndex } from './tag-index';
 import type { ReviewQueue } from './review-queue';
+import { TagTimes } from './tag-times';
 
 /** A manifest record on disk: everything but the body, plus what it references. */
 type StoredManifest = Omit<ManifestRecord, 'body'> & { references?: ManifestReferences };
@@ -42,8 +45,12 @@ export interface GcHooks {
 export class RepositoryFiles {
   private readonly locks = new KeyedMutex();
   private readonly tagIndexes = new Map<string, Promise<TagIndex>>();
+  /** Push and pull times of tags, for retention. */
+  readonly times: TagTimes;
 
-  constructor(private readonly layout: DataLayout, private readonly files: DurableFiles, private readonly gc: GcHooks) {}
+  constructor(private readonly layout: DataLayout, private readonly files: DurableFiles, private readonly gc: GcHooks) {
+    this.times = new TagTimes(layout, (path, data) => files.write(path, data), (path) => files.remove(path));
+  }
 
   // Blob links
 
@@ -103,8 +110,11 @@ export class RepositoryFiles {
     return found;
   }
 
-  async put(repository: string, manifest: ManifestRecord, references: ManifestReferences, tag?: string): Promise<void> {
+  async put(repository: string, manifest: ManifestRecord, references: ManifestReferences, tag?: string, options?: PutManifestOptions): Promise<void> {
     await this.exclusive(repository, async () => {
+      // Immutable tags: refused under the lock, before anything is written.
+      const tagged = tag === undefined || !options?.keepTag ? undefined : (await this.tagIndex(repository)).get(tag);
+      if (tag !== undefined && tagged !== undefined && tagged !== manifest.digest) throw new StoreTagConflictError(tag, tagged);
       const current = await readJson<StoredManifest>(this.layout.manifestRecord(repository, manifest.digest));
       // Stored already with its references: only the tag changes. (Records written before
       // references were recorded get them now.)
@@ -114,6 +124,7 @@ export class RepositoryFiles {
         // After the manifest is flushed (create): a tag to nothing must not survive a power loss.
         await this.files.write(this.layout.tag(repository, tag), manifest.digest);
         tags.set(tag, manifest.digest);
+        await this.times.pushed(repository, tag, manifest.digest, manifest.createdAt);
       }
     });
   }
@@ -131,10 +142,13 @@ export class RepositoryFiles {
     }
   }
 
-  delete(repository: string, digest: string): Promise<boolean> {
+  delete(repository: string, digest: string, options?: DeleteManifestOptions): Promise<boolean> {
     return this.exclusive(repository, async () => {
       const stored = await readJson<StoredManifest>(this.layout.manifestRecord(repository, digest));
       if (!stored) return false;
+      const pointing = options?.untaggedOnly || options?.refuseTag ? (await this.tagIndex(repository)).pointingTo(digest) : [];
+      const tagged = options?.untaggedOnly ? pointing[0] : pointing.find((tag) => options?.refuseTag?.(tag));
+      if (tagged !== undefined) throw new StoreTagConflictError(tagged, digest);
       const holder = await this.liveHolder(repository, 'manifests', digest);
       if (holder) throw new StoreInUseError('manifest', digest, holder);
       await this.queueReleased(repository, digest, stored.references);
@@ -144,6 +158,7 @@ export class RepositoryFiles {
       for (const tag of tags.pointingTo(digest)) {
         await this.files.remove(this.layout.tag(repository, tag), untagged);
         tags.delete(tag);
+        await this.times.forget(repository, tag);
       }
       await untagged.flush();
       // Invisible first, then its references: a crash in between leaves only leftovers.
@@ -174,14 +189,31 @@ export class RepositoryFiles {
     return (await this.tagIndex(repository)).get(tag);
   }
 
-  deleteTag(repository: string, tag: string): Promise<boolean> {
+  deleteTag(repository: string, tag: string, expected?: string): Promise<boolean> {
     return this.exclusive(repository, async () => {
       const tags = await this.tagIndex(repository);
-      if (tags.get(tag) === undefined) return false;
+      const current = tags.get(tag);
+      if (current === undefined || (expected !== undefined && current !== expected)) return false;
       await this.files.remove(this.layout.tag(repository, tag));
       tags.delete(tag);
+      await this.times.forget(repository, tag);
       return true;
     });
+  }
+
+  /** Every tag with its digest (retention). */
+  async tagEntries(repository: string): Promise<Array<[string, string]>> {
+    return (await this.tagIndex(repository)).entries();
+  }
+
+  /** resolveTag for a pull, recording its time at most daily; a failure to record never fails the pull. */
+  async resolvePulledTag(repository: string, tag: string, now: number): Promise<string | undefined> {
+    const digest = await this.resolveTag(repository, tag);
+    if (digest === undefined || !this.times.pullDue(repository, tag, now)) return digest;
+    await this.exclusive(repository, async () => {
+      if ((await this.resolveTag(repository, tag)) === digest) await this.times.pulled(repository, tag, digest, now);
+    }).catch(() => undefined);
+    return digest;
   }
 
   async listTags(repository: string, page: PageRequest): Promise<Page<string>> {

@@ -28,6 +28,9 @@ export class TagIndex {
     this.digests.delete(tag);
     this.names.delete(tag);
   }
+  entries(): Array<[string, string]> {
+    return [...this.digests];
+  }
   pointingTo(digest: string): string[] {
     return [...this.digests].filter(([, d]) => d === digest).map(([tag]) => tag);
   }

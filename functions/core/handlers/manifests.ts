@@ -1,4 +1,4 @@
-import { RegistryError, StoreInUseError, StoreReferenceMissingError } from '../errors';
+import { RegistryError, StoreInUseError, StoreReferenceMissingError, StoreTagConflictError } from '../errors';
 import { parseDigest, tryParseDigest, type Digest } from '../digest';
 import { isTag } from '../names';
 import { repositoryOf, type RequestContext } from '../context';
@@ -8,6 +8,7 @@ import { emptyResponse } from '../http/responses';
 import { readBodyWithin } from '../http/body';
 import { parseManifest } from '../manifest/parse';
 import { inUse, missingReference, referencesOf, verifyReferences } from '../manifest/references';
+import { immutableTagDenied, immutableRule, parseImmutability, type ImmutabilityDocument } from '../policy/immutability';
 
 type Reference = { kind: 'digest'; digest: Digest } | { kind: 'tag'; tag: string };
 
@@ -41,8 +42,11 @@ function unknownManifest(repository: string, reference: string): RegistryError {
 export async function getManifest(ctx: RequestContext): Promise<Response> {
   const repository = repositoryOf(ctx);
   const reference = lookupReference(repository, ctx.params.reference);
-  const { metadata } = ctx.services;
-  const digest = reference.kind === 'digest' ? reference.digest.value : await metadata.resolveTag(repository, reference.tag);
+  const { metadata, inventory, clock } = ctx.services;
+  // By tag, a pull: its time is recorded (at most daily) for retention's notPulledForDays.
+  const digest = reference.kind === 'digest'
+    ? reference.digest.value
+    : await (inventory ? inventory.resolvePulledTag(repository, reference.tag, clock.now()) : metadata.resolveTag(repository, reference.tag));
   const record = digest ? await metadata.getManifest(repository, digest) : undefined;
   if (!record) throw unknownManifest(repository, ctx.params.reference ?? '');
   const etag = `"${record.digest}"`;
@@ -84,7 +88,12 @@ export async function putManifest(ctx: RequestContext): Promise<Response> {
   if (parsed.subject) record.subject = parsed.subject.digest;
   if (parsed.artifactType) record.artifactType = parsed.artifactType;
   if (parsed.annotations) record.annotations = parsed.annotations;
-  await metadata.putManifest(repository, record, references, reference.kind === 'tag' ? reference.tag : undefined).catch((error: unknown) => {
+  const tag = reference.kind === 'tag' ? reference.tag : undefined;
+  const locks = tag === undefined ? undefined : await immutability(ctx);
+  const rule = tag === undefined ? undefined : immutableRule(locks, repository, tag);
+  // An immutable tag: the store refuses to move it, atomically with the tag write.
+  await metadata.putManifest(repository, record, references, tag, rule ? { keepTag: true } : undefined).catch((error: unknown) => {
+    if (error instanceof StoreTagConflictError && rule && locks) throw immutableTagDenied(locks, rule, repository, error.tag, 'overwrite');
     // Verified above, but unlinked or deleted since: the store refused atomically.
     throw error instanceof StoreReferenceMissingError ? missingReference(repository, error) : error;
   });
@@ -99,11 +108,25 @@ export async function deleteManifest(ctx: RequestContext): Promise<Response> {
   const repository = repositoryOf(ctx);
   const reference = lookupReference(repository, ctx.params.reference);
   const { metadata } = ctx.services;
+  const locks = await immutability(ctx);
+  const protection = (tag: string) => immutableRule(locks, repository, tag);
+  if (reference.kind === 'tag' && protection(reference.tag)) {
+    // An immutable tag is never deleted: DENIED while it exists, and no delete races its creation.
+    if ((await metadata.resolveTag(repository, reference.tag)) === undefined) throw unknownManifest(repository, reference.tag);
+    throw immutableTagDenied(locks!, protection(reference.tag)!, repository, reference.tag, 'delete');
+  }
+  const options = locks && locks.rules.length > 0 ? { refuseTag: (tag: string) => protection(tag) !== undefined } : undefined;
   const removed = reference.kind === 'digest'
-    ? await metadata.deleteManifest(repository, reference.digest.value).catch((error: unknown) => {
+    ? await metadata.deleteManifest(repository, reference.digest.value, options).catch((error: unknown) => {
+      if (error instanceof StoreTagConflictError && locks) throw immutableTagDenied(locks, protection(error.tag)!, repository, error.tag, 'delete');
       throw error instanceof StoreInUseError ? inUse(repository, error) : error;
     })
     : await metadata.deleteTag(repository, reference.tag);
   if (!removed) throw unknownManifest(repository, ctx.params.reference ?? '');
   return emptyResponse(202);
+}
+
+async function immutability(ctx: RequestContext): Promise<ImmutabilityDocument | undefined> {
+  const stored = await ctx.services.policies?.get('immutability');
+  return stored ? parseImmutability(stored.document) : undefined;
 }

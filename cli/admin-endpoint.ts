@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { lockDataDir } from '../functions/adapters/fs/data-dir';
+import { createRegistry } from '../functions/core/index';
+import { CliError } from './errors';
+import { RegistryAuth, errorMessage } from './push/auth';
+import { resolveCredentials } from './push/credentials';
+import { localDataDir, type TargetOptions } from './target';
+
+/**
+ * Where `nimbus retention` and `nimbus immutability` send their /v2/_nimbus/ admin requests:
+ *  - a running registry (--registry URL or NIMBUS_URL), over HTTP with the admin scope
+ *    `registry:nimbus:*` (credentials: NIMBUS_USERNAME/NIMBUS_PASSWORD or docker login);
+ *  - else the registry's storage, in this process, through the same core and routes: the local
+ *    data dir (refused while `npm start` holds it: its in-memory indexes would go stale), or the
+ *    DynamoDB table (--table/--stack, --dynamodb-local) with its bucket (--bucket) for the
+ *    bodies of manifests too large for their item.
+ */
+export interface AdminEndpoint {
+  /** Describes the target, for summaries. */
+  readonly where: string;
+  request(method: string, path: string, init?: { body?: string; headers?: Record<string, string> }): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export interface AdminOptions extends TargetOptions {
+  registry?: string;
+  bucket?: string;
+  s3Endpoint?: string;
+}
+
+export function addAdminTargetOptions(command: Command): Command {
+  return command
+    .option('--registry <url>', 'a running registry to administer over HTTP (default: $NIMBUS_URL; else its storage, in process)')
+    .option('--bucket <name>', 'with --table/--stack/--dynamodb-local: the registry bucket (needed to delete manifests stored in S3)')
+    .option('--s3-endpoint <url>', 'with --dynamodb-local: the S3 emulator endpoint of npm run dev:aws');
+}
+
+export async function openAdminEndpoint(options: AdminOptions): Promise<AdminEndpoint> {
+  // An explicit storage target wins over NIMBUS_URL from the environment; --registry over both.
+  const explicitStorage = options.dataDir !== undefined || options.table !== undefined || options.stack !== undefined || options.dynamodbLocal !== undefined;
+  const url = options.registry ?? (explicitStorage ? undefined : process.env.NIMBUS_URL || undefined);
+  if (url) return httpEndpoint(url);
+  const dataDir = localDataDir(options);
+  if (dataDir !== undefined) return localEndpoint(dataDir);
+  return dynamoEndpoint(options);
+}
+
+async function httpEndpoint(base: string): Promise<AdminEndpoint> {
+  if (!URL.canParse(base)) throw new CliError(`--registry takes a URL such as http://localhost:5000, not "${base}"`);
+  const origin = new URL(base).origin;
+  const host = new URL(base).host;
+  const auth = new RegistryAuth({ host, repository: 'registry administration', credentials: await resolveCredentials(host, {}), scope: 'registry:nimbus:*', fetch });
+  const send = (method: string, path: string, init: { body?: string; headers?: Record<string, string> }) => fetch(`${origin}${path}`, {
+    method, ...(init.body === undefined ? {} : { body: init.body }),
+    headers: { ...(init.headers ?? {}), ...(auth.header ? { authorization: auth.header } : {}) },
+  }).catch((error: unknown) => {
+    throw new CliError(`cannot reach ${origin}: ${(error as Error).message} (is the registry running?)`);
+  });
+  return {
+    where: origin,
+    async request(method, path, init = {}) {
+      const first = await send(method, path, init);
+      if (first.status !== 401) return first;
+      await first.body?.cancel();
+      await auth.answer(first);
+      const second = await send(method, path, init);
+      if (second.status === 401) throw auth.refused(errorMessage(await second.text()) ?? 'HTTP 401');
+      return second;
+    },
+    async close() {},
+  };
+}
+
+function inProcess(where: string, registry: ReturnType<typeof createRegistry>, close: () => Promise<void>): AdminEndpoint {
+  return {
+    where,
+    request: (method, path, init = {}) => registry.fetch(new Request(`http://nimbus.cli${path}`, {
+      method, ...(init.body === undefined ? {} : { body: init.body }), headers: init.headers ?? {},
+    })),
+    close,
+  };
+}
+
+async function localEndpoint(dataDir: string): Promise<AdminEndpoint> {
+  if (!existsSync(dataDir)) throw new CliError(`no data directory at ${dataDir}: point --data-dir or NIMBUS_DATA_DIR at the one npm start uses`);
+  const [{ FsBlobStore }, { FsMetadataStore }, { FsPolicyStore }] = await Promise.all([
+    import('../functions/adapters/fs/blob-store'), import('../functions/adapters/fs/metadata-store'), import('../functions/adapters/fs/policy-store'),
+  ]);
+  let unlock: () => Promise<void>;
+  try {
+    unlock = await lockDataDir(dataDir);
+  } catch (error) {
+    throw new CliError(`${(error as Error).message} To administer a running registry, go through it: --registry http://localhost:5000 (or set NIMBUS_URL).`);
+  }
+  const metadata = new FsMetadataStore(dataDir);
+  const blobs = new FsBlobStore(dataDir);
+  await Promise.all([metadata.init(), blobs.init()]);
+  const registry = createRegistry({
+    blobs, metadata, policies: new FsPolicyStore(dataDir), inventory: metadata, config: { uploadSecret: randomBytes(32) },
+  });
+  return inProcess(dataDir, registry, unlock);
+}
+
+async function dynamoEndpoint(options: AdminOptions): Promise<AdminEndpoint> {
+  const [{ createAwsStores }, { resolveTable }] = await Promise.all([import('../functions/adapters/aws/index'), import('./deployed')]);
+  const table = await resolveTable(options);
+  const local = options.dynamodbLocal;
+  const stores = createAwsStores({
+    table,
+    // Only deleting a manifest whose body is in S3 needs the bucket.
+    bucket: options.bucket ?? 'nimbus-bucket-not-given',
+    ...(local
+      ? { region: options.region ?? 'us-east-1', emulator: true, endpoints: { dynamodb: local, ...(options.s3Endpoint ? { s3: options.s3Endpoint } : {}) } }
+      : (options.region ? { region: options.region } : {})),
+  });
+  const registry = createRegistry({
+    blobs: stores.blobs, metadata: stores.metadata, policies: stores.policies, inventory: stores.metadata, config: { uploadSecret: randomBytes(32) },
+  });
+  return inProcess(`table ${table}`, registry, async () => {});
+}
+
+/** The JSON of a successful answer, or a CliError with the registry's message. */
+export async function expectOk<T>(response: Response, what: string): Promise<T> {
+  const text = await response.text();
+  if (!response.ok) throw new CliError(`${what} failed (HTTP ${response.status}): ${errorMessage(text) ?? text.slice(0, 300)}`);
+  return JSON.parse(text) as T;
+}

@@ -1,0 +1,97 @@
+import { StoreConflictError, StoreInUseError, StoreTagConflictError } from '../errors';
+import type { Clock, MetadataStore } from '../ports';
+import { immutableRule, parseImmutability } from './immutability';
+import type { PolicyInventory, PolicyStore } from './ports';
+import { blobsOfDeletions, parseRetention, planRetention, type PlannedDeletion, type RepositoryState } from './retention';
+
+export interface RetentionDeps {
+  readonly metadata: MetadataStore;
+  readonly inventory: PolicyInventory;
+  readonly policies: PolicyStore;
+  readonly clock: Clock;
+}
+
+export interface RetentionReport {
+  readonly dryRun: boolean;
+  /** Epoch ms the plan was evaluated at (the run's clock). */
+  readonly evaluatedAt: number;
+  readonly repositories: number;
+  /** What was deleted (dry: what a run would delete), in order. */
+  readonly deleted: PlannedDeletion[];
+  readonly tagsDeleted: number;
+  readonly manifestsDeleted: number;
+  /** Bytes the deletions free once garbage collection collects the blobs no survivor uses. */
+  readonly bytesFreed: number;
+  /** Planned deletions a concurrent change made moot (tag moved, manifest re-tagged or listed by a new index). */
+  readonly skipped: Array<PlannedDeletion & { why: string }>;
+}
+
+const REPOSITORY_PAGE = 1000;
+
+/** Every repository with its tags and manifests. */
+async function inventoryOf(deps: RetentionDeps): Promise<RepositoryState[]> {
+  const states: RepositoryState[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await deps.metadata.listRepositories({ limit: REPOSITORY_PAGE, ...(after === undefined ? {} : { after }) });
+    for (const repository of page.items) {
+      const [tags, manifests] = await Promise.all([deps.inventory.listTagInfo(repository), deps.inventory.listManifestInfo(repository)]);
+      states.push({ repository, tags, manifests });
+    }
+    if (!page.more || page.items.length === 0) return states;
+    after = page.items[page.items.length - 1];
+  }
+}
+
+/** The deletion list for the current state and clock; empty without a retention document. */
+export async function planCurrentRetention(deps: RetentionDeps, now: number): Promise<{ plan: PlannedDeletion[]; repositories: number }> {
+  const [retention, immutability] = await Promise.all([deps.policies.get('retention'), deps.policies.get('immutability')]);
+  if (!retention) return { plan: [], repositories: 0 };
+  const document = parseRetention(retention.document);
+  const locks = immutability ? parseImmutability(immutability.document) : undefined;
+  const isProtected = (repository: string, tag: string) => immutableRule(locks, repository, tag) !== undefined;
+  const states = await inventoryOf(deps);
+  const unsized = planRetention(document, states, new Map(), now, isProtected);
+  const sizes = await deps.inventory.blobSizes(blobsOfDeletions(states, unsized));
+  return { plan: planRetention(document, states, sizes, now, isProtected), repositories: states.length };
+}
+
+/**
+ * A retention run: plans, then (unless dry) applies the plan in order. Each deletion is
+ * conditional, so one that a concurrent push made wrong is skipped, never forced: a tag is
+ * deleted only while it still points where planned, a manifest only while still untagged.
+ */
+export async function runRetention(deps: RetentionDeps, options: { dryRun: boolean }): Promise<RetentionReport> {
+  const evaluatedAt = deps.clock.now();
+  const { plan, repositories } = await planCurrentRetention(deps, evaluatedAt);
+  const deleted: PlannedDeletion[] = [];
+  const skipped: RetentionReport['skipped'] = [];
+  for (const entry of plan) {
+    const why = options.dryRun ? undefined : await apply(deps.metadata, entry);
+    if (why === undefined) deleted.push(entry);
+    else skipped.push({ ...entry, why });
+  }
+  return {
+    dryRun: options.dryRun, evaluatedAt, repositories, deleted,
+    tagsDeleted: deleted.filter((d) => d.tag !== undefined).length,
+    manifestsDeleted: deleted.filter((d) => d.tag === undefined).length,
+    bytesFreed: deleted.reduce((sum, d) => sum + d.bytes, 0),
+    skipped,
+  };
+}
+
+/** Applies one deletion; returns why it was skipped, or undefined when done. */
+async function apply(metadata: MetadataStore, entry: PlannedDeletion): Promise<string | undefined> {
+  try {
+    if (entry.tag !== undefined) {
+      return (await metadata.deleteTag(entry.repository, entry.tag, entry.digest)) ? undefined : 'the tag moved or was deleted meanwhile';
+    }
+    return (await metadata.deleteManifest(entry.repository, entry.digest, { untaggedOnly: true })) ? undefined : 'the manifest was deleted meanwhile';
+  } catch (error) {
+    if (error instanceof StoreTagConflictError) return `the manifest was tagged ${error.tag} meanwhile`;
+    if (error instanceof StoreInUseError) return `index ${error.holder ?? '(unknown)'} lists the manifest now`;
+    // Lost every retry to concurrent writers: left for the next run rather than failing this one.
+    if (error instanceof StoreConflictError) return 'changed concurrently; the next run decides again';
+    throw error;
+  }
+}
