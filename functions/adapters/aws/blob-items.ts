@@ -95,14 +95,23 @@ export class BlobItems {
    */
   async unlink(repository: string, digest: string): Promise<'unlinked' | 'absent' | 'in use'> {
     return retryOnConflict(async () => {
+      const at = this.now();
+      // The record notes the unlink too: the safety window counts from it, not from the push.
+      const recorded = (await this.read(itemKeys.blob(digest), 'blob')) !== undefined;
       const failed = await transactConditions(this.doc, 'unlink blob', [{
         Delete: {
           TableName: this.table, Key: itemKeys.blobLink(digest, repository),
           ConditionExpression: 'attribute_exists(#pk) AND (attribute_not_exists(#refs) OR #refs <= :zero)',
           ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#refs': REFS }, ExpressionAttributeValues: { ':zero': 0 },
         },
-      }, reviewAction(this.table, { kind: 'blob', digest, at: this.now() })]);
+      }, reviewAction(this.table, { kind: 'blob', digest, at }), ...(recorded ? [{
+        Update: {
+          TableName: this.table, Key: itemKeys.blob(digest), UpdateExpression: 'SET #touched = :now', ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#touched': TOUCHED_AT, '#pk': PARTITION_KEY }, ExpressionAttributeValues: { ':now': at },
+        },
+      }] : [])]);
       if (failed.length === 0) return 'unlinked';
+      if (failed.includes(2)) throw new StoreConflictError(`blob ${digest} was collected while it was unlinked`);
       const link = await this.read(itemKeys.blobLink(digest, repository), 'blob link');
       if (!link) return 'absent';
       if (((link[REFS] as number | undefined) ?? 0) > 0) return 'in use';

@@ -74,7 +74,8 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *                                     DeleteItem session
  *   GET    blobs/<digest>             GetItem link + GetItem blob; presigned S3 GET URL (307) or GetObject
  *   HEAD   blobs/<digest>             GetItem link + GetItem blob
- *   DELETE blobs/<digest>             TransactWriteItems: Delete link (if it exists and refs is 0) + Put gc review;
+ *   DELETE blobs/<digest>             GetItem blob; TransactWriteItems: Delete link (if it exists and refs is 0)
+ *                                     + Put gc review [+ Update blob SET touchedAt (if it exists)];
  *                                     refused: GetItem link, and Query BLOB#<digest> REF#<repo>#…
  *                                     (Limit 10) + BatchGetItem their manifests, to name one in the 405
  *   PUT    manifests/<ref>            BatchGetItem link + blob per distinct blob, manifest per child
