@@ -9,6 +9,7 @@ import { registerKeyCommands } from './keys';
 import { registerOidcCommands } from './oidc';
 import { registerPushCommand } from './push';
 import { addTargetOptions } from './target';
+import { registerTlsCommands } from './tls';
 import { registerPrincipalCommands } from './users';
 
 /**
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerKeyCommands(program);
   registerPushCommand(program);
   registerDoctorCommand(program);
+  registerTlsCommands(program);
   program.addHelpText('after', [
     '',
     'Turn auth on for npm start with NIMBUS_AUTH=on, then for example:',

@@ -15,6 +15,8 @@ export interface LocalRegistry {
   registry: Registry;
   /** Reclaims uploads abandoned past their expiry; returns how many. */
   sweepExpiredUploads(): Promise<number>;
+  /** Upload sessions on disk (a metric). */
+  uploadCount(): Promise<number>;
 }
 
 /**
@@ -56,6 +58,7 @@ export async function createLocalRegistry(
       }
       return expired.length;
     },
+    uploadCount: () => metadata.uploadCount(),
   };
 }
 

@@ -6,6 +6,8 @@ import { lockDataDir, removeTmpLeftovers } from '../adapters/fs/data-dir';
 import { createLocalRegistry } from './local-registry';
 import { originOf } from '../adapters/node/public-url';
 import { helpText, readSettings, SettingsError } from './settings';
+import { RegistryMetrics, startMetricsServer, withOps } from './ops';
+import { readTlsFiles, reloadTlsOnSighup } from './tls';
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -20,16 +22,23 @@ async function main(): Promise<void> {
   const unlock = await lockDataDir(settings.dataDir);
   // Known once the server listens (PORT=0 picks the port); set before any request is read.
   const bound: { port?: string } = {};
-  const publicUrl = () => settings.publicUrl ?? originOf(settings.host, bound.port ?? settings.port);
+  const scheme = settings.tls ? 'https' : 'http';
+  const publicUrl = () => settings.publicUrl ?? originOf(settings.host, bound.port ?? settings.port, scheme);
+  const tls = settings.tls && await readTlsFiles(settings.tls);
   const local = await createLocalRegistry(settings, logger, undefined, publicUrl);
+  const metrics = settings.metrics === 'off' ? undefined : new RegistryMetrics(local.uploadCount);
   const server = await startHttpServer({
-    fetch: local.registry.fetch,
+    fetch: withOps(local.registry.fetch, { dataDir: settings.dataDir, metrics, metricsOnRegistryPort: settings.metrics === 'on' }),
     logger,
     host: settings.host,
     port: settings.port,
     ...(settings.publicUrl ? { publicOrigin: settings.publicUrl } : {}),
+    ...(tls ? { tls } : {}),
+    ...(metrics ? { onExchange: (exchange) => metrics.record(exchange) } : {}),
   });
   bound.port = new URL(server.url).port;
+  if (settings.tls) reloadTlsOnSighup(server, settings.tls, logger);
+  const metricsServer = metrics && typeof settings.metrics === 'number' ? await startMetricsServer(metrics, settings.host, settings.metrics) : undefined;
   // Expired uploads, and temporary files a crash left in tmp/.
   const sweep = () => Promise.all([local.sweepExpiredUploads(), removeTmpLeftovers(settings.dataDir)])
     .then(([count, leftovers]) => (count || leftovers) && logger.log('info', 'swept expired uploads', { count, tmpLeftovers: leftovers }))
@@ -39,6 +48,7 @@ async function main(): Promise<void> {
   sweeper.unref();
   logger.announce('nimbus registry listening', {
     url: server.url, dataDir: settings.dataDir, auth: settings.auth ? 'on' : 'off', ...(settings.auth ? { publicUrl: publicUrl() } : {}),
+    ...(metricsServer ? { metricsUrl: `${metricsServer.url}/metrics` } : {}),
   });
   if (settings.auth && (await new FsIdentityStore(settings.dataDir).listPrincipals()).length === 0) {
     logger.log('warn', 'auth is on and there are no users yet: add one with `npx nimbus user add NAME --password-stdin`, then `npx nimbus grant NAME \'**\' pull,push,delete`');
@@ -50,7 +60,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.log('info', 'shutting down', { signal });
     clearInterval(sweeper);
-    await server.close();
+    await Promise.all([server.close(settings.drainSeconds * 1000), metricsServer?.close(0)]);
     await unlock();
     process.exit(0);
   };
