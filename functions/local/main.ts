@@ -60,8 +60,11 @@ async function main(): Promise<void> {
     stopping = true;
     logger.log('info', 'shutting down', { signal });
     clearInterval(sweeper);
-    await Promise.all([server.close(settings.drainSeconds * 1000), metricsServer?.close(0)]);
+    // Uploads cut after the drain resume from their last checkpoint (GET on the upload URL says where).
+    const cut = (requests: number) => logger.log('warn', 'drain time over: closing requests still in flight', { requests, drainSeconds: settings.drainSeconds });
+    await Promise.all([server.close(settings.drainSeconds * 1000, cut), metricsServer?.close(0)]);
     await unlock();
+    logger.log('info', 'stopped', { signal });
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

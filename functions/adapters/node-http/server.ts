@@ -44,8 +44,11 @@ export interface RunningServer {
    * ones) when they are unusable: a key that does not match, a file that is not PEM.
    */
   reloadTls(material: TlsMaterial): void;
-  /** Stops accepting connections and waits (up to `graceMs`) for requests in flight. */
-  close(graceMs?: number): Promise<void>;
+  /**
+   * Stops accepting connections and waits (up to `graceMs`) for requests in flight, then
+   * closes every connection; `onCut` hears how many requests were still in flight then.
+   */
+  close(graceMs?: number, onCut?: (requests: number) => void): Promise<void>;
 }
 
 /**
@@ -88,11 +91,12 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
       // setSecureContext builds the context first: a bad pair throws and leaves the old one serving.
       tlsServer.setSecureContext({ cert: material.cert, key: material.key, minVersion: 'TLSv1.2' });
     },
-    async close(graceMs = 10_000) {
+    async close(graceMs = 10_000, onCut) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const deadline = Date.now() + graceMs;
       while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      if (inFlight > 0) onCut?.(inFlight);
       server.closeAllConnections();
       await closed;
     },
