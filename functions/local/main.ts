@@ -8,6 +8,7 @@ import { originOf } from '../adapters/node/public-url';
 import { helpText, readSettings, SettingsError } from './settings';
 import { RegistryMetrics, startMetricsServer, withOps } from './ops';
 import { readTlsFiles, reloadTlsOnSighup } from './tls';
+import { healthcheck } from './healthcheck';
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -17,6 +18,7 @@ async function main(): Promise<void> {
     return;
   }
   const settings = readSettings(process.env);
+  if (process.argv.includes('--healthcheck')) process.exit(await healthcheck(settings));
   const logger = jsonLogger(settings.logLevel);
   await mkdir(settings.dataDir, { recursive: true });
   const unlock = await lockDataDir(settings.dataDir);

@@ -109,12 +109,14 @@ export function helpText(): string {
   const width = Math.max(...SETTINGS.map(([name]) => name.length)) + 2;
   const rows = SETTINGS.map(([name, fallback, text]) => `  ${name.padEnd(width)}${text}\n  ${''.padEnd(width)}default: ${fallback}`);
   return [
-    'Usage: npm start [-- --help]',
+    'Usage: npm start [-- --help | --healthcheck]',
     '',
     'Runs the Nimbus OCI registry on local disk: a drop-in for `docker run -p 5000:5000 registry:2`.',
     '',
     'Settings (environment variables):',
     ...rows,
+    '',
+    '--healthcheck asks the server these settings describe for /healthz and exits 0 if it answers 200 (the image\'s HEALTHCHECK).',
     '',
     'Example: PORT=5001 NIMBUS_DATA_DIR=/var/lib/nimbus npm start',
   ].join('\n');
