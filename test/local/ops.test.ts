@@ -43,12 +43,12 @@ describe('probes and metrics of npm start', () => {
     expect(notReady.status).toBe(503);
     expect(await notReady.text()).toMatch(/data directory not writable/);
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
-  });
+  }, 60_000);
 
   it('serves no /metrics unless asked', async () => {
     const server = await launch('off');
     expect((await fetch(`${server.url}/metrics`)).status).toBe(404);
-  });
+  }, 60_000);
 
   it('NIMBUS_METRICS=on: requests by route and status, bytes in and out, open uploads, latency histograms', async () => {
     const server = await launch('on', { NIMBUS_METRICS: 'on' });
@@ -78,7 +78,7 @@ describe('probes and metrics of npm start', () => {
     expect(await (await fetch(`${server.url}/metrics`)).text()).not.toContain('x'.repeat(40));
     await fetch(`${server.url}${open.headers.get('location')!}`, { method: 'DELETE' });
     expect(sample(await (await fetch(`${server.url}/metrics`)).text(), 'nimbus_upload_sessions_open')).toBe(0);
-  });
+  }, 60_000);
 
   it('NIMBUS_METRICS=<port>: /metrics on that port only', async () => {
     const server = await launch('port', { NIMBUS_METRICS: '0' }).catch((error: unknown) => error as Error);
@@ -91,5 +91,5 @@ describe('probes and metrics of npm start', () => {
     expect((await fetch(`${separate.url}/metrics`)).status).toBe(404);
     const text = await (await fetch(metricsUrl!)).text();
     expect(sample(text, 'nimbus_http_requests_total{route="base",method="GET",status="200"}')).toBe(1);
-  });
+  }, 60_000);
 });

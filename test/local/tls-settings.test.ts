@@ -4,7 +4,7 @@ import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exitCode, ROOT, start } from './local-server';
+import { ENTRY, exitCode, ROOT, start } from './local-server';
 
 /** GET over https trusting `ca`: status and headers. */
 function httpsGet(url: string, ca: Buffer): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
@@ -37,11 +37,16 @@ describe('npm start TLS settings', () => {
       const challenge = await httpsGet(`${server.url}/v2/`, await readFile(join(tls, 'ca.crt')));
       expect(challenge.status).toBe(401);
       expect(challenge.headers['www-authenticate']).toContain(`realm="${server.url}/token"`);
+      // --healthcheck (the image's HEALTHCHECK) with the same settings finds the server over https.
+      const env = { ...process.env, PORT: new URL(server.url).port, NIMBUS_TLS_CERT: join(tls, 'server.crt'), NIMBUS_TLS_KEY: join(tls, 'server.key') };
+      expect(await exitCode(spawn(process.execPath, [...ENTRY, '--healthcheck'], { cwd: ROOT, env, stdio: 'ignore' }))).toBe(0);
+      const plain = { ...process.env, PORT: new URL(server.url).port };
+      expect(await exitCode(spawn(process.execPath, [...ENTRY, '--healthcheck'], { cwd: ROOT, env: plain, stdio: 'ignore' }))).toBe(1);
     } finally {
       server.child.kill('SIGTERM');
       await exitCode(server.child);
     }
-  });
+  }, 60_000);
 
   it('refuses to start with half a TLS setting, an unreadable file, or a key that does not match', async () => {
     const base = { PORT: '0', NIMBUS_DATA_DIR: join(dir, 'refused') };
@@ -54,7 +59,7 @@ describe('npm start TLS settings', () => {
     await writeFile(join(dir, 'garbage.pem'), 'not pem');
     await expect(start({ ...base, NIMBUS_TLS_CERT: join(dir, 'garbage.pem'), NIMBUS_TLS_KEY: join(tls, 'server.key') }))
       .rejects.toThrow(/are not a usable certificate and key/);
-  });
+  }, 60_000);
 
   it('tls init writes the key with mode 0600 and checks its arguments', async () => {
     expect((await stat(join(tls, 'server.key'))).mode & 0o777).toBe(0o600);
@@ -64,5 +69,5 @@ describe('npm start TLS settings', () => {
     bad.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     expect(await exitCode(bad)).toBe(1);
     expect(stderr).toMatch(/--ip must be an IPv4 or IPv6 address/);
-  });
+  }, 60_000);
 });
