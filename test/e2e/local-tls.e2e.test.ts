@@ -71,7 +71,7 @@ describe('npm start with TLS', () => {
     await expect(fetch(`https://localhost:${port}/v2/`)).rejects.toThrow();
     const plain = await fetch(`http://localhost:${port}/v2/`).then((r) => r.status, (error: unknown) => String(error));
     expect(plain).not.toBe(200);
-  });
+  }, 120_000);
 
   it('docker with the CA in certs.d pushes and pulls; without it docker is refused', async () => {
     const hostPort = `${address}:${port}`;
@@ -86,7 +86,7 @@ describe('npm start with TLS', () => {
     await docker.removeImages(name, 'tls/app:v1');
     await docker.pull(name);
     expect((await docker.inspectImage(name)).RepoDigests).toContain(`${hostPort}/tls/app@${digest}`);
-  });
+  }, 120_000);
 
   it('skopeo with --cert-dir copies in and out over https; without the CA it is refused', async () => {
     const repository = `docker://localhost:${port}/tls/skopeo`;
@@ -95,7 +95,7 @@ describe('npm start with TLS', () => {
     expect(pushed).toBe(image.manifest.digest);
     const pulled = await skopeo.copy(`${repository}:v1`, `oci:${join(dir, 'pulled')}:v1`, { preserveDigests: true, tls: { certDir: clientCa } });
     expect(pulled).toBe(image.manifest.digest);
-  });
+  }, 120_000);
 
   it('on SIGHUP serves a new certificate, and keeps the old one when the new files are unusable', async () => {
     const ca = await readFile(join(tlsDir, 'ca.crt'));
@@ -116,7 +116,7 @@ describe('npm start with TLS', () => {
     expect(await failed).toMatch(/previous certificate/);
     expect((await peerCertificate({ ca })).serialNumber).toBe(after.serialNumber);
     expect(server.child.exitCode).toBeNull();
-  });
+  }, 120_000);
 
   function peerCertificate(options: { ca: Buffer; minVersion?: 'TLSv1'; maxVersion?: 'TLSv1.1' }): Promise<X509Certificate> {
     return new Promise((resolve, reject) => {

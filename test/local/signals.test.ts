@@ -105,7 +105,7 @@ describe('stopping the local server', () => {
     const again = await start({ PORT: '0', NIMBUS_DATA_DIR: data, NIMBUS_FSYNC: 'off' });
     again.child.kill('SIGTERM');
     expect(await exitCode(again.child)).toBe(0);
-  });
+  }, 60_000);
 
   it('SIGTERM during a 500 MiB PATCH exits at the end of the drain time, and the upload resumes after a restart', async () => {
     const env = { PORT: '0', NIMBUS_DATA_DIR: join(dir, 'drain'), NIMBUS_FSYNC: 'off', NIMBUS_DRAIN_SECONDS: '2' };
