@@ -48,14 +48,7 @@ async function main(): Promise<void> {
   void sweep();
   const sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
   sweeper.unref();
-  logger.announce('nimbus registry listening', {
-    url: server.url, dataDir: settings.dataDir, auth: settings.auth ? 'on' : 'off', ...(settings.auth ? { publicUrl: publicUrl() } : {}),
-    ...(metricsServer ? { metricsUrl: `${metricsServer.url}/metrics` } : {}),
-  });
-  if (settings.auth && (await new FsIdentityStore(settings.dataDir).listPrincipals()).length === 0) {
-    logger.log('warn', 'auth is on and there are no users yet: add one with `npx nimbus user add NAME --password-stdin`, then `npx nimbus grant NAME \'**\' pull,push,delete`');
-  }
-
+  // Before the announcement: whoever reads it may signal at once (tests, supervisors).
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -71,6 +64,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+
+  logger.announce('nimbus registry listening', {
+    url: server.url, dataDir: settings.dataDir, auth: settings.auth ? 'on' : 'off', ...(settings.auth ? { publicUrl: publicUrl() } : {}),
+    ...(metricsServer ? { metricsUrl: `${metricsServer.url}/metrics` } : {}),
+  });
+  if (settings.auth && (await new FsIdentityStore(settings.dataDir).listPrincipals()).length === 0) {
+    logger.log('warn', 'auth is on and there are no users yet: add one with `npx nimbus user add NAME --password-stdin`, then `npx nimbus grant NAME \'**\' pull,push,delete`');
+  }
 }
 
 main().catch((error: unknown) => {

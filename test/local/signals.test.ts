@@ -103,8 +103,9 @@ describe('stopping the local server', () => {
     expect(output).toMatch(/"msg":"stopped","signal":"SIGTERM"/);
     await untilGone(pid);
     const again = await start({ PORT: '0', NIMBUS_DATA_DIR: data, NIMBUS_FSYNC: 'off' });
+    const signalled = new Promise((resolve) => again.child.once('exit', (code, signal) => resolve({ code, signal })));
     again.child.kill('SIGTERM');
-    expect(await exitCode(again.child)).toBe(0);
+    expect(await signalled, again.output()).toEqual({ code: 0, signal: null });
   }, 60_000);
 
   it('SIGTERM during a 500 MiB PATCH exits at the end of the drain time, and the upload resumes after a restart', async () => {
