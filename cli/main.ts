@@ -12,6 +12,7 @@ import { registerImmutabilityCommands } from './immutability';
 import { registerPushCommand } from './push';
 import { registerRetentionCommands } from './retention';
 import { addTargetOptions } from './target';
+import { registerTlsCommands } from './tls';
 import { registerPrincipalCommands } from './users';
 
 /**
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerGcCommand(program);
   registerRetentionCommands(program);
   registerImmutabilityCommands(program);
+  registerTlsCommands(program);
   program.addHelpText('after', [
     '',
     'Turn auth on for npm start with NIMBUS_AUTH=on, then for example:',

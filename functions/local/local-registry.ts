@@ -19,6 +19,8 @@ export interface LocalRegistry {
   gc: FsGcStore;
   /** Reclaims uploads abandoned past their expiry; returns how many. */
   sweepExpiredUploads(): Promise<number>;
+  /** Upload sessions on disk (a metric). */
+  uploadCount(): Promise<number>;
 }
 
 /**
@@ -64,6 +66,7 @@ export async function createLocalRegistry(
       // Expired sessions only: the safety window does not apply to sessions past their TTL.
       return (await gc.sweepUploads(Date.now(), false)).uploads;
     },
+    uploadCount: () => metadata.uploadCount(),
   };
 }
 

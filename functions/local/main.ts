@@ -8,6 +8,9 @@ import { createLocalRegistry } from './local-registry';
 import { originOf } from '../adapters/node/public-url';
 import { helpText, readSettings, SettingsError } from './settings';
 import { startGcLoop } from './gc-loop';
+import { RegistryMetrics, startMetricsServer, withOps } from './ops';
+import { readTlsFiles, reloadTlsOnSighup } from './tls';
+import { healthcheck } from './healthcheck';
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -17,19 +20,25 @@ async function main(): Promise<void> {
     return;
   }
   const settings = readSettings(process.env);
+  if (process.argv.includes('--healthcheck')) process.exit(await healthcheck(settings));
   const logger = jsonLogger(settings.logLevel);
   await mkdir(settings.dataDir, { recursive: true });
   const unlock = await lockDataDir(settings.dataDir);
   // Known once the server listens (PORT=0 picks the port); set before any request is read.
   const bound: { port?: string } = {};
-  const publicUrl = () => settings.publicUrl ?? originOf(settings.host, bound.port ?? settings.port);
+  const scheme = settings.tls ? 'https' : 'http';
+  const publicUrl = () => settings.publicUrl ?? originOf(settings.host, bound.port ?? settings.port, scheme);
+  const tls = settings.tls && await readTlsFiles(settings.tls);
   const local = await createLocalRegistry(settings, logger, undefined, publicUrl);
+  const metrics = settings.metrics === 'off' ? undefined : new RegistryMetrics(local.uploadCount);
   const server = await startHttpServer({
-    fetch: local.registry.fetch,
+    fetch: withOps(local.registry.fetch, { dataDir: settings.dataDir, metrics, metricsOnRegistryPort: settings.metrics === 'on' }),
     logger,
     host: settings.host,
     port: settings.port,
     ...(settings.publicUrl ? { publicOrigin: settings.publicUrl } : {}),
+    ...(tls ? { tls } : {}),
+    ...(metrics ? { onExchange: (exchange) => metrics.record(exchange) } : {}),
   });
   bound.port = new URL(server.url).port;
   // Where `npx nimbus gc` reaches this server: while it runs, collection goes through it.
@@ -38,6 +47,8 @@ async function main(): Promise<void> {
   const stopGc = startGcLoop({
     passes: local.registry.services.gc!, intervalSeconds: settings.gcIntervalSeconds, minAgeSeconds: settings.gcMinAgeSeconds, logger,
   });
+  if (settings.tls) reloadTlsOnSighup(server, settings.tls, logger);
+  const metricsServer = metrics && typeof settings.metrics === 'number' ? await startMetricsServer(metrics, settings.host, settings.metrics) : undefined;
   // Expired uploads, and temporary files a crash left in tmp/.
   const sweep = () => Promise.all([local.sweepExpiredUploads(), removeTmpLeftovers(settings.dataDir)])
     .then(([count, leftovers]) => (count || leftovers) && logger.log('info', 'swept expired uploads', { count, tmpLeftovers: leftovers }))
@@ -45,13 +56,7 @@ async function main(): Promise<void> {
   void sweep();
   const sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
   sweeper.unref();
-  logger.announce('nimbus registry listening', {
-    url: server.url, dataDir: settings.dataDir, auth: settings.auth ? 'on' : 'off', ...(settings.auth ? { publicUrl: publicUrl() } : {}),
-  });
-  if (settings.auth && (await new FsIdentityStore(settings.dataDir).listPrincipals()).length === 0) {
-    logger.log('warn', 'auth is on and there are no users yet: add one with `npx nimbus user add NAME --password-stdin`, then `npx nimbus grant NAME \'**\' pull,push,delete`');
-  }
-
+  // Before the announcement: whoever reads it may signal at once (tests, supervisors).
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -59,13 +64,24 @@ async function main(): Promise<void> {
     logger.log('info', 'shutting down', { signal });
     clearInterval(sweeper);
     stopGc();
-    await server.close();
+    // Uploads cut after the drain resume from their last checkpoint (GET on the upload URL says where).
+    const cut = (requests: number) => logger.log('warn', 'drain time over: closing requests still in flight', { requests, drainSeconds: settings.drainSeconds });
+    await Promise.all([server.close(settings.drainSeconds * 1000, cut), metricsServer?.close(0)]);
     await rm(urlFile, { force: true });
     await unlock();
+    logger.log('info', 'stopped', { signal });
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+
+  logger.announce('nimbus registry listening', {
+    url: server.url, dataDir: settings.dataDir, auth: settings.auth ? 'on' : 'off', ...(settings.auth ? { publicUrl: publicUrl() } : {}),
+    ...(metricsServer ? { metricsUrl: `${metricsServer.url}/metrics` } : {}),
+  });
+  if (settings.auth && (await new FsIdentityStore(settings.dataDir).listPrincipals()).length === 0) {
+    logger.log('warn', 'auth is on and there are no users yet: add one with `npx nimbus user add NAME --password-stdin`, then `npx nimbus grant NAME \'**\' pull,push,delete`');
+  }
 }
 
 main().catch((error: unknown) => {

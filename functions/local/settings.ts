@@ -10,7 +10,11 @@ export const SETTINGS = [
   ['NIMBUS_DATA_DIR', './data', 'Where blobs, manifests, tags and upload sessions are stored.'],
   ['NIMBUS_FSYNC', 'on', 'on: flush files and their directories to disk before a request is answered (survives power loss). off: faster, survives process crashes only.'],
   ['NIMBUS_LOG_LEVEL', 'info', 'debug, info, warn or error. One JSON line per request at info; the "listening" line at every level.'],
-  ['NIMBUS_PUBLIC_URL', '(http://HOST:PORT)', 'Origin clients reach the registry at (https://registry.example.com). Login challenges point there, never at the Host header a client sends. Required with NIMBUS_AUTH=on when HOST listens on every address (0.0.0.0, ::).'],
+  ['NIMBUS_PUBLIC_URL', '(http://HOST:PORT)', 'Origin clients reach the registry at (https://registry.example.com). Login challenges point there, never at the Host header a client sends. Required with NIMBUS_AUTH=on when HOST listens on every address (0.0.0.0, ::). https://HOST:PORT with TLS on.'],
+  ['NIMBUS_TLS_CERT', '(none)', 'PEM certificate (chain) file: with NIMBUS_TLS_KEY, serve HTTPS (TLS 1.2 or newer). Both files are read again on SIGHUP; `npx nimbus tls init` makes a private CA and a certificate.'],
+  ['NIMBUS_TLS_KEY', '(none)', 'PEM private key file of NIMBUS_TLS_CERT.'],
+  ['NIMBUS_DRAIN_SECONDS', '10', 'On SIGTERM or SIGINT: seconds requests in flight may take to finish before their connections are closed.'],
+  ['NIMBUS_METRICS', 'off', 'off, on (Prometheus text at /metrics on the registry port) or a port number (/metrics on that port only, on HOST).'],
   ['NIMBUS_UPLOAD_URL_TTL', '3600', 'Seconds an upload Location stays valid.'],
   ['NIMBUS_UPLOAD_SESSION_TTL', '86400', 'Seconds an idle upload is kept before it is swept.'],
   ['NIMBUS_GC_INTERVAL', '3600', 'Seconds between background garbage collection passes (0: off). A pass frees the bytes of blobs no manifest uses once the safety window has passed, and sweeps abandoned uploads; `npx nimbus gc` runs one now.'],
@@ -37,6 +41,11 @@ export interface LocalSettings {
   auth: boolean;
   authService: string;
   authTokenTtlSeconds: number;
+  /** NIMBUS_TLS_CERT and NIMBUS_TLS_KEY (paths), or undefined for plain HTTP. */
+  tls: { certFile: string; keyFile: string } | undefined;
+  drainSeconds: number;
+  /** 'off', 'on' (the registry port) or a port of its own. */
+  metrics: 'off' | 'on' | number;
 }
 
 export class SettingsError extends Error {}
@@ -57,6 +66,7 @@ export function readSettings(env: NodeJS.ProcessEnv): LocalSettings {
   const host = env.HOST || '127.0.0.1';
   const port = integer(env, 'PORT', 5000, 0, 65535);
   if (auth === 'on' && !publicUrl.url && isWildcardHost(host)) throw new SettingsError(publicUrlNeeded(host, port));
+  const tls = tlsFiles(env);
   return {
     host,
     port,
@@ -71,7 +81,26 @@ export function readSettings(env: NodeJS.ProcessEnv): LocalSettings {
     auth: auth === 'on',
     authService,
     authTokenTtlSeconds: integer(env, 'NIMBUS_AUTH_TOKEN_TTL', 300, 60, 86400),
+    tls,
+    drainSeconds: integer(env, 'NIMBUS_DRAIN_SECONDS', 10, 0, 3600),
+    metrics: metricsSetting(env.NIMBUS_METRICS),
   };
+}
+
+function tlsFiles(env: NodeJS.ProcessEnv): LocalSettings['tls'] {
+  const cert = env.NIMBUS_TLS_CERT?.trim();
+  const key = env.NIMBUS_TLS_KEY?.trim();
+  if (!cert && !key) return undefined;
+  if (!cert || !key) throw new SettingsError('NIMBUS_TLS_CERT and NIMBUS_TLS_KEY go together: set both (PEM files) for HTTPS, or neither for plain HTTP');
+  return { certFile: resolve(cert), keyFile: resolve(key) };
+}
+
+function metricsSetting(raw: string | undefined): LocalSettings['metrics'] {
+  const value = raw?.trim() || 'off';
+  if (value === 'off' || value === 'on') return value;
+  const port = Number(value);
+  if (Number.isInteger(port) && port >= 1 && port <= 65535) return port;
+  throw new SettingsError(`NIMBUS_METRICS must be off, on or a port number (1-65535), not "${value}"`);
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -88,12 +117,14 @@ export function helpText(): string {
   const width = Math.max(...SETTINGS.map(([name]) => name.length)) + 2;
   const rows = SETTINGS.map(([name, fallback, text]) => `  ${name.padEnd(width)}${text}\n  ${''.padEnd(width)}default: ${fallback}`);
   return [
-    'Usage: npm start [-- --help]',
+    'Usage: npm start [-- --help | --healthcheck]',
     '',
     'Runs the Nimbus OCI registry on local disk: a drop-in for `docker run -p 5000:5000 registry:2`.',
     '',
     'Settings (environment variables):',
     ...rows,
+    '',
+    '--healthcheck asks the server these settings describe for /healthz and exits 0 if it answers 200 (the image\'s HEALTHCHECK).',
     '',
     'Example: PORT=5001 NIMBUS_DATA_DIR=/var/lib/nimbus npm start',
   ].join('\n');

@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,12 @@ export interface DockerImage {
 export class DockerDaemon {
   private constructor(private readonly dir: string, readonly socket: string, private readonly server: ServerProcess, private readonly log: LogBuffer) {}
 
-  static async start(): Promise<DockerDaemon> {
+  /**
+   * `privateCertsDir`: dockerd runs in a mount namespace of its own with a private directory
+   * bound over /etc/docker, so `trust()` can give it a registry's CA in certs.d (where dockerd
+   * looks, and nowhere else) without touching the machine's /etc/docker.
+   */
+  static async start(options: { privateCertsDir?: boolean } = {}): Promise<DockerDaemon> {
     const binary = requireTool('dockerd', 'docker.io');
     requireTool('docker', 'docker.io');
     // The socket path must stay short; fall back to /tmp when TMPDIR is deep.
@@ -36,13 +41,25 @@ export class DockerDaemon {
     const namespace = `nimbus-e2e-${dir.slice(-6).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
     await writeFile(join(dir, 'daemon.json'), '{}');
     const log = new LogBuffer(2000);
-    const server = new ServerProcess('dockerd', binary, [
+    const daemonArgs = [
       '--config-file', join(dir, 'daemon.json'),
       '--storage-driver=vfs', '--iptables=false', '--ip6tables=false', '--bridge=none',
       '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'x'), '--pidfile', join(dir, 'dockerd.pid'),
       '--containerd-namespace', namespace, '--containerd-plugins-namespace', `${namespace}-plugins`,
       '-H', `unix://${socket}`,
-    ], { log, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    ];
+    const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
+    let server: ServerProcess;
+    if (options.privateCertsDir) {
+      requireTool('unshare', 'util-linux');
+      await mkdir(join(dir, 'etc-docker', 'certs.d'), { recursive: true });
+      await mkdir('/etc/docker', { recursive: true });
+      // $0 is the private /etc/docker, "$@" dockerd's command line; exec keeps dockerd's pid the child's.
+      const script = 'mount --bind "$0" /etc/docker && exec "$@"';
+      server = new ServerProcess('dockerd', 'unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, join(dir, 'etc-docker'), binary, ...daemonArgs], { log, env });
+    } else {
+      server = new ServerProcess('dockerd', binary, daemonArgs, { log, env });
+    }
     const daemon = new DockerDaemon(dir, socket, server, log);
     try {
       await daemon.waitUntilReady();
@@ -55,6 +72,13 @@ export class DockerDaemon {
 
   logs(): string {
     return this.log.text();
+  }
+
+  /** Trusts `caFile` for the registry at `hostPort` (certs.d/<host:port>/ca.crt); needs `privateCertsDir`. */
+  async trust(hostPort: string, caFile: string): Promise<void> {
+    const certs = join(this.dir, 'etc-docker', 'certs.d', hostPort);
+    await mkdir(certs, { recursive: true });
+    await copyFile(caFile, join(certs, 'ca.crt'));
   }
 
   /** A docker CLI bound to this daemon, with a private DOCKER_CONFIG. */

@@ -12,6 +12,11 @@ export interface CopyOptions {
   all?: boolean;
   /** Fail rather than change any digest (skopeo copy --preserve-digests). */
   preserveDigests?: boolean;
+  /**
+   * Verify the registry's TLS certificate (against the system's CAs and, when given, the
+   * CA certificates in `certDir`) instead of speaking plain HTTP without verification.
+   */
+  tls?: { certDir?: string };
 }
 
 /**
@@ -35,7 +40,7 @@ export class Skopeo {
   async copy(source: string, destination: string, options: CopyOptions = {}): Promise<string> {
     const digestFile = join(this.dir, `digest-${randomUUID()}`);
     await this.skopeo([
-      'copy', '--src-tls-verify=false', '--dest-tls-verify=false', '--digestfile', digestFile,
+      'copy', ...copyTls(options.tls), '--digestfile', digestFile,
       ...(options.all ? ['--all'] : []),
       ...(options.preserveDigests ? ['--preserve-digests'] : []),
       source, destination,
@@ -82,4 +87,10 @@ export class Skopeo {
 /** Only docker:// references take --tls-verify. */
 function tls(reference: string): string[] {
   return reference.startsWith('docker://') ? ['--tls-verify=false'] : [];
+}
+
+function copyTls(tls: CopyOptions['tls']): string[] {
+  if (!tls) return ['--src-tls-verify=false', '--dest-tls-verify=false'];
+  const certDir = tls.certDir ? ['--src-cert-dir', tls.certDir, '--dest-cert-dir', tls.certDir] : [];
+  return ['--src-tls-verify=true', '--dest-tls-verify=true', ...certDir];
 }

@@ -234,6 +234,11 @@ export class FsMetadataStore implements MetadataStore, PolicyInventory {
     return released;
   }
 
+  /** How many upload sessions exist (open, or abandoned and not yet swept): a metric. */
+  async uploadCount(): Promise<number> {
+    return (await listDir(this.layout.uploadSessionsRoot)).length;
+  }
+
   /** Sessions past their expiry, for the sweeper that reclaims abandoned uploads. */
   async expiredUploads(nowSeconds: number): Promise<UploadSession[]> {
     const files = await listDir(this.layout.uploadSessionsRoot);

@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { CLIENT_ADDRESS_HEADER, REQUEST_TARGET_HEADER } from '../../core/http/headers';
 import { acceptRequestHead } from '../../core/http/request-target';
@@ -15,13 +16,39 @@ export interface HttpServerOptions {
   readonly port: number;
   /** Origin used to build request URLs; without it, the request's Host (checked), else the bound address. */
   readonly publicOrigin?: string;
+  /** PEM certificate chain and key: serve HTTPS (TLS 1.2 or newer) instead of plain HTTP. */
+  readonly tls?: TlsMaterial;
+  /** Called with each finished exchange (metrics). */
+  readonly onExchange?: (exchange: ExchangeRecord) => void;
+}
+
+export interface TlsMaterial {
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+}
+
+export interface ExchangeRecord {
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly seconds: number;
 }
 
 export interface RunningServer {
   readonly server: Server;
   readonly url: string;
-  /** Stops accepting connections and waits (up to `graceMs`) for requests in flight. */
-  close(graceMs?: number): Promise<void>;
+  /**
+   * Replaces the certificate and key for new connections. Throws (and keeps serving the old
+   * ones) when they are unusable: a key that does not match, a file that is not PEM.
+   */
+  reloadTls(material: TlsMaterial): void;
+  /**
+   * Stops accepting connections and waits (up to `graceMs`) for requests in flight, then
+   * closes every connection; `onCut` hears how many requests were still in flight then.
+   */
+  close(graceMs?: number, onCut?: (requests: number) => void): Promise<void>;
 }
 
 /**
@@ -36,29 +63,40 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   // The body of the exchange in progress on each socket, failed when node finds its framing broken.
   const framings = new WeakMap<Duplex, AbortController>();
   // Host is checked by acceptRequestHead, so a missing one gets the spec's error, not node's bare 400.
-  const server = createServer({ requireHostHeader: false }, (req, res) => {
+  const scheme = options.tls ? 'https' : 'http';
+  const onRequest: RequestListener = (req, res) => {
     inFlight++;
     const framing = new AbortController();
     framings.set(req.socket, framing);
     res.once('close', () => framings.delete(req.socket));
-    void serveRequest(req, res, { ...options, origin: boundOrigin, framing: framing.signal }).finally(() => inFlight--);
-  });
+    void serveRequest(req, res, { ...options, scheme, origin: boundOrigin, framing: framing.signal }).finally(() => inFlight--);
+  };
+  const tlsServer: TlsServer | undefined = options.tls
+    ? createTlsServer({ requireHostHeader: false, minVersion: 'TLSv1.2', cert: options.tls.cert, key: options.tls.key }, onRequest)
+    : undefined;
+  const server: Server = tlsServer ?? createServer({ requireHostHeader: false }, onRequest);
   // Big layers stream for minutes: no overall request timeout, but headers must come quickly.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
   server.keepAliveTimeout = 65_000;
   answerUnservableRequests(server, options.logger, (socket) => framings.get(socket));
 
-  const url = await listen(server, options.port, options.host);
+  const url = await listen(server, options.port, options.host, scheme);
   boundOrigin = url;
   return {
     server,
     url,
-    async close(graceMs = 10_000) {
+    reloadTls(material) {
+      if (!tlsServer) throw new Error('this server speaks plain HTTP: set NIMBUS_TLS_CERT and NIMBUS_TLS_KEY at start');
+      // setSecureContext builds the context first: a bad pair throws and leaves the old one serving.
+      tlsServer.setSecureContext({ cert: material.cert, key: material.key, minVersion: 'TLSv1.2' });
+    },
+    async close(graceMs = 10_000, onCut) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const deadline = Date.now() + graceMs;
       while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      if (inFlight > 0) onCut?.(inFlight);
       server.closeAllConnections();
       await closed;
     },
@@ -69,6 +107,7 @@ interface Exchange extends HttpServerOptions {
   /** Where request URLs point when the request names no valid host. */
   readonly origin: string;
   readonly framing: AbortSignal;
+  readonly scheme: 'http' | 'https';
 }
 
 async function serveRequest(req: IncomingMessage, res: ServerResponse, exchange: Exchange): Promise<void> {
@@ -85,7 +124,7 @@ async function serveRequest(req: IncomingMessage, res: ServerResponse, exchange:
   let response: Response;
   try {
     const head = acceptRequestHead(requestHead(req));
-    const origin = exchange.publicOrigin ?? (head.authority ? `http://${head.authority}` : exchange.origin);
+    const origin = exchange.publicOrigin ?? (head.authority ? `${exchange.scheme}://${head.authority}` : exchange.origin);
     // Never add a 'data' listener to req: it would switch the stream to flowing mode and
     // steal chunks from the body stream. Bytes are counted as the body is read.
     const request = toRequest(req, origin, head.target, { signal: abort.signal, framing: exchange.framing, onBytes: (count) => (bytesIn += count) });
@@ -109,9 +148,8 @@ async function serveRequest(req: IncomingMessage, res: ServerResponse, exchange:
   } finally {
     // The path only: query strings carry upload capabilities, which must not reach logs.
     const path = (req.url ?? '/').split('?')[0]!.slice(0, 1024);
-    logger.log('info', 'request', {
-      requestId, method: req.method, path, status, bytesIn, bytesOut,
-      ms: Math.round(performance.now() - started),
-    });
+    const ms = performance.now() - started;
+    logger.log('info', 'request', { requestId, method: req.method, path, status, bytesIn, bytesOut, ms: Math.round(ms) });
+    exchange.onExchange?.({ method: req.method ?? '', path, status, bytesIn, bytesOut, seconds: ms / 1000 });
   }
 }

@@ -38,8 +38,8 @@ export function publicUrlNeeded(host: string, port: number): string {
     + 'docker logs in at that URL\'s /token';
 }
 
-/** http://HOST:PORT for a concrete HOST (IPv6 in brackets). */
-export function originOf(host: string, port: number | string): string {
+/** http://HOST:PORT (https:// with TLS) for a concrete HOST (IPv6 in brackets). */
+export function originOf(host: string, port: number | string, scheme: 'http' | 'https' = 'http'): string {
   const bare = host.trim().replace(/^\[(.*)\]$/, '$1');
-  return `http://${isIPv6(bare) ? `[${bare}]` : bare}:${port}`;
+  return `${scheme}://${isIPv6(bare) ? `[${bare}]` : bare}:${port}`;
 }
