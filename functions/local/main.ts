@@ -44,6 +44,7 @@ async function main(): Promise<void> {
   // Where `npx nimbus gc` reaches this server: while it runs, collection goes through it.
   const urlFile = join(settings.dataDir, '.url');
   await writeFile(urlFile, `${server.url}\n`, { mode: 0o600 });
+  if (metrics) local.registry.services.gc?.onReport((report) => metrics.recordGc(report, Date.now()));
   const stopGc = startGcLoop({
     passes: local.registry.services.gc!, intervalSeconds: settings.gcIntervalSeconds, minAgeSeconds: settings.gcMinAgeSeconds, logger,
   });

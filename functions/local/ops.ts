@@ -5,6 +5,7 @@ import { Counter, Gauge, Histogram, Registry as MetricsRegistry } from 'prom-cli
 import { jsonLogger } from '../adapters/node/logger';
 import { startHttpServer, type ExchangeRecord, type RunningServer } from '../adapters/node-http/server';
 import { matchRoute } from '../core/index';
+import type { GcReport } from '../core/gc/ports';
 
 /**
  * Operations endpoints of the local server, outside the Distribution API (which lives under
@@ -65,6 +66,23 @@ export class RegistryMetrics {
     registers: [this.registry],
   });
 
+  private readonly gcPasses = new Counter({
+    name: 'nimbus_gc_passes_total', help: 'Garbage collection passes finished, dry runs included.', labelNames: ['dry_run'] as const, registers: [this.registry],
+  });
+  private readonly gcBlobs = new Counter({
+    name: 'nimbus_gc_blobs_deleted_total', help: 'Blobs garbage collection deleted (dry runs not counted).', registers: [this.registry],
+  });
+  private readonly gcBytes = new Counter({
+    name: 'nimbus_gc_bytes_freed_total', help: 'Bytes garbage collection freed: blobs, abandoned uploads and orphaned files (dry runs not counted).',
+    registers: [this.registry],
+  });
+  private readonly gcDuration = new Gauge({
+    name: 'nimbus_gc_last_pass_duration_seconds', help: 'How long the last garbage collection pass took.', registers: [this.registry],
+  });
+  private readonly gcFinished = new Gauge({
+    name: 'nimbus_gc_last_pass_timestamp_seconds', help: 'When the last garbage collection pass finished (Unix time).', registers: [this.registry],
+  });
+
   constructor(uploadCount: () => Promise<number>) {
     new Gauge({
       name: 'nimbus_upload_sessions_open', help: 'Upload sessions on disk (open, or abandoned and not yet swept).', registers: [this.registry],
@@ -81,6 +99,16 @@ export class RegistryMetrics {
     this.bytesIn.inc({ route }, exchange.bytesIn);
     this.bytesOut.inc({ route }, exchange.bytesOut);
     this.latency.observe({ route, method }, exchange.seconds);
+  }
+
+  /** A finished garbage collection pass (GcPasses.onReport). */
+  recordGc(report: GcReport, finishedAtMs: number): void {
+    this.gcPasses.inc({ dry_run: String(report.dryRun) });
+    this.gcDuration.set(report.durationMs / 1000);
+    this.gcFinished.set(Math.floor(finishedAtMs / 1000));
+    if (report.dryRun) return;
+    this.gcBlobs.inc(report.blobsDeleted);
+    this.gcBytes.inc(report.bytesFreed + report.uploadBytesFreed + report.orphanBytesFreed);
   }
 
   async response(): Promise<Response> {

@@ -78,6 +78,18 @@ describe('probes and metrics of npm start', () => {
     expect(await (await fetch(`${server.url}/metrics`)).text()).not.toContain('x'.repeat(40));
     await fetch(`${server.url}${open.headers.get('location')!}`, { method: 'DELETE' });
     expect(sample(await (await fetch(`${server.url}/metrics`)).text(), 'nimbus_upload_sessions_open')).toBe(0);
+
+    // Garbage collection: the blob no manifest uses goes in a pass without a safety window.
+    const dry = await fetch(`${server.url}/v2/_nimbus/gc?dryRun=1&minAge=0`, { method: 'POST' });
+    expect(dry.status).toBe(200);
+    const pass = await fetch(`${server.url}/v2/_nimbus/gc?minAge=0`, { method: 'POST' });
+    expect(((await pass.json()) as { deleted: Array<{ digest: string }> }).deleted.map((blob) => blob.digest)).toContain(digest);
+    const afterGc = await (await fetch(`${server.url}/metrics`)).text();
+    expect(sample(afterGc, 'nimbus_gc_passes_total{dry_run="true"}')).toBe(1);
+    expect(sample(afterGc, 'nimbus_gc_passes_total{dry_run="false"}')).toBe(1);
+    expect(sample(afterGc, 'nimbus_gc_blobs_deleted_total')).toBe(1);
+    expect(sample(afterGc, 'nimbus_gc_bytes_freed_total')).toBeGreaterThanOrEqual(body.byteLength);
+    expect(sample(afterGc, 'nimbus_gc_last_pass_timestamp_seconds')).toBeGreaterThan(0);
   }, 60_000);
 
   it('NIMBUS_METRICS=<port>: /metrics on that port only', async () => {

@@ -117,6 +117,7 @@ describe('npm start background GC loop', () => {
       let finish: (() => void) | undefined;
       const passes = {
         busy: false,
+        onReport() {},
         run(options: GcOptions) {
           calls.push(options);
           passes.busy = true;
