@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { lockDataDir } from '../functions/adapters/fs/data-dir';
 import { createRegistry } from '../functions/core/index';
@@ -9,13 +11,15 @@ import { resolveCredentials } from './push/credentials';
 import { localDataDir, type TargetOptions } from './target';
 
 /**
- * Where `nimbus retention` and `nimbus immutability` send their /v2/_nimbus/ admin requests:
+ * Where `nimbus gc`, `nimbus retention` and `nimbus immutability` send their /v2/_nimbus/ admin
+ * requests:
  *  - a running registry (--registry URL or NIMBUS_URL), over HTTP with the admin scope
  *    `registry:nimbus:*` (credentials: NIMBUS_USERNAME/NIMBUS_PASSWORD or docker login);
  *  - else the registry's storage, in this process, through the same core and routes: the local
- *    data dir (refused while `npm start` holds it: its in-memory indexes would go stale), or the
- *    DynamoDB table (--table/--stack, --dynamodb-local) with its bucket (--bucket) for the
- *    bodies of manifests too large for their item.
+ *    data dir under its lock (while `npm start` holds it, through that server, at the URL it wrote
+ *    to <data>/.url: only it may write there), or the DynamoDB table (--table/--stack,
+ *    --dynamodb-local) with its bucket (--bucket), which garbage collection and deleting manifests
+ *    whose bodies are in S3 need.
  */
 export interface AdminEndpoint {
   /** Describes the target, for summaries. */
@@ -85,22 +89,28 @@ function inProcess(where: string, registry: ReturnType<typeof createRegistry>, c
 
 async function localEndpoint(dataDir: string): Promise<AdminEndpoint> {
   if (!existsSync(dataDir)) throw new CliError(`no data directory at ${dataDir}: point --data-dir or NIMBUS_DATA_DIR at the one npm start uses`);
-  const [{ FsBlobStore }, { FsMetadataStore }, { FsPolicyStore }] = await Promise.all([
+  const [{ FsBlobStore }, { FsMetadataStore }, { FsPolicyStore }, { FsGcStore }, { KeyedMutex }] = await Promise.all([
     import('../functions/adapters/fs/blob-store'), import('../functions/adapters/fs/metadata-store'), import('../functions/adapters/fs/policy-store'),
+    import('../functions/adapters/fs/gc-store'), import('../functions/adapters/fs/keyed-mutex'),
   ]);
   let unlock: () => Promise<void>;
   try {
     unlock = await lockDataDir(dataDir);
   } catch (error) {
+    // The server holding the data dir wrote where it listens: only it may write there, so go through it.
+    const url = (await readFile(join(dataDir, '.url'), 'utf8').catch(() => '')).trim();
+    if (url) return httpEndpoint(url);
     throw new CliError(`${(error as Error).message} To administer a running registry, go through it: --registry http://localhost:5000 (or set NIMBUS_URL).`);
   }
   const metadata = new FsMetadataStore(dataDir);
   const blobs = new FsBlobStore(dataDir);
   await Promise.all([metadata.init(), blobs.init()]);
+  const blobLocks = new KeyedMutex();
   const registry = createRegistry({
     blobs, metadata, policies: new FsPolicyStore(dataDir), inventory: metadata, config: { uploadSecret: randomBytes(32) },
+    gc: new FsGcStore(dataDir, { metadata, locks: blobLocks }), blobLocks,
   });
-  return inProcess(dataDir, registry, unlock);
+  return inProcess(`${dataDir} (in-process)`, registry, unlock);
 }
 
 async function dynamoEndpoint(options: AdminOptions): Promise<AdminEndpoint> {

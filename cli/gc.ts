@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { GcReport } from '../functions/core/gc/ports';
 import { CliError } from './errors';
-import type { TargetOptions } from './target';
+import { addAdminTargetOptions, expectOk, openAdminEndpoint, type AdminOptions } from './admin-endpoint';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
@@ -41,44 +41,54 @@ export function summarize(report: GcReport, where: string): string {
   return lines.join('\n');
 }
 
-interface GcCommandOptions {
+interface GcCommandOptions extends AdminOptions {
   dryRun?: boolean;
   minAge?: number;
   full?: boolean;
   json?: boolean;
-  registry?: string;
+}
+
+/** POST /v2/_nimbus/gc with the pass's options as its query. */
+export function gcPath(options: GcCommandOptions): string {
+  const query = new URLSearchParams();
+  if (options.dryRun) query.set('dryRun', '1');
+  if (options.full) query.set('full', '1');
+  if (options.minAge !== undefined) query.set('minAge', String(Math.floor(options.minAge / 1000)));
+  const text = query.toString();
+  return `/v2/_nimbus/gc${text ? `?${text}` : ''}`;
 }
 
 /** `nimbus gc`: one garbage collection pass, now. */
 export function registerGcCommand(program: Command): void {
-  program.command('gc')
+  const command = program.command('gc')
     .description('free the bytes of blobs no manifest uses (after the safety window), and sweep abandoned uploads')
     .option('--dry-run', 'list what would go, delete nothing')
     .addOption(new Option('--min-age <duration>', 'safety window: only blobs unreferenced and untouched this long go (0, 90s, 30m, 24h, 7d)').argParser(parseDuration))
     .option('--full', 'look at every blob, not only what changed since the last pass; also remove orphaned files')
-    .option('--json', 'print the report as JSON')
-    .option('--registry <url>', 'ask this running registry (POST /v2/_nimbus/gc) instead of the local data dir')
+    .option('--json', 'print the report as JSON');
+  addAdminTargetOptions(command)
     .addHelpText('after', [
       '',
       'With npm start running on the data dir, the pass runs in that server (it wrote <data>/.url);',
       'otherwise in this process, holding the data dir\'s lock. With auth on, set NIMBUS_USERNAME and',
-      'NIMBUS_PASSWORD to a user granted \'**\' pull,push,delete. The default window is 24h.',
+      'NIMBUS_PASSWORD (or docker login) to a user granted \'**\' pull,push,delete. The default window is 24h.',
+      'A deployed stack: --table/--stack with --bucket (its scheduled GC function runs daily anyway);',
+      'npm run dev:aws: --dynamodb-local URL --table NAME --bucket NAME --s3-endpoint URL (its log prints them).',
       '',
       'Examples:',
       '  npx nimbus gc --dry-run',
       '  npx nimbus gc --min-age 0        # collect everything unreferenced now (tests)',
       '  npx nimbus gc --full --json',
+      '  npx nimbus gc --registry https://registry.example.com --min-age 7d',
     ].join('\n'))
-    .action(async (options: GcCommandOptions, command: Command) => {
-      const { openGcTarget } = await import('./gc-target');
-      const target = await openGcTarget({ ...(command.optsWithGlobals() as TargetOptions), ...(options.registry ? { registry: options.registry } : {}) });
+    .action(async (options: GcCommandOptions, self: Command) => {
+      const target = { ...(self.optsWithGlobals() as AdminOptions), ...options };
+      const endpoint = await openAdminEndpoint(target);
       try {
-        const report = await target.run({
-          dryRun: options.dryRun ?? false, full: options.full ?? false, ...(options.minAge !== undefined ? { minAgeMs: options.minAge } : {}),
-        });
-        console.log(options.json ? JSON.stringify(report, null, 2) : summarize(report, target.where));
+        const report = await expectOk<GcReport>(await endpoint.request('POST', gcPath(options)), 'garbage collection');
+        console.log(options.json ? JSON.stringify(report, null, 2) : summarize(report, endpoint.where));
       } finally {
-        await target.close();
+        await endpoint.close();
       }
     });
 }

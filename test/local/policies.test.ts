@@ -103,9 +103,15 @@ describe('retention and immutability on npm start', () => {
     expect(summary.stdout).toContain('would delete 0 tag(s) and 0 manifest(s)');
   });
 
-  it('refuses to act on the data dir in process while the server holds it, pointing at --registry', async () => {
-    const run = await runNimbus(['retention', 'show', '--data-dir', join(dir, 'data')]);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain('--registry');
+  it('goes through the server holding the data dir (the URL it wrote to <data>/.url), never around it', async () => {
+    const viaDataDir = (args: string[]) => runNimbus([...args, '--data-dir', join(dir, 'data')]);
+    const added = await viaDataDir(['immutability', 'add', '--repository', 'via/**', '--id', 'via-url']);
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toBe(`${new URL(server.url).origin}: immutability rule via-url added\n`);
+    const served = await (await fetch(`${server.url}/v2/_nimbus/immutability`)).json() as { rules: Array<{ id: string }> };
+    expect(served.rules.map((rule) => rule.id)).toContain('via-url');
+    expect((await viaDataDir(['immutability', 'remove', 'via-url'])).code).toBe(0);
+    const after = await (await fetch(`${server.url}/v2/_nimbus/immutability`)).json() as { rules: Array<{ id: string }> };
+    expect(after.rules.map((rule) => rule.id)).not.toContain('via-url');
   });
 });
