@@ -171,6 +171,34 @@ describe('collection on DynamoDB and S3', () => {
     expect(Object.keys(outcomes).length).toBeGreaterThan(1);
   });
 
+  it('lets a direct upload whose verification races collection keep or re-store the blob (20 rounds)', async () => {
+    const send = (method: string, path: string, body?: unknown) => fixture.registry.fetch(new Request(`http://registry.test${path}`, {
+      method, ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    }));
+    /** Starts a direct upload and sends its one part; returns how to complete it (verification runs within, no task queue). */
+    const directStart = async (repository: string, bytes: Uint8Array<ArrayBuffer>) => {
+      const started = await send('POST', `/v2/${repository}/_nimbus/direct-uploads`, { digest: sha256(bytes), size: bytes.byteLength });
+      expect(started.status, await started.clone().text()).toBe(201);
+      const plan = (await started.json()) as { id: string; parts: Array<{ number: number; url: string }> };
+      const part = await fetch(plan.parts[0]!.url, { method: 'PUT', body: bytes });
+      expect(part.status).toBe(200);
+      const etag = part.headers.get('etag')!;
+      return async () => (await send('PUT', `/v2/${repository}/_nimbus/direct-uploads/${plan.id}`, { parts: [{ number: 1, etag }] })).status;
+    };
+    for (let round = 0; round < 20; round++) {
+      const bytes = rand(900 + round);
+      const other = uniqueRepo('gc-direct');
+      const complete = await directStart(other, bytes);
+      // Stored meanwhile by an ordinary push: the verifier finds that copy, which the collector is taking.
+      const stored = uniqueRepo('gc-direct');
+      await client.pushBlob(stored, bytes);
+      const [, status] = await Promise.all([store(HOUR).collectBlob(sha256(bytes), Date.now() + HOUR), complete()]);
+      expect(status, 'a verified direct upload keeps or re-stores the blob').toBe(201);
+      await expectConsistent(other, sha256(bytes), bytes);
+      await expectConsistent(stored, sha256(bytes), bytes);
+    }
+  });
+
   it('collects the same blob from two collectors at once exactly once', async () => {
     const repository = uniqueRepo('gc');
     for (let round = 0; round < 10; round++) {
