@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoGcStore } from '../../functions/adapters/aws/index';
+import { ReferenceRecords } from '../../functions/adapters/aws/reference-records';
 import { runGc } from '../../functions/core/gc/runner';
 import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
 import { RegistryClient, bodyText, OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, rand, sha256, uniqueRepo, withQuery } from '../api/client';
@@ -197,6 +198,22 @@ describe('collection on DynamoDB and S3', () => {
       await expectConsistent(other, sha256(bytes), bytes);
       await expectConsistent(stored, sha256(bytes), bytes);
     }
+  });
+
+  it('releases references a crashed request left behind once no request can still own them, then collects', async () => {
+    const repository = uniqueRepo('gc-leak');
+    const [leaked, used] = [rand(600), rand(601)];
+    await client.pushBlob(repository, leaked);
+    const image = await pushImage(repository, [used], 'kept');
+    // A Lambda that died after counting a large manifest's references, before writing the manifest.
+    const records = new ReferenceRecords(fixture.stores.clients.dynamodb, fixture.table);
+    expect(await records.record(repository, image.digest, 'crashed0001', [{ kind: 'blob', digest: sha256(leaked) }, { kind: 'blob', digest: sha256(used) }])).toBeUndefined();
+    expect(await gc.collectBlob(sha256(leaked), Date.now() + HOUR)).toEqual({ state: 'referenced' }); // it may still be in flight
+    expect(await store(HOUR).collectBlob(sha256(leaked), Date.now() + HOUR)).toEqual({ state: 'recent' }); // released now
+    expect(await store(HOUR).collectBlob(sha256(used), Date.now() + HOUR)).toEqual({ state: 'referenced' }); // the stored generation holds it
+    expect(await store(3 * HOUR).collectBlob(sha256(leaked), Date.now() + 2 * HOUR)).toEqual({ state: 'garbage', size: 600 });
+    expect(await expectConsistent(repository, sha256(used), used)).toBe('stored');
+    await expect(fixture.stores.metadata.unlinkBlob(repository, sha256(used))).rejects.toMatchObject({ holder: image.digest });
   });
 
   it('collects the same blob from two collectors at once exactly once', async () => {
