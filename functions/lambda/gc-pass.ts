@@ -11,6 +11,13 @@ export interface GcEvent {
   readonly chain?: number;
 }
 
+/** The event as the function receives it: anything else than true is not a flag, a chain is a positive whole number. */
+export function gcEventOf(event: unknown): GcEvent {
+  const raw = (typeof event === 'object' && event !== null ? event : {}) as Record<string, unknown>;
+  const chain = typeof raw.chain === 'number' && Number.isInteger(raw.chain) && raw.chain > 0 ? raw.chain : undefined;
+  return { full: raw.full === true, dryRun: raw.dryRun === true, ...(chain === undefined ? {} : { chain }) };
+}
+
 export interface GcPassDeps {
   readonly gc: GcStore;
   readonly metadata: MetadataStore;

@@ -10,7 +10,7 @@ import { createAwsStores, DynamoGcStore } from '../adapters/aws/index';
 import { LAMBDA_ENV } from '../adapters/aws/env';
 import { DEFAULT_GC_MIN_AGE_MS } from '../core/gc/ports';
 import { powertoolsLogger } from './logger';
-import { runGcInvocation, type GcEvent } from './gc-pass';
+import { gcEventOf, runGcInvocation } from './gc-pass';
 import { readVerifierSettings } from './verifier-settings';
 
 const settings = readVerifierSettings(process.env);
@@ -22,7 +22,7 @@ const stores = createAwsStores({ bucket: settings.bucket, table: settings.table,
 const gc = new DynamoGcStore(stores.clients.dynamodb, stores.clients.s3, { table: settings.table, bucket: settings.bucket });
 const lambda = new LambdaClient({});
 
-export async function handler(event: GcEvent | undefined, context: Context): Promise<void> {
+export async function handler(event: unknown, context: Context): Promise<void> {
   powertools.addContext(context);
   const report = await runGcInvocation({
     gc, metadata: stores.metadata, clock: { now: () => Date.now() }, logger, minAgeMs, maxChain,
@@ -30,6 +30,6 @@ export async function handler(event: GcEvent | undefined, context: Context): Pro
     resume: async (next) => {
       await lambda.send(new InvokeCommand({ FunctionName: context.functionName, InvocationType: 'Event', Payload: new TextEncoder().encode(JSON.stringify(next)) }));
     },
-  }, event ?? {}, context.getRemainingTimeInMillis());
+  }, gcEventOf(event), context.getRemainingTimeInMillis());
   powertools.info('gc invocation done', { ...report, deleted: report.deleted.length });
 }

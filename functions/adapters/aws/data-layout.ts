@@ -128,7 +128,10 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *   Garbage collection (gc-store.ts; the scheduled GC function, `npx nimbus gc`):
  *     review queue              Query GC#0 … GC#f (sk ≤ cutoff, after the cursor), merged oldest first;
  *                               DeleteItem review when settled
- *     collect blob              GetItem blob; Query BLOB#<digest>; UpdateItem blob SET gcToken (if location
+ *     collect blob              GetItem blob; Query BLOB#<digest>; [reference items older than 15 min:
+ *                               BatchGetItem their holders; per one whose holder is not stored with its
+ *                               generation (a crash leak) TransactWriteItems releasing it as a delete does,
+ *                               then Query again]; UpdateItem blob SET gcToken (if location
  *                               and mark unchanged); Query BLOB#<digest> again; TransactWriteItems: Delete
  *                               blob (if gcToken is ours) + Put tombstone + Delete each link (if refs is 0 and
  *                               at, releasedAt ≤ cutoff; over 97 links: batches first, each with a
@@ -192,8 +195,8 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *     first, 50 per transaction; a missing target releases what was counted. A crash between those
  *     transactions leaves a generation counted that never became visible, or (deleting) one no
  *     longer visible: a leak that keeps a blob from being unlinked, never a dangling manifest.
- *     Garbage collection may release a reference item whose generation is not the stored manifest's
- *     and whose `at` is older than any request can run (15 min).
+ *     Garbage collection releases a reference item whose generation is not the stored manifest's
+ *     and whose `at` is older than any request can run (15 min): gc-collector.ts releaseLeaks.
  *   - linkBlob updates the link with ADD refs 0: linking again keeps the count (G1 above for the rest).
  *   Manifests stored before references were recorded have no generation and hold nothing.
  */

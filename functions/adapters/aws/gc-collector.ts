@@ -7,7 +7,8 @@ import { guarded, isAwsError, toStoreError } from './aws-errors';
 import { itemKeys, objectKeys } from './data-layout';
 import { queryAll } from './dynamo-helpers';
 import { GC_TOKEN, LINKED_AT, RELEASED_AT, TOUCHED_AT } from './gc-reviews';
-import { REFS } from './reference-records';
+import { REFS, ReferenceRecords } from './reference-records';
+import { batchGet, itemId } from './batch-get';
 import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from './table-schema';
 import { transactConditions, type TransactItem } from './transactions';
 
@@ -38,7 +39,11 @@ export class BlobCollector {
     private readonly s3: S3Client,
     private readonly bucket: string,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.references = new ReferenceRecords(doc, table, undefined, now);
+  }
+
+  private readonly references: ReferenceRecords;
 
   async inspect(digest: string, cutoff: number): Promise<BlobVerdict> {
     const record = await this.record(digest);
@@ -49,7 +54,11 @@ export class BlobCollector {
   async collect(digest: string, cutoff: number): Promise<BlobVerdict> {
     const record = await this.record(digest);
     if (!record) return { state: 'absent' };
-    const before = this.judge(record, await this.partition(digest), cutoff);
+    let seen = await this.partition(digest);
+    // References a crashed request left behind go first; the release stamps the link, so the blob
+    // is 'recent' now and its review stays for a pass after the window.
+    if (await this.releaseLeaks(seen)) seen = await this.partition(digest);
+    const before = this.judge(record, seen, cutoff);
     if (before.state !== 'garbage') return before;
     const token = await this.mark(digest, record);
     if (!token) return this.afterLostRace(digest, cutoff);
@@ -134,6 +143,29 @@ export class BlobCollector {
     const tombstone = { ...itemKeys.blobTombstone(digest), at: this.now(), [TTL_ATTRIBUTE]: Math.floor(this.now() / 1000) + TOMBSTONE_SECONDS };
     const failed = await this.attempt('collect blob', [{ Delete: markHeld }, { Put: { TableName: this.table, Item: tombstone } }, ...last]);
     return failed.length === 0;
+  }
+
+  /**
+   * Releases reference items older than any request runs whose holder is not stored with their
+   * generation (a Lambda died between the transactions of a large put or delete: data-layout.ts).
+   * Returns whether it released any.
+   */
+  private async releaseLeaks(items: Item[]): Promise<boolean> {
+    const cutoff = this.now() - COMPLETING_MS;
+    const stale = items.flatMap((item) => {
+      const [kind, repository, holder, generation] = (item[SORT_KEY] as string).split('#');
+      const digest = (item[PARTITION_KEY] as string).slice('BLOB#'.length);
+      if (kind !== 'REF' || !repository || !holder || !generation || typeof item.at !== 'number' || item.at > cutoff) return [];
+      return [{ repository, holder, generation, digest }];
+    });
+    if (stale.length === 0) return false;
+    const stored = await batchGet(this.doc, this.table, stale.map((ref) => itemKeys.manifest(ref.repository, ref.holder)), ['generation'], 'DynamoDB BatchGetItem (reference holders)');
+    const leaked = stale.filter((ref) => stored.get(itemId(itemKeys.manifest(ref.repository, ref.holder)))?.generation !== ref.generation);
+    for (const ref of leaked) {
+      // Conditioned on the reference still being there: a late release of the same generation wins or loses whole.
+      await this.attempt('release leaked reference', this.references.releaseActions(ref.repository, ref.holder, ref.generation, { kind: 'blob', digest: ref.digest }));
+    }
+    return leaked.length > 0;
   }
 
   /** A transaction whose failure for any race reason counts as a failed condition. */
