@@ -32,6 +32,8 @@ export interface AdminOptions extends TargetOptions {
   registry?: string;
   bucket?: string;
   s3Endpoint?: string;
+  /** What the command needs the bucket for, when it cannot work on a table without it (garbage collection). */
+  needsBucketFor?: string;
 }
 
 export function addAdminTargetOptions(command: Command): Command {
@@ -114,19 +116,24 @@ async function localEndpoint(dataDir: string): Promise<AdminEndpoint> {
 }
 
 async function dynamoEndpoint(options: AdminOptions): Promise<AdminEndpoint> {
-  const [{ createAwsStores }, { resolveTable }] = await Promise.all([import('../functions/adapters/aws/index'), import('./deployed')]);
+  const [{ createAwsStores }, { resolveBucket, resolveTable }] = await Promise.all([import('../functions/adapters/aws/index'), import('./deployed')]);
   const table = await resolveTable(options);
+  const bucket = await resolveBucket(options);
+  if (!bucket && options.needsBucketFor) {
+    throw new CliError(`${options.needsBucketFor} on a table needs its bucket too: --bucket NAME (the stack's BlobBucketName output${options.dynamodbLocal ? '; npm run dev:aws prints it' : ''})`);
+  }
   const local = options.dynamodbLocal;
   const stores = createAwsStores({
     table,
-    // Only deleting a manifest whose body is in S3 needs the bucket.
-    bucket: options.bucket ?? 'nimbus-bucket-not-given',
+    // Deleting a manifest whose body is in S3 and garbage collection need the bucket.
+    bucket: bucket ?? 'nimbus-bucket-not-given',
     ...(local
       ? { region: options.region ?? 'us-east-1', emulator: true, endpoints: { dynamodb: local, ...(options.s3Endpoint ? { s3: options.s3Endpoint } : {}) } }
       : (options.region ? { region: options.region } : {})),
   });
   const registry = createRegistry({
     blobs: stores.blobs, metadata: stores.metadata, policies: stores.policies, inventory: stores.metadata, config: { uploadSecret: randomBytes(32) },
+    ...(bucket ? { gc: stores.gc } : {}),
   });
   return inProcess(`table ${table}`, registry, async () => {});
 }

@@ -7,6 +7,7 @@ import type { TargetOptions } from './target';
 
 /** The output of the registry stack that names its table (infra/registry-stack.ts). */
 const TABLE_OUTPUT = 'MetadataTableName';
+const BUCKET_OUTPUT = 'BlobBucketName';
 const OUTPUTS_FILE = 'cdk-outputs.json';
 
 /** The table a deployed (--table/--stack) or dev:aws (--dynamodb-local with --table) target names. */
@@ -17,6 +18,17 @@ export async function resolveTable(options: TargetOptions): Promise<string> {
     return options.table;
   }
   return options.table ?? (await tableFromOutputs(options.stack!));
+}
+
+/** The blob bucket: --bucket, or the stack's BlobBucketName output; undefined when neither names it. */
+export async function resolveBucket(options: TargetOptions & { bucket?: string }): Promise<string | undefined> {
+  if (options.bucket || !options.stack) return options.bucket;
+  const outputs = await readOutputs().catch(() => undefined);
+  return outputs?.[options.stack]?.[BUCKET_OUTPUT];
+}
+
+async function readOutputs(): Promise<Record<string, Record<string, string>>> {
+  return JSON.parse(await readFile(OUTPUTS_FILE, 'utf8')) as Record<string, Record<string, string>>;
 }
 
 /** A deployed stack's identity store: its DynamoDB table, named by --table or by the stack outputs. */

@@ -83,7 +83,7 @@ export function registerGcCommand(program: Command): void {
     ].join('\n'))
     .action(async (options: GcCommandOptions, self: Command) => {
       const target = { ...(self.optsWithGlobals() as AdminOptions), ...options };
-      const endpoint = await openAdminEndpoint(target);
+      const endpoint = await openAdminEndpoint({ ...target, needsBucketFor: 'garbage collection' });
       try {
         const report = await expectOk<GcReport>(await endpoint.request('POST', gcPath(options)), 'garbage collection');
         console.log(options.json ? JSON.stringify(report, null, 2) : summarize(report, endpoint.where));

@@ -288,7 +288,7 @@ export function describeGcContract(name: string, factory: () => Promise<GcFixtur
       }
       // The collector did take part: it deleted old blobs in the rounds.
       expect(collected).toBeGreaterThan(0);
-    });
+    }, 180_000);
   });
 }
 

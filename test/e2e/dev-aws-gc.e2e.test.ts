@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsClients } from '../../functions/adapters/aws/clients';
-import { runGc } from '../../functions/core/gc/runner';
-import { openDeployedGc } from '../../cli/gc-deployed';
+import { DynamoMetadataStore } from '../../functions/adapters/aws/dynamo-metadata-store';
+import type { GcReport } from '../../functions/core/gc/ports';
+import { runNimbus } from '../support/nimbus-cli';
 import { RegistryClient, bodyText, OCI_CONFIG, OCI_LAYER, OCI_MANIFEST, sha256 } from '../api/client';
 import { devAwsTarget, type RunningDevAws } from '../support/dev-aws-target';
 import { authHeaders } from '../support/registry-target';
@@ -12,9 +13,9 @@ interface Image { tag: string; digest: string; body: string; blobs: Map<string, 
 
 /**
  * The acceptance run of garbage collection through `npm run dev:aws`: 20 images that share
- * layers, 10 deleted, a pass with --min-age 0 through the CLI's stores (openDeployedGc, what
- * `npx nimbus gc --dynamodb-local … --s3-local …` runs), then the S3 emulator holds exactly the
- * bytes of the 10 survivors, which pull back byte for byte.
+ * layers, 10 deleted, `npx nimbus gc --min-age 0` on the emulators (--dynamodb-local, --table,
+ * --bucket, --s3-endpoint, as dev:aws prints them) while the registry serves, then the S3 emulator
+ * holds exactly the bytes of the 10 survivors, which pull back byte for byte.
  */
 describe('dev:aws: online garbage collection', () => {
   let registry: RunningDevAws;
@@ -53,8 +54,12 @@ describe('dev:aws: online garbage collection', () => {
     const survivors = images.filter((_, index) => index % 2 === 1);
     for (const image of deleted) expect((await client.send('DELETE', `/v2/${repository}/manifests/${image.digest}`)).status).toBe(202);
 
-    const stores = await openDeployedGc({ dynamodbLocal: registry.dynamodbEndpoint, s3Local: registry.s3Endpoint, table: registry.table, bucket: registry.bucket });
-    const report = await runGc({ ...stores, clock: { now: () => Date.now() } }, { minAgeMs: 0 });
+    const run = await runNimbus([
+      'gc', '--min-age', '0', '--json',
+      '--dynamodb-local', registry.dynamodbEndpoint, '--table', registry.table, '--bucket', registry.bucket, '--s3-endpoint', registry.s3Endpoint,
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as GcReport;
     expect(report.complete).toBe(true);
 
     const kept = new Set(survivors.flatMap((image) => [...image.blobs.keys()]));
@@ -64,7 +69,8 @@ describe('dev:aws: online garbage collection', () => {
     expect(report.bytesFreed).toBe([...gone].reduce((sum, digest) => sum + deleted.find((i) => i.blobs.has(digest))!.blobs.get(digest)!.byteLength, 0));
 
     // The emulator holds exactly the survivors' blobs: every other byte is gone.
-    const { s3 } = awsClients({ region: 'us-east-1', endpoints: { s3: registry.s3Endpoint, dynamodb: registry.dynamodbEndpoint }, emulator: true });
+    const { s3, dynamodb } = awsClients({ region: 'us-east-1', endpoints: { s3: registry.s3Endpoint, dynamodb: registry.dynamodbEndpoint }, emulator: true });
+    const stores = { metadata: new DynamoMetadataStore(dynamodb, s3, { table: registry.table, bucket: registry.bucket }) };
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: registry.bucket, Prefix: 'blobs/' }));
     const locations = await Promise.all([...kept].map(async (digest) => (await stores.metadata.getBlob(digest))!.location));
     expect((listed.Contents ?? []).map((object) => object.Key).sort()).toEqual(locations.sort());

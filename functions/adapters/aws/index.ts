@@ -1,6 +1,7 @@
 import { awsClients, type AwsClientOptions, type AwsClients } from './clients';
 import { DynamoMetadataStore } from './dynamo-metadata-store';
 import { DynamoPolicyStore } from './dynamo-policy-store';
+import { DynamoGcStore } from './gc-store';
 import { S3BlobStore } from './s3-blob-store';
 
 export interface AwsStoresOptions extends AwsClientOptions {
@@ -17,6 +18,8 @@ export interface AwsStores {
   readonly metadata: DynamoMetadataStore;
   /** Retention and immutability documents (items POLICY/<kind>). */
   readonly policies: DynamoPolicyStore;
+  /** Online garbage collection (review queue GC#…, data-layout.ts): what the scheduled GC function and `nimbus gc` run. */
+  readonly gc: DynamoGcStore;
   /** The shared SDK clients, e.g. for health checks or test instrumentation. */
   readonly clients: AwsClients;
 }
@@ -31,6 +34,7 @@ export function createAwsStores(options: AwsStoresOptions): AwsStores {
     blobs: new S3BlobStore(clients.s3, { bucket: options.bucket, presigner: clients.s3Presigner, ...(options.partSize ? { partSize: options.partSize } : {}) }),
     metadata: new DynamoMetadataStore(clients.dynamodb, clients.s3, { table: options.table, bucket: options.bucket }),
     policies: new DynamoPolicyStore(clients.dynamodb, options.table),
+    gc: new DynamoGcStore(clients.dynamodb, clients.s3, { table: options.table, bucket: options.bucket }),
     clients,
   };
 }
