@@ -114,7 +114,9 @@ async function main(): Promise<void> {
     });
     // For the person at the terminal (stdout stays JSON lines): auth is on, as when deployed.
     process.stderr.write(['', 'Auth is on, as when deployed. Add a user and log in:',
-      ...devAdminCommands(nimbusCli, new URL(publicUrl).host).map((line) => `  ${line}`), ''].join('\n'));
+      ...devAdminCommands(nimbusCli, new URL(publicUrl).host).map((line) => `  ${line}`),
+      'Collect garbage now (the deployed stack does it daily):',
+      `  ${nimbusCli} gc --bucket ${settings.bucket} --s3-endpoint ${endpoints.s3} --min-age 0`, ''].join('\n'));
   } catch (error) {
     await stopAll();
     throw error;
