@@ -156,7 +156,7 @@ export const gc: Section = {
     }
     notes.push(
       `Each blob (a few dozen bytes) is used by one manifest of ${BLOBS_PER_MANIFEST} blobs, written through the stores' ports (not over HTTP). The clock is moved past the ${MIN_AGE_MS / HOUR} h safety window instead of waited for; a first pass settles the review queue every new blob record fills.`,
-      `Then, per round (up to ${MAX_ROUNDS}, --runs), ${CHANGED_SHARE * 100}% of the manifests are deleted, so ${CHANGED_SHARE * 100}% of the blobs become unreferenced, and one incremental pass is timed; it must delete exactly those blobs. A full pass (mark and sweep of every blob, and the orphan sweep) follows, once.`,
+      `Then, per round (up to ${MAX_ROUNDS}, --runs), ${CHANGED_SHARE * 100}% of the manifests are deleted, so ${CHANGED_SHARE * 100}% of the blobs become unreferenced, and one incremental pass is timed; it must delete as many blobs as became unreferenced (the settling pass none). A full pass (mark and sweep of every blob, and the orphan sweep) follows, once.`,
       'Changed blobs are 1% of each size, so they grow 10× too: "per changed blob" is the figure that stays flat when a pass costs what changed; the full pass grows with the total.',
       '"of which upload sweep": one dry sweep of abandoned uploads, timed alone; every pass, incremental too, runs one (on DynamoDB it scans the table for expired sessions, so it grows with the table).',
       'DynamoDB Local runs at 1,000 and 10,000 blobs: populating 100,000 through it (one write per record and link, transactions per manifest) takes too long for a bench section.',
