@@ -20,6 +20,7 @@ interface LambdaData { chunkCpuMs?: Summary; floorMs?: Summary }
 interface RatioPair { ratio: number }
 interface ListingData { stores?: Record<string, { tags?: RatioPair; catalog?: RatioPair }> }
 interface CommitData { stores?: Record<string, RatioPair> }
+interface GcData { stores?: Record<string, { perChangedRatio: number }> }
 interface LanesData { boundBytes?: number; uploadEndpoint?: Record<string, { worstGrowthBytes: number }> }
 
 const BIG_IMAGE = '500mib';
@@ -48,6 +49,10 @@ export function evaluateGoals(sections: SectionResult[]): Goal[] {
   }
   for (const store of ['fs', 'aws']) {
     goals.push(goal(['commit'], `commit (final PUT) of a 1 GiB blob ÷ a 1 MiB blob (${store})`, 2, commit?.[store]?.ratio ?? Number.NaN));
+  }
+  const gc = data<GcData>('gc')?.stores;
+  for (const [store, sizes] of [['fs', '100,000 ÷ 10,000'], ['aws', '10,000 ÷ 1,000']] as const) {
+    goals.push(goal(['gc'], `GC incremental pass per changed blob (1% changed), ${sizes} blobs (${store})`, 1.5, gc?.[store]?.perChangedRatio ?? Number.NaN));
   }
   goals.push(goal(['lanes'], 'upload endpoint, 500 MiB pushed: peak RSS over idle ÷ (2 parts + a constant), worst run', 1,
     endpointGrowth.length ? ratio(Math.max(...endpointGrowth), lanes?.boundBytes) : Number.NaN));
