@@ -64,7 +64,7 @@ export async function createLocalRegistry(
     gc,
     async sweepExpiredUploads() {
       // Expired sessions only: the safety window does not apply to sessions past their TTL.
-      return (await gc.sweepUploads(Date.now(), false)).uploads;
+      return (await gc.sweepUploads(Date.now(), false, true)).uploads;
     },
     uploadCount: () => metadata.uploadCount(),
   };

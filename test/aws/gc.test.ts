@@ -245,10 +245,10 @@ describe('sweeps on DynamoDB and S3', () => {
     const session = (await metadata.getUpload(abandonedId))!;
     await metadata.updateUpload({ ...session, expiresAt: Math.floor(Date.now() / 1000) - 10, updatedAt: Date.now() - 2 * HOUR, version: session.version + 1 }, session.version);
 
-    const dry = await gc.sweepUploads(Date.now(), true);
+    const dry = await gc.sweepUploads(Date.now(), true, false);
     expect(dry.uploads).toBe(1);
     expect(await metadata.getUpload(abandonedId)).toBeDefined();
-    const swept = await gc.sweepUploads(Date.now(), false);
+    const swept = await gc.sweepUploads(Date.now(), false, false);
     expect(swept).toEqual(dry);
     expect(await metadata.getUpload(abandonedId)).toBeUndefined();
     const left = (await fixture.stores.clients.s3.send(new ListObjectsV2Command({ Bucket: fixture.bucket, Prefix: `staging/${abandonedId}/` }))).Contents ?? [];
@@ -284,11 +284,11 @@ describe('sweeps on DynamoDB and S3', () => {
     const repository = uniqueRepo('gc');
     const live = await client.startUpload(repository);
     expect((await client.send('PATCH', live, { body: rand(500) })).status).toBe(202);
-    expect((await gc.sweepUploads(Date.now() + HOUR, false)).uploads).toBe(0); // younger than a request may run
+    expect((await gc.sweepUploads(Date.now() + HOUR, false, true)).uploads).toBe(0); // younger than a request may run
     expect(await objectExists(stray)).toBe(true);
-    const dry = await store(HOUR).sweepUploads(Date.now() + HOUR, true);
+    const dry = await store(HOUR).sweepUploads(Date.now() + HOUR, true, true);
     expect(dry).toEqual({ uploads: 1, bytes: 77 });
-    expect(await store(HOUR).sweepUploads(Date.now() + HOUR, false)).toEqual(dry);
+    expect(await store(HOUR).sweepUploads(Date.now() + HOUR, false, true)).toEqual(dry);
     expect(await objectExists(stray)).toBe(false);
     const staged = (await fixture.stores.clients.s3.send(new ListObjectsV2Command({ Bucket: fixture.bucket, Prefix: 'staging/' }))).Contents ?? [];
     expect(staged.length).toBeGreaterThan(0); // the live upload's tail stays

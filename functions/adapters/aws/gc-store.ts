@@ -68,8 +68,8 @@ export class DynamoGcStore implements GcStore {
     return this.collector.collect(digest, cutoff);
   }
 
-  sweepUploads(cutoff: number, dryRun: boolean): Promise<{ uploads: number; bytes: number }> {
-    return this.sweeps.sweepUploads(cutoff, dryRun);
+  sweepUploads(cutoff: number, dryRun: boolean, full: boolean): Promise<{ uploads: number; bytes: number }> {
+    return this.sweeps.sweepUploads(cutoff, dryRun, full);
   }
 
   sweepOrphans(cutoff: number, dryRun: boolean): Promise<{ objects: number; bytes: number }> {

@@ -31,15 +31,24 @@ export class GcSweeps {
    * them lazily, and never what they hold), with their multipart uploads and staged tails;
    * and multipart uploads or staged tails with no session at all, older than the cutoff and
    * than a request can run (the core opens the S3 upload before it writes the session).
+   * Incremental passes find expired sessions through their multipart uploads and staged tails
+   * (a cost that follows open uploads); only full passes Scan the table for expired session
+   * items, which then hold nothing that costs storage (and which the table's TTL removes anyway).
    */
-  async sweepUploads(cutoff: number, dryRun: boolean): Promise<{ uploads: number; bytes: number }> {
+  async sweepUploads(cutoff: number, dryRun: boolean, full: boolean): Promise<{ uploads: number; bytes: number }> {
     const now = this.now();
-    const expired = await this.expiredSessions(now, cutoff);
-    const multipart = (await this.multipartUploads()).filter((upload) => upload.modified <= Math.min(cutoff, now - COMPLETING_MS));
-    const staged = (await this.objects(BUCKET_PREFIXES.staging)).filter((object) => object.modified <= Math.min(cutoff, now - COMPLETING_MS));
-    const strays = [...new Set([...multipart.map((upload) => upload.id), ...staged.map((object) => object.id)])].filter((id) => !expired.has(id));
-    const live = await this.sessions(strays);
-    const sessionless = new Set(strays.filter((id) => !live.has(id)));
+    const settled = (modified: number) => modified <= Math.min(cutoff, now - COMPLETING_MS);
+    const allMultipart = await this.multipartUploads();
+    const allStaged = await this.objects(BUCKET_PREFIXES.staging);
+    const holders = [...new Set([...allMultipart.map((upload) => upload.id), ...allStaged.map((object) => object.id)])];
+    const found = await this.sessions(holders);
+    const expired = full
+      ? await this.expiredSessions(now, cutoff)
+      : new Map([...found].filter(([, session]) => isExpired(session, now, cutoff)));
+    // Without a session: only what is older than the cutoff and than a request can run.
+    const multipart = allMultipart.filter((upload) => !found.has(upload.id) && settled(upload.modified));
+    const staged = allStaged.filter((object) => !found.has(object.id) && settled(object.modified));
+    const sessionless = new Set([...multipart.map((upload) => upload.id), ...staged.map((object) => object.id)].filter((id) => !expired.has(id)));
     const uploads = expired.size + sessionless.size;
     const bytes = [...expired.values()].reduce((sum, session) => sum + ((session.offset as number | undefined) ?? 0), 0)
       + staged.filter((object) => sessionless.has(object.id)).reduce((sum, object) => sum + object.size, 0);
@@ -78,7 +87,7 @@ export class GcSweeps {
     return { objects: orphans.length, bytes };
   }
 
-  /** Expired sessions idle since before the cutoff, by id: one Scan of the table, filtered. */
+  /** Expired sessions idle since before the cutoff, by id: one Scan of the table, filtered (full passes). */
   private async expiredSessions(now: number, cutoff: number): Promise<Map<string, Item>> {
     const found = new Map<string, Item>();
     let start: Record<string, unknown> | undefined;
@@ -107,7 +116,8 @@ export class GcSweeps {
   }
 
   private async sessions(ids: string[]): Promise<Map<string, Item>> {
-    const found = await batchGet(this.doc, this.table, ids.map((id) => itemKeys.upload(id)), ['version', 'offset', TTL_ATTRIBUTE], 'DynamoDB BatchGetItem (upload sessions)');
+    const found = await batchGet(this.doc, this.table, ids.map((id) => itemKeys.upload(id)),
+      ['id', 'handle', 'version', 'offset', 'updatedAt', TTL_ATTRIBUTE], 'DynamoDB BatchGetItem (upload sessions)');
     const byId = new Map<string, Item>();
     for (const id of ids) {
       const item = found.get(itemId(itemKeys.upload(id)));
@@ -187,4 +197,9 @@ function handleOf(session: Item): { key: string; uploadId: string } | undefined 
     // not an S3 handle
   }
   return undefined;
+}
+
+/** The Scan's filter, for a session read by key: past its expiry, and idle since before the cutoff. */
+function isExpired(session: Item, now: number, cutoff: number): boolean {
+  return (session[TTL_ATTRIBUTE] as number) <= Math.floor(now / 1000) && (session.updatedAt as number) <= cutoff;
 }

@@ -70,7 +70,7 @@ export class FsGcStore implements GcStore {
     });
   }
 
-  sweepUploads(cutoff: number, dryRun: boolean): Promise<{ uploads: number; bytes: number }> {
+  sweepUploads(cutoff: number, dryRun: boolean, _full: boolean): Promise<{ uploads: number; bytes: number }> {
     return sweepAbandonedUploads({ layout: this.layout, metadata: this.metadata, now: this.metadata.clock.now(), cutoff, dryRun });
   }
 

@@ -67,9 +67,12 @@ export interface GcStore {
   collectBlob(digest: string, cutoff: number): Promise<BlobVerdict>;
   /**
    * Abandoned uploads: sessions idle since before `cutoff` and everything they hold
-   * (parts, staged tails, upload directories, S3 multipart uploads).
+   * (parts, staged tails, upload directories, S3 multipart uploads). An incremental pass
+   * (`full` false) may find them through what they hold rather than by walking every session
+   * record, so that its cost follows the uploads in storage, not the size of the store; a full
+   * pass also removes expired session records that hold nothing.
    */
-  sweepUploads(cutoff: number, dryRun: boolean): Promise<{ uploads: number; bytes: number }>;
+  sweepUploads(cutoff: number, dryRun: boolean, full: boolean): Promise<{ uploads: number; bytes: number }>;
   /** Full passes only: stored bytes no record points to (leftovers of crashes or lost races), older than `cutoff`. */
   sweepOrphans(cutoff: number, dryRun: boolean): Promise<{ objects: number; bytes: number }>;
 }

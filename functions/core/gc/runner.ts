@@ -36,7 +36,7 @@ export async function runGc(deps: GcDeps, options: GcOptions): Promise<GcReport>
     tally.orphanBytesFreed = orphans.bytes;
   }
   if (inTime()) {
-    const uploads = await deps.gc.sweepUploads(pass.cutoff, tally.dryRun);
+    const uploads = await deps.gc.sweepUploads(pass.cutoff, tally.dryRun, tally.full);
     tally.uploadsSwept = uploads.uploads;
     tally.uploadBytesFreed = uploads.bytes;
   } else {
