@@ -1,4 +1,4 @@
-import { RegistryError, StoreNotFoundError, StoreReferenceMissingError } from '../errors';
+import { RegistryError, StoreNotFoundError } from '../errors';
 import type { Digest, DigestAlgorithm } from '../digest';
 import type { BlobStore, ByteSource, Clock, Hashing, Logger, MetadataStore, ResumableHasher, Timers, UploadRef } from '../ports';
 import type { BlobRecord, UploadSession } from '../records';
@@ -7,11 +7,10 @@ import { uploadRangeHeader } from '../http/range';
 import { appendBody, type UploadProgress } from './part-writer';
 import { HeldUpload, nextPartNumber } from './lease';
 import { resumeHasher } from './resume-hash';
+import { storeAndLink } from './store-blob';
 import type { BlobLocks } from '../gc/ports';
 import { underBlobLock } from '../keyed-lock';
 
-/** Rounds of storing a blob whose stored copy garbage collection deleted meanwhile. */
-const MAX_STORE_ATTEMPTS = 3;
 
 export interface UploadDeps {
   blobs: BlobStore;
@@ -178,44 +177,10 @@ export class Uploads {
     const digest = session.commit!.digest;
     // Checking for the blob, storing it and linking it happen as one step for a collector that
     // shares the bytes (fs: per-digest lock); a store without locks refuses the link instead.
-    const record = await underBlobLock(this.deps.blobLocks, digest, () => this.storeAndLink(holder, digest));
+    const record = await underBlobLock(this.deps.blobLocks, digest, () => storeAndLink(this.deps, holder, refOf(session), digest));
     holder.stop();
     await this.deps.metadata.deleteUpload(session.id);
     return record;
-  }
-
-  /**
-   * Stores the blob (or adopts the copy stored already) and links it, and only then drops its
-   * own bytes if they are not needed: a store whose garbage collector deleted the blob in
-   * between refuses the link (StoreReferenceMissingError), and the upload stores its own.
-   */
-  private async storeAndLink(holder: HeldUpload, digest: string): Promise<BlobRecord> {
-    const { blobs, metadata, clock } = this.deps;
-    const session = holder.session;
-    const ref = refOf(session);
-    for (let attempt = 1; ; attempt++) {
-      const existing = await holder.guard(metadata.getBlob(digest));
-      holder.check();
-      let ours: string | undefined;
-      let record: BlobRecord;
-      if (existing) {
-        record = existing;
-      } else {
-        ours = await holder.guard(blobs.completeUpload(ref, session.parts, session.offset, digest));
-        holder.check();
-        record = (await holder.guard(metadata.putBlob({ digest, size: session.offset, location: ours, createdAt: clock.now() }))).record;
-      }
-      try {
-        await holder.guard(metadata.linkBlob(session.repository, digest));
-      } catch (error) {
-        if (error instanceof StoreReferenceMissingError && attempt < MAX_STORE_ATTEMPTS) continue;
-        throw error;
-      }
-      // Someone stored these bytes already: keep theirs, drop ours.
-      if (ours === undefined) await holder.guard(blobs.abortUpload(ref));
-      else if (record.location !== ours) await blobs.delete(ours);
-      return record;
-    }
   }
 
   /**
