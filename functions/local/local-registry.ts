@@ -1,4 +1,5 @@
 import { FsBlobStore } from '../adapters/fs/blob-store';
+import { authOffAuthorizer } from './auth-off';
 import { FsIdentityStore } from '../adapters/fs/identity-store';
 import { FsMetadataStore } from '../adapters/fs/metadata-store';
 import { FsGcStore } from '../adapters/fs/gc-store';
@@ -50,7 +51,7 @@ export async function createLocalRegistry(
     hashing: nodeHashing(),
     gc,
     blobLocks,
-    authorizer: authorizer ?? (settings.auth ? await localAuthorizer(settings, logger, publicUrl) : undefined),
+    authorizer: authorizer ?? (settings.auth ? await localAuthorizer(settings, logger, publicUrl) : authOffAuthorizer),
     config: {
       uploadSecret: await loadOrCreateSecret(settings.dataDir, 'upload-hmac.key'),
       uploadUrlTtlSeconds: settings.uploadUrlTtlSeconds,

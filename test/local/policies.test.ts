@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RetentionReport } from '../../functions/core/policy/runner';
+import { MAX_POLICY_BYTES } from '../../functions/core/handlers/policies';
 import { runNimbus } from '../support/nimbus-cli';
 import { exitCode, start, type Started } from './local-server';
 
@@ -51,6 +52,12 @@ describe('retention and immutability on npm start', () => {
     expect(error.message).toContain('rules[0].repositories');
     expect(error.message).toContain('rules[0].keepLast');
     expect((await fetch(`${server.url}/v2/_nimbus/retention`, { method: 'PUT', body: '{nope' })).status).toBe(400);
+    // Larger than any store keeps in one document (DynamoDB: one item): 413, nothing stored.
+    const huge = JSON.stringify({ rules: Array.from({ length: 3000 }, (_, i) => ({ repositories: `team${i}/**`, keepLast: 5 })) });
+    expect(huge.length).toBeGreaterThan(MAX_POLICY_BYTES);
+    const tooLarge = await fetch(`${server.url}/v2/_nimbus/retention`, { method: 'PUT', body: huge });
+    expect(tooLarge.status).toBe(413);
+    expect((await tooLarge.json() as { errors: Array<{ code: string }> }).errors[0]!.code).toBe('SIZE_INVALID');
 
     const current = await fetch(`${server.url}/v2/_nimbus/immutability`);
     const etag = current.headers.get('etag')!;

@@ -8,8 +8,11 @@ import type { PolicyKind, PolicyStore } from '../policy/ports';
 import { parseRetention } from '../policy/retention';
 import { runRetention } from '../policy/runner';
 
-/** Largest policy document accepted. */
-const MAX_POLICY_BYTES = 1024 * 1024;
+/**
+ * Largest policy document accepted: far more than hundreds of rules need, and well within one
+ * DynamoDB item (400 KB), so every store keeps what it accepts.
+ */
+export const MAX_POLICY_BYTES = 64 * 1024;
 
 /** The ETag of "no document yet": If-Match with it creates the first one only. */
 export const ABSENT_POLICY_ETAG = '0';
