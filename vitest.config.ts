@@ -7,5 +7,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Real-client e2e suites share dockerd/podman state; keep files in separate forks.
     pool: 'forks',
+    // Most files wait on child processes (servers, emulators, real clients) rather than the CPU,
+    // so more files than cores run at once; vitest's default on a 2-core CI machine is one.
+    maxWorkers: 3,
   },
 });
