@@ -52,6 +52,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
     direct: new DirectUploads({ blobs: deps.blobs, metadata: deps.metadata, hashing, clock, timers, logger, config, tasks: deps.tasks, blobLocks: deps.blobLocks }),
     ...(deps.gc ? { gc: serialGc({ gc: deps.gc, metadata: deps.metadata, clock, logger }) } : {}),
     ...(deps.blobLocks ? { blobLocks: deps.blobLocks } : {}),
+    ...(deps.events ? { events: deps.events } : {}),
   };
 
   async function dispatch(request: Request, requestId: string): Promise<Response> {

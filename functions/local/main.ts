@@ -48,6 +48,7 @@ async function main(): Promise<void> {
   const stopGc = startGcLoop({
     passes: local.registry.services.gc!, intervalSeconds: settings.gcIntervalSeconds, minAgeSeconds: settings.gcMinAgeSeconds, logger,
   });
+  await local.webhooks.worker.start();
   if (settings.tls) reloadTlsOnSighup(server, settings.tls, logger);
   const metricsServer = metrics && typeof settings.metrics === 'number' ? await startMetricsServer(metrics, settings.host, settings.metrics) : undefined;
   // Expired uploads, and temporary files a crash left in tmp/.
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
     logger.log('info', 'shutting down', { signal });
     clearInterval(sweeper);
     stopGc();
+    local.webhooks.worker.stop();
     // Uploads cut after the drain resume from their last checkpoint (GET on the upload URL says where).
     const cut = (requests: number) => logger.log('warn', 'drain time over: closing requests still in flight', { requests, drainSeconds: settings.drainSeconds });
     await Promise.all([server.close(settings.drainSeconds * 1000, cut), metricsServer?.close(0)]);
