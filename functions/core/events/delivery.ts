@@ -47,9 +47,12 @@ export class DeliveryWorker {
     };
   }
 
-  /** Loads what the outbox still owes and starts delivering it. */
+  /** Loads what the outbox still owes and starts delivering it, at once: a restart often follows a fix. */
   async start(): Promise<void> {
-    this.add(await this.deps.outbox.pending());
+    const owed = await this.deps.outbox.pending();
+    const now = this.deps.clock.now();
+    for (const delivery of owed.flatMap((entry) => entry.deliveries)) delivery.nextAttemptAt = Math.min(delivery.nextAttemptAt, now);
+    this.add(owed);
   }
 
   stop(): void {
