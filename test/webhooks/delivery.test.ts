@@ -93,10 +93,12 @@ describe('webhook delivery', () => {
       await current.start();
       const events = ['a', 'b', 'c'].flatMap((repo) => [1, 2, 3, 4, 5].map((n) => pushed(`round${round}/${repo}`, String(n))));
       await Promise.all(events.map((event) => record(event)));
-      await receiver.until(() => new Set(receiver.received.map((e) => e.id)).size === events.length);
+      // A stopped worker of an earlier round may leave a delivery it made unsaved: redelivered here (at least once), and ignored.
+      const ours = () => receiver.received.filter((e) => e.data.repository.startsWith(`round${round}/`));
+      await receiver.until(() => new Set(ours().map((e) => e.id)).size === events.length);
       for (const repo of ['a', 'b', 'c']) {
-        const firsts = receiver.received.filter((e) => e.data.repository === `round${round}/${repo}`).map((e) => e.data.tag);
-        expect(firsts).toEqual(['1', '2', '3', '4', '5']);
+        const tags = ours().filter((e) => e.data.repository === `round${round}/${repo}`).map((e) => e.data.tag);
+        expect(tags).toEqual(['1', '2', '3', '4', '5']);
       }
       current.stop();
     }
