@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CloudEvent } from '../../functions/core/events/cloud-events';
 import { runNimbus } from '../support/nimbus-cli';
+import { ROOT } from '../local/local-server';
 import { exitCode, start, type Started } from '../local/local-server';
+import { freePort } from '../../functions/dev/free-port';
 
 const SECRET = 'deploy-on-push-secret';
 const sha256 = (bytes: Uint8Array | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -130,6 +133,29 @@ describe('webhooks on npm start', () => {
     expect(receiver.events.find((event) => event.data.tag === 'c1')!.data.digest).toBe(digest);
   });
 
+  it('runs the README\'s deploy-on-push receiver as written: it deploys on a signed push of latest and refuses a forged one', async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const example = /```js\n(\/\/ deploy-on-push\.mjs[\s\S]*?)```/.exec(readme)![1]!;
+    const port = await freePort();
+    await writeFile(join(dir, 'deploy-on-push.mjs'), example.replace('.listen(8080)', `.listen(${port})`));
+    await writeFile(join(dir, 'deploy.sh'), '#!/bin/sh\necho "$1" > deployed.txt\n');
+    await chmod(join(dir, 'deploy.sh'), 0o755);
+    const receiverProcess = spawn(process.execPath, ['deploy-on-push.mjs'], { cwd: dir, env: { PATH: process.env.PATH, NIMBUS_WEBHOOK_SECRET: SECRET }, stdio: 'ignore' });
+    try {
+      const hook = `http://127.0.0.1:${port}/`;
+      await expect.poll(() => fetch(hook, { method: 'POST', body: '{}', headers: { 'nimbus-signature': 't=1,v1=00' } }).then((r) => r.status, () => 0)).toBe(401);
+      const added = await fetch(`${server.url}/v2/_nimbus/webhooks`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: hook, events: ['push'], repositories: 'team/site', secret: SECRET }),
+      });
+      expect(added.status).toBe(201);
+      const digest = await push(server.url, 'team/site', 'latest');
+      await expect.poll(() => readFile(join(dir, 'deployed.txt'), 'utf8').catch(() => ''), { timeout: 10_000 }).toBe(`team/site@${digest}\n`);
+      await fetch(`${server.url}/v2/_nimbus/webhooks/${((await added.json()) as { webhook: { id: string } }).webhook.id}`, { method: 'DELETE' });
+    } finally {
+      receiverProcess.kill('SIGTERM');
+    }
+  });
+
   it('refuses a webhook to the cloud metadata address by default, over HTTP and in the CLI', async () => {
     const refused = await fetch(`${server.url}/v2/_nimbus/webhooks`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: 'http://169.254.169.254/latest/meta-data/' }),
@@ -140,7 +166,7 @@ describe('webhooks on npm start', () => {
     expect(cli.code).toBe(1);
     expect(cli.stderr).toMatch(/metadata address/);
     const list = await runNimbus(['webhook', 'list', '--json', '--registry', server.url]);
-    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ url: `http://127.0.0.1:${receiver.port}/deploy`, repositories: 'team/**', headerNames: [] })]);
+    expect(JSON.parse(list.stdout)).toContainEqual(expect.objectContaining({ url: `http://127.0.0.1:${receiver.port}/deploy`, repositories: 'team/**', headerNames: [] }));
     expect(list.stdout).not.toContain(SECRET);
   });
 });
