@@ -167,20 +167,22 @@ export class DeliveryWorker {
     return this.record(entry, delivery, state, outcome, 0, attempted);
   }
 
-  /** Saves a delivery's new state (one save per entry at a time: several webhooks share it). */
+  /**
+   * Saves a delivery's new state, then applies it in memory (so a failed save leaves it as it
+   * was, pending, for the next try). One save per entry at a time: several webhooks share it.
+   */
   private record(entry: OutboxEntry, delivery: DeliveryStatus, state: DeliveryStatus['state'], outcome: Outcome, next: number, attempted = true): Promise<void> {
     return this.saves.run(String(entry.seq), async () => {
-      delivery.state = state;
-      delivery.nextAttemptAt = next;
-      if (attempted) {
-        delivery.attempts++;
-        delivery.lastAttemptAt = this.deps.clock.now();
-      }
-      delete delivery.lastStatus;
-      delete delivery.lastError;
-      if (outcome.status !== undefined) delivery.lastStatus = outcome.status;
-      if (outcome.error !== undefined) delivery.lastError = outcome.error;
-      await this.deps.outbox.update(entry);
+      const { lastStatus: _status, lastError: _error, ...rest } = delivery;
+      const updated: DeliveryStatus = {
+        ...rest, state, nextAttemptAt: next,
+        ...(attempted ? { attempts: delivery.attempts + 1, lastAttemptAt: this.deps.clock.now() } : {}),
+        ...(outcome.status === undefined ? {} : { lastStatus: outcome.status }),
+        ...(outcome.error === undefined ? {} : { lastError: outcome.error }),
+      };
+      await this.deps.outbox.update({ ...entry, deliveries: entry.deliveries.map((each) => (each === delivery ? updated : each)) });
+      for (const key of Object.keys(delivery) as Array<keyof DeliveryStatus>) delete delivery[key];
+      Object.assign(delivery, updated);
     });
   }
 }
