@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FsBlobStore } from '../../functions/adapters/fs/blob-store';
+import { FsMetadataStore } from '../../functions/adapters/fs/metadata-store';
+import { FsOutbox } from '../../functions/adapters/fs/outbox';
+import { FsPolicyStore } from '../../functions/adapters/fs/policy-store';
+import { FsWebhookStore } from '../../functions/adapters/fs/webhook-store';
+import { EventRecorder } from '../../functions/core/events/recorder';
+import { allowAll, createRegistry, type Registry } from '../../functions/core/index';
+
+const sha256 = (bytes: Uint8Array | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+const OCI = 'application/vnd.oci.image.manifest.v1+json';
+
+/** The registry in process, as alice, with webhooks on an fs outbox; `posted` is what the ping transport saw. */
+async function setup(dir: string) {
+  const blobs = new FsBlobStore(dir, { fsync: false });
+  const metadata = new FsMetadataStore(dir, { fsync: false });
+  await Promise.all([blobs.init(), metadata.init()]);
+  const outbox = new FsOutbox(dir, { fsync: false });
+  const clock = { now: () => Date.now() };
+  const recorder = new EventRecorder({ outbox, webhooks: new FsWebhookStore(dir, { fsync: false }), clock, logger: { log() {} } });
+  const posted: Array<{ url: string; headers: Record<string, string>; body: string }> = [];
+  const registry = createRegistry({
+    blobs, metadata, inventory: metadata, policies: new FsPolicyStore(dir, { fsync: false }), clock,
+    config: { uploadSecret: new Uint8Array(32).fill(7), blobRedirectSeconds: 0 },
+    authorizer: { ...allowAll, authorize: async () => ({ subject: 'alice' }) },
+    events: {
+      recorder, addressPolicy: 'private', timeoutMs: 1000,
+      resolve: async (host) => (host === 'ci.internal' ? ['10.1.2.3'] : host === 'imds.internal' ? ['169.254.169.254'] : []),
+      transport: { post: async (url, headers, body) => (posted.push({ url, headers, body }), 204) },
+    },
+  });
+  return { registry, outbox, posted };
+}
+
+async function push(registry: Registry, repository: string, tag: string): Promise<{ digest: string; config: string }> {
+  const config = new TextEncoder().encode(`{"tag":"${tag}"}`);
+  await registry.fetch(new Request(`http://r/v2/${repository}/blobs/uploads/?digest=${sha256(config)}`, { method: 'POST', body: config }));
+  const manifest = JSON.stringify({ schemaVersion: 2, mediaType: OCI, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256(config), size: config.byteLength }, layers: [] });
+  const put = await registry.fetch(new Request(`http://r/v2/${repository}/manifests/${tag}`, { method: 'PUT', body: manifest, headers: { 'content-type': OCI } }));
+  expect(put.status).toBe(201);
+  return { digest: sha256(manifest), config: sha256(config) };
+}
+
+describe('registry events', () => {
+  let dir: string;
+  let env: Awaited<ReturnType<typeof setup>>;
+  const call = (method: string, path: string, body?: unknown) => env.registry.fetch(new Request(`http://r${path}`, {
+    method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+  }));
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nimbus-events-'));
+    env = await setup(dir);
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('records pushes and deletes of watched repositories, with actor and reason, and nothing for others', async () => {
+    expect((await call('POST', '/v2/_nimbus/webhooks', { url: 'http://ci.internal/hook', repositories: 'team/**' })).status).toBe(201);
+    const first = await push(env.registry, 'team/app', 'v1');
+    await push(env.registry, 'other/app', 'v1');
+    expect((await call('DELETE', '/v2/team/app/manifests/v1')).status).toBe(202);
+    expect((await call('DELETE', `/v2/team/app/manifests/${first.digest}`)).status).toBe(202);
+    expect((await call('DELETE', `/v2/team/app/blobs/${first.config}`)).status).toBe(202);
+    // A delete that finds nothing changes nothing and records nothing.
+    expect((await call('DELETE', '/v2/team/app/manifests/v1')).status).toBe(404);
+    const events = (await env.outbox.recent(100)).reverse().map((entry) => entry.event); // recent() is newest first
+    expect(events.map((event) => [event.type, event.data])).toEqual([
+      ['io.nimbus.manifest.pushed', { repository: 'team/app', digest: first.digest, tag: 'v1', mediaType: OCI, size: expect.any(Number), actor: 'alice' }],
+      ['io.nimbus.tag.deleted', { repository: 'team/app', digest: first.digest, tag: 'v1', actor: 'alice', reason: 'request' }],
+      ['io.nimbus.manifest.deleted', { repository: 'team/app', digest: first.digest, actor: 'alice', reason: 'request' }],
+      ['io.nimbus.blob.deleted', { repository: 'team/app', digest: first.config, actor: 'alice', reason: 'request' }],
+    ]);
+  });
+
+  it('records retention deletions with reason "retention"', async () => {
+    expect((await call('POST', '/v2/_nimbus/webhooks', { url: 'http://ci.internal/hook', events: ['delete'] })).status).toBe(201);
+    const old = await push(env.registry, 'team/app', 'old');
+    await push(env.registry, 'team/app', 'new');
+    expect((await call('PUT', '/v2/_nimbus/retention', { rules: [{ repositories: 'team/app', keepLast: 1 }] })).status).toBe(200);
+    expect((await call('POST', '/v2/_nimbus/retention/run')).status).toBe(200);
+    const events = (await env.outbox.recent(100)).reverse().map((entry) => entry.event); // recent() is newest first
+    expect(events.map((event) => [event.type, event.data])).toEqual([
+      ['io.nimbus.tag.deleted', { repository: 'team/app', digest: old.digest, tag: 'old', reason: 'retention' }],
+    ]);
+  });
+
+  it('manages webhooks over the admin routes: validation, secrets never listed, ping signed, deliveries listed', async () => {
+    const refusals = [
+      [{ url: 'http://imds.internal/' }, /169\.254\.169\.254 is a metadata address/],
+      [{ url: 'http://ci.internal/', events: ['pull'] }, /unknown event group/],
+      [{ url: 'http://ci.internal/', repositories: 'Team/../x' }, /not a repository pattern/],
+      [{ url: 'http://ci.internal/', headers: { 'Nimbus-Signature': 'x' } }, /set by the registry/],
+      [{ url: 'http://ci.internal/', secret: 'short' }, /at least 16/],
+      [{ url: 'http://ci.internal/', extra: 1 }, /extra|Unrecognized/i],
+    ] as const;
+    for (const [body, message] of refusals) {
+      const response = await call('POST', '/v2/_nimbus/webhooks', body);
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect(JSON.stringify(await response.json())).toMatch(message);
+    }
+    const added = await call('POST', '/v2/_nimbus/webhooks', { url: 'http://ci.internal/hook', headers: { Authorization: 'Bearer hidden-token' } });
+    const { webhook, secret } = (await added.json()) as { webhook: { id: string }; secret: string };
+    expect(secret).toMatch(/^[0-9a-f]{64}$/);
+    const listed = await (await call('GET', '/v2/_nimbus/webhooks')).text();
+    expect(listed).toContain('Authorization');
+    expect(listed).not.toContain('hidden-token');
+    expect(listed).not.toContain(secret);
+    const ping = await (await call('POST', `/v2/_nimbus/webhooks/${webhook.id}/ping`)).json();
+    expect(ping).toMatchObject({ ok: true, status: 204 });
+    expect(env.posted[0]!.headers).toMatchObject({ Authorization: 'Bearer hidden-token', 'Nimbus-Signature': expect.stringMatching(/^t=\d+,v1=[0-9a-f]{64}$/) });
+    const { deliveries } = (await (await call('GET', `/v2/_nimbus/webhooks/deliveries?webhook=${webhook.id}`)).json()) as { deliveries: unknown[] };
+    expect(deliveries).toEqual([expect.objectContaining({ type: 'io.nimbus.ping', state: 'delivered', attempts: 1, lastStatus: 204 })]);
+    expect((await call('DELETE', `/v2/_nimbus/webhooks/${webhook.id}`)).status).toBe(204);
+    expect((await call('DELETE', `/v2/_nimbus/webhooks/${webhook.id}`)).status).toBe(404);
+    expect((await call('DELETE', '/v2/_nimbus/webhooks/..%2F..%2Fsecrets')).status).toBe(404);
+  });
+});
