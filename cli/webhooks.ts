@@ -38,7 +38,7 @@ export function registerWebhookCommands(program: Command): void {
 
   addAdminTargetOptions(webhook.command('add <url>'))
     .description('send events of matching repositories to a URL')
-    .option('--events <groups>', 'comma list of push, delete', 'push,delete')
+    .option('--events <groups>', 'comma list of push, delete, pull (pull needs NIMBUS_WEBHOOK_PULLS on the registry)', 'push,delete')
     .option('--repository <pattern>', 'repository pattern: team/app, team/*, team/**, **', '**')
     .option('--secret-stdin', 'read the signing secret (16+ characters) from stdin; default: a random one, printed once')
     .option('--header <name=value>', 'an extra header sent with each delivery (repeatable); its value is kept secret', collect, [])

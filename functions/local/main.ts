@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   const stopGc = startGcLoop({
     passes: local.registry.services.gc!, intervalSeconds: settings.gcIntervalSeconds, minAgeSeconds: settings.gcMinAgeSeconds, logger,
   });
-  await local.webhooks.worker.start();
+  const stopWebhooks = await local.webhooks.start();
   if (settings.tls) reloadTlsOnSighup(server, settings.tls, logger);
   const metricsServer = metrics && typeof settings.metrics === 'number' ? await startMetricsServer(metrics, settings.host, settings.metrics) : undefined;
   // Expired uploads, and temporary files a crash left in tmp/.
@@ -66,10 +66,11 @@ async function main(): Promise<void> {
     logger.log('info', 'shutting down', { signal });
     clearInterval(sweeper);
     stopGc();
-    local.webhooks.worker.stop();
     // Uploads cut after the drain resume from their last checkpoint (GET on the upload URL says where).
     const cut = (requests: number) => logger.log('warn', 'drain time over: closing requests still in flight', { requests, drainSeconds: settings.drainSeconds });
     await Promise.all([server.close(settings.drainSeconds * 1000, cut), metricsServer?.close(0)]);
+    // After the drain: pulls counted until the end are queued; what is owed is delivered by the next start.
+    await stopWebhooks();
     await rm(urlFile, { force: true });
     await unlock();
     logger.log('info', 'stopped', { signal });

@@ -24,6 +24,7 @@ export const SETTINGS = [
   ['NIMBUS_WEBHOOK_TIMEOUT', '10', 'Seconds a webhook receiver gets to answer a delivery.'],
   ['NIMBUS_WEBHOOK_BACKOFF_MAX', '3600', 'Longest wait in seconds between retries of a failed delivery (waits double from 1 s up to this).'],
   ['NIMBUS_WEBHOOK_MAX_ATTEMPTS', '24', 'Attempts before a delivery is dead-lettered (`npx nimbus webhook deliveries --state dead` lists them). The defaults retry for about 12 hours.'],
+  ['NIMBUS_WEBHOOK_PULLS', '0', 'Seconds per pulled-events window (0: off). Manifest GETs are counted in memory and each window becomes one io.nimbus.manifest.pulled event per manifest and tag, for webhooks added with --events pull.'],
   ['NIMBUS_AUTH', 'off', 'on: require docker login (token auth; manage users with `npx nimbus`). off: anyone may push and pull, like registry:2.'],
   ['NIMBUS_AUTH_SERVICE', 'nimbus', 'With NIMBUS_AUTH=on: the service name in auth challenges and the audience of issued tokens.'],
   ['NIMBUS_AUTH_TOKEN_TTL', '300', 'With NIMBUS_AUTH=on: seconds an access token stays valid.'],
@@ -55,6 +56,8 @@ export interface LocalSettings {
   webhookTimeoutSeconds: number;
   webhookBackoffMaxSeconds: number;
   webhookMaxAttempts: number;
+  /** Seconds per pulled-events window; 0: pulls are not reported. */
+  webhookPullSeconds: number;
 }
 
 export class SettingsError extends Error {}
@@ -97,6 +100,7 @@ export function readSettings(env: NodeJS.ProcessEnv): LocalSettings {
     webhookTimeoutSeconds: integer(env, 'NIMBUS_WEBHOOK_TIMEOUT', 10, 1, 120),
     webhookBackoffMaxSeconds: integer(env, 'NIMBUS_WEBHOOK_BACKOFF_MAX', 3600, 1, 86400),
     webhookMaxAttempts: integer(env, 'NIMBUS_WEBHOOK_MAX_ATTEMPTS', 24, 1, 1000),
+    webhookPullSeconds: integer(env, 'NIMBUS_WEBHOOK_PULLS', 0, 0, 86400),
   };
 }
 

@@ -9,6 +9,7 @@ import { FsOutbox } from '../../functions/adapters/fs/outbox';
 import { FsPolicyStore } from '../../functions/adapters/fs/policy-store';
 import { FsWebhookStore } from '../../functions/adapters/fs/webhook-store';
 import { EventRecorder } from '../../functions/core/events/recorder';
+import { PullAggregator } from '../../functions/core/events/pulls';
 import { allowAll, createRegistry, type Registry } from '../../functions/core/index';
 
 const sha256 = (bytes: Uint8Array | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -22,18 +23,19 @@ async function setup(dir: string) {
   const outbox = new FsOutbox(dir, { fsync: false });
   const clock = { now: () => Date.now() };
   const recorder = new EventRecorder({ outbox, webhooks: new FsWebhookStore(dir, { fsync: false }), clock, logger: { log() {} } });
+  const pulls = new PullAggregator(recorder, clock);
   const posted: Array<{ url: string; headers: Record<string, string>; body: string }> = [];
   const registry = createRegistry({
     blobs, metadata, inventory: metadata, policies: new FsPolicyStore(dir, { fsync: false }), clock,
     config: { uploadSecret: new Uint8Array(32).fill(7), blobRedirectSeconds: 0 },
     authorizer: { ...allowAll, authorize: async () => ({ subject: 'alice' }) },
     events: {
-      recorder, addressPolicy: 'private', timeoutMs: 1000,
+      recorder, addressPolicy: 'private', timeoutMs: 1000, pulls,
       resolve: async (host) => (host === 'ci.internal' ? ['10.1.2.3'] : host === 'imds.internal' ? ['169.254.169.254'] : []),
       transport: { post: async (url, headers, body) => (posted.push({ url, headers, body }), 204) },
     },
   });
-  return { registry, outbox, posted };
+  return { registry, outbox, posted, pulls };
 }
 
 async function push(registry: Registry, repository: string, tag: string): Promise<{ digest: string; config: string }> {
@@ -88,10 +90,29 @@ describe('registry events', () => {
     ]);
   });
 
+  it('aggregates pulls per window for webhooks that subscribe to them: one event per manifest and tag, with the count', async () => {
+    expect((await call('POST', '/v2/_nimbus/webhooks', { url: 'http://ci.internal/pushes', events: ['push'] })).status).toBe(201);
+    const { digest } = await push(env.registry, 'team/app', 'v1');
+    for (let i = 0; i < 3; i++) expect((await call('GET', '/v2/team/app/manifests/v1')).status).toBe(200);
+    expect((await call('HEAD', '/v2/team/app/manifests/v1')).status).toBe(200);
+    // Nobody subscribes to pulls yet: the window ends without an event.
+    expect(await env.pulls.flush()).toBe(0);
+    const added = await call('POST', '/v2/_nimbus/webhooks', { url: 'http://ci.internal/pulls', events: ['pull'], repositories: 'team/*' });
+    const pullHook = ((await added.json()) as { webhook: { id: string } }).webhook.id;
+    for (let i = 0; i < 2; i++) await call('GET', '/v2/team/app/manifests/v1');
+    await call('GET', `/v2/team/app/manifests/${digest}`);
+    expect(await env.pulls.flush()).toBe(2);
+    const pulled = (await env.outbox.recent(100)).filter((entry) => entry.event.type === 'io.nimbus.manifest.pulled');
+    expect(pulled.map((entry) => [entry.event.data.tag, entry.event.data.count, entry.deliveries.map((d) => d.webhook)])).toEqual(
+      expect.arrayContaining([['v1', 2, [pullHook]], [undefined, 1, [pullHook]]]),
+    );
+    expect(await env.pulls.flush()).toBe(0);
+  });
+
   it('manages webhooks over the admin routes: validation, secrets never listed, ping signed, deliveries listed', async () => {
     const refusals = [
       [{ url: 'http://imds.internal/' }, /169\.254\.169\.254 is a metadata address/],
-      [{ url: 'http://ci.internal/', events: ['pull'] }, /unknown event group/],
+      [{ url: 'http://ci.internal/', events: ['pulls'] }, /unknown event group/],
       [{ url: 'http://ci.internal/', repositories: 'Team/../x' }, /not a repository pattern/],
       [{ url: 'http://ci.internal/', headers: { 'Nimbus-Signature': 'x' } }, /set by the registry/],
       [{ url: 'http://ci.internal/', secret: 'short' }, /at least 16/],

@@ -8,16 +8,18 @@ export const EVENT_TYPES = {
   manifestDeleted: 'io.nimbus.manifest.deleted',
   tagDeleted: 'io.nimbus.tag.deleted',
   blobDeleted: 'io.nimbus.blob.deleted',
+  manifestPulled: 'io.nimbus.manifest.pulled',
   ping: 'io.nimbus.ping',
 } as const;
 
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
 
 /** The groups `webhook add --events` subscribes to. */
-export type EventGroup = 'push' | 'delete';
+export type EventGroup = 'push' | 'delete' | 'pull';
 export const EVENT_GROUPS: Record<EventGroup, readonly EventType[]> = {
   push: [EVENT_TYPES.manifestPushed],
   delete: [EVENT_TYPES.manifestDeleted, EVENT_TYPES.tagDeleted, EVENT_TYPES.blobDeleted],
+  pull: [EVENT_TYPES.manifestPulled],
 };
 
 /** Why something was deleted: a client's DELETE, or a retention run. */
@@ -32,6 +34,9 @@ export interface EventData {
   /** Who made the change (user, robot, OIDC subject); absent for anonymous callers and background work. */
   actor?: string;
   reason?: DeletionReason;
+  /** Pulls (aggregated): how many GETs of the manifest in the window, and when the window began. */
+  count?: number;
+  since?: string;
 }
 
 export interface CloudEvent {
@@ -63,5 +68,5 @@ export function subscribed(groups: readonly EventGroup[], type: EventType): bool
 }
 
 export function isEventGroup(value: string): value is EventGroup {
-  return value === 'push' || value === 'delete';
+  return value === 'push' || value === 'delete' || value === 'pull';
 }

@@ -81,6 +81,12 @@ export class EventRecorder {
     });
   }
 
+  /** Queues events with no change to journal (aggregated pulls) for the webhooks that want them. */
+  async publishEvents(events: readonly CloudEvent[]): Promise<OutboxEntry[]> {
+    const drafts = await this.drafts(events);
+    return drafts.length === 0 ? [] : this.append(drafts);
+  }
+
   /** Appends entries with no change behind them (pings) and hands them to the worker. */
   async append(drafts: readonly OutboxDraft[]): Promise<OutboxEntry[]> {
     const entries = await this.deps.outbox.append(drafts);

@@ -2,6 +2,7 @@ import type { AddressPolicy } from './addresses';
 import type { CloudEvent } from './cloud-events';
 import type { EventRecorder } from './recorder';
 import type { HostResolver, WebhookTransport } from './ports';
+import type { PullAggregator } from './pulls';
 
 /** Webhooks as a registry service (RegistryDeps.events). */
 export interface WebhookEvents {
@@ -13,6 +14,8 @@ export interface WebhookEvents {
   readonly resolve: HostResolver;
   /** How long a ping waits for the receiver. */
   readonly timeoutMs: number;
+  /** Pulled events (off unless set): manifest GETs counted per window. */
+  readonly pulls?: PullAggregator;
 }
 
 /** Runs a change with its events recorded when the registry has webhooks, else just runs it. */

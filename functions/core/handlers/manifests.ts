@@ -61,6 +61,7 @@ export async function getManifest(ctx: RequestContext): Promise<Response> {
   };
   if (ctx.request.headers.get('if-none-match') === etag) return emptyResponse(304, { ...headers, 'Content-Length': '0' });
   if (ctx.request.method === 'HEAD') return emptyResponse(200, headers);
+  ctx.services.events?.pulls?.note(repository, record.digest, reference.kind === 'tag' ? reference.tag : undefined);
   return new Response(record.body as Uint8Array<ArrayBuffer>, { status: 200, headers });
 }
 

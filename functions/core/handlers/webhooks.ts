@@ -16,7 +16,7 @@ const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
 
 const AddRequest = z.object({
   url: z.string().max(2048),
-  events: z.array(z.string()).min(1).max(4).optional(),
+  events: z.array(z.string()).min(1).max(3).optional(),
   repositories: z.string().max(255).optional(),
   secret: z.string().min(16, 'a secret has at least 16 characters').max(256).optional(),
   headers: z.record(z.string(), z.string().max(4096)).optional(),
@@ -71,7 +71,7 @@ export async function addWebhook(ctx: RequestContext): Promise<Response> {
   const body = parseAdd(new TextDecoder().decode(await readBodyWithin(ctx.request, MAX_BODY, 'webhook')));
   const groups = body.events ?? ['push', 'delete'];
   const unknown = groups.find((group) => !isEventGroup(group));
-  if (unknown !== undefined) throw invalid(`unknown event group "${unknown.slice(0, 32)}": use push, delete`);
+  if (unknown !== undefined) throw invalid(`unknown event group "${unknown.slice(0, 32)}": use push, delete, pull`);
   const repositories = body.repositories ?? '**';
   const problem = repositoryPatternProblem(repositories);
   if (problem) throw invalid(problem);
