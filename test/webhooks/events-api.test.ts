@@ -7,6 +7,8 @@ import { FsBlobStore } from '../../functions/adapters/fs/blob-store';
 import { FsMetadataStore } from '../../functions/adapters/fs/metadata-store';
 import { FsOutbox } from '../../functions/adapters/fs/outbox';
 import { FsPolicyStore } from '../../functions/adapters/fs/policy-store';
+import { FsGcStore } from '../../functions/adapters/fs/gc-store';
+import { KeyedMutex } from '../../functions/adapters/fs/keyed-mutex';
 import { FsWebhookStore } from '../../functions/adapters/fs/webhook-store';
 import { EventRecorder } from '../../functions/core/events/recorder';
 import { PullAggregator } from '../../functions/core/events/pulls';
@@ -21,12 +23,14 @@ async function setup(dir: string) {
   const metadata = new FsMetadataStore(dir, { fsync: false });
   await Promise.all([blobs.init(), metadata.init()]);
   const outbox = new FsOutbox(dir, { fsync: false });
-  const clock = { now: () => Date.now() };
+  let skew = 0;
+  const clock = { now: () => Date.now() + skew };
   const recorder = new EventRecorder({ outbox, webhooks: new FsWebhookStore(dir, { fsync: false }), clock, logger: { log() {} } });
   const pulls = new PullAggregator(recorder, clock);
   const posted: Array<{ url: string; headers: Record<string, string>; body: string }> = [];
   const registry = createRegistry({
     blobs, metadata, inventory: metadata, policies: new FsPolicyStore(dir, { fsync: false }), clock,
+    gc: new FsGcStore(dir, { metadata, locks: new KeyedMutex(), fsync: false }),
     config: { uploadSecret: new Uint8Array(32).fill(7), blobRedirectSeconds: 0 },
     authorizer: { ...allowAll, authorize: async () => ({ subject: 'alice' }) },
     events: {
@@ -35,7 +39,7 @@ async function setup(dir: string) {
       transport: { post: async (url, headers, body) => (posted.push({ url, headers, body }), 204) },
     },
   });
-  return { registry, outbox, posted, pulls };
+  return { registry, outbox, posted, pulls, advance: (ms: number) => (skew += ms) };
 }
 
 async function push(registry: Registry, repository: string, tag: string): Promise<{ digest: string; config: string }> {
@@ -87,6 +91,27 @@ describe('registry events', () => {
     const events = (await env.outbox.recent(100)).reverse().map((entry) => entry.event); // recent() is newest first
     expect(events.map((event) => [event.type, event.data])).toEqual([
       ['io.nimbus.tag.deleted', { repository: 'team/app', digest: old.digest, tag: 'old', reason: 'retention' }],
+    ]);
+  });
+
+  it('records the referrers garbage collection deletes with their subject, with reason "gc"', async () => {
+    expect((await call('POST', '/v2/_nimbus/webhooks', { url: 'http://ci.internal/hook', events: ['delete'] })).status).toBe(201);
+    const subject = await push(env.registry, 'team/app', 'v1');
+    const signature = JSON.stringify({
+      schemaVersion: 2, mediaType: OCI, artifactType: 'application/vnd.example.sig',
+      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: subject.config, size: new TextEncoder().encode('{"tag":"v1"}').byteLength },
+      layers: [], subject: { mediaType: OCI, digest: subject.digest, size: 1 },
+    });
+    expect((await env.registry.fetch(new Request(`http://r/v2/team/app/manifests/${sha256(signature)}`, {
+      method: 'PUT', body: signature, headers: { 'content-type': OCI },
+    }))).status).toBe(201);
+    expect((await call('DELETE', `/v2/team/app/manifests/${subject.digest}`)).status).toBe(202);
+    env.advance(5000);
+    expect((await call('POST', '/v2/_nimbus/gc?minAge=0')).status).toBe(200);
+    const events = (await env.outbox.recent(100)).reverse().map((entry) => entry.event.data);
+    expect(events).toEqual([
+      { repository: 'team/app', digest: subject.digest, actor: 'alice', reason: 'request' },
+      { repository: 'team/app', digest: sha256(signature), reason: 'gc' },
     ]);
   });
 

@@ -22,8 +22,8 @@ export const EVENT_GROUPS: Record<EventGroup, readonly EventType[]> = {
   pull: [EVENT_TYPES.manifestPulled],
 };
 
-/** Why something was deleted: a client's DELETE, or a retention run. */
-export type DeletionReason = 'request' | 'retention';
+/** Why something was deleted: a client's DELETE, a retention run, or garbage collection (referrers of a deleted subject). */
+export type DeletionReason = 'request' | 'retention' | 'gc';
 
 export interface EventData {
   repository: string;
