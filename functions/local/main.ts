@@ -31,6 +31,8 @@ async function main(): Promise<void> {
   const tls = settings.tls && await readTlsFiles(settings.tls);
   const local = await createLocalRegistry(settings, logger, undefined, publicUrl);
   const metrics = settings.metrics === 'off' ? undefined : new RegistryMetrics(local.uploadCount);
+  // Before the first request: what the outbox owes is queued ahead of anything committed from now on.
+  const stopWebhooks = await local.webhooks.start();
   const server = await startHttpServer({
     fetch: withOps(local.registry.fetch, { dataDir: settings.dataDir, metrics, metricsOnRegistryPort: settings.metrics === 'on' }),
     logger,
@@ -48,7 +50,6 @@ async function main(): Promise<void> {
   const stopGc = startGcLoop({
     passes: local.registry.services.gc!, intervalSeconds: settings.gcIntervalSeconds, minAgeSeconds: settings.gcMinAgeSeconds, logger,
   });
-  const stopWebhooks = await local.webhooks.start();
   if (settings.tls) reloadTlsOnSighup(server, settings.tls, logger);
   const metricsServer = metrics && typeof settings.metrics === 'number' ? await startMetricsServer(metrics, settings.host, settings.metrics) : undefined;
   // Expired uploads, and temporary files a crash left in tmp/.

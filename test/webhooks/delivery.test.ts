@@ -104,6 +104,30 @@ describe('webhook delivery', () => {
     }
   });
 
+  it('queues an entry once when it is committed while start() loads the outbox', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    let arrived!: () => void;
+    const inFlight = new Promise<void>((resolve) => (arrived = resolve));
+    const transport: WebhookTransport = {
+      async post() {
+        calls++;
+        arrived();
+        await held;
+        return 200;
+      },
+    };
+    const current = worker(transport);
+    await record(pushed('team/a', 'once'));
+    await inFlight;
+    // The entry is on disk, still pending, while its first delivery is in flight.
+    await current.start();
+    release();
+    await expect.poll(async () => (await outbox.recent(1))[0]?.deliveries[0]?.state).toBe('delivered');
+    expect(calls).toBe(1);
+  });
+
   it('dead-letters a delivery after its last attempt, and keeps that on disk', async () => {
     const receiver = fakeReceiver(() => 500);
     await worker(receiver.transport, { ...fast, backoff: { baseMs: 1, maxMs: 2, maxAttempts: 3 } }).start();

@@ -35,6 +35,8 @@ export class DeliveryWorker {
   private readonly queues = new Map<string, Lanes>();
   private readonly busy = new Map<string, Set<string>>();
   private readonly saves = new KeyedQueue();
+  /** `<webhook> <seq>` of every queued delivery: an entry committed while start() loads the outbox is queued once. */
+  private readonly queued = new Set<string>();
   private readonly options: Required<DeliveryOptions>;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private wakeAt = Infinity;
@@ -64,7 +66,7 @@ export class DeliveryWorker {
   add(entries: readonly OutboxEntry[]): void {
     for (const entry of entries) {
       for (const delivery of entry.deliveries) {
-        if (delivery.state !== 'pending') continue;
+        if (delivery.state !== 'pending' || this.queued.has(`${delivery.webhook} ${entry.seq}`)) continue;
         const lanes = this.lanesOf(delivery.webhook);
         if (this.pendingCount(lanes) >= this.options.maxPending) {
           void this.finish(entry, delivery, 'dead', { error: 'queue full: too many undelivered events for this webhook' }, false)
@@ -73,7 +75,9 @@ export class DeliveryWorker {
         }
         const repository = entry.event.data.repository;
         const lane = lanes.get(repository) ?? [];
+        this.queued.add(`${delivery.webhook} ${entry.seq}`);
         lane.push(entry);
+        lane.sort((a, b) => a.seq - b.seq);
         lanes.set(repository, lane);
       }
     }
@@ -144,7 +148,11 @@ export class DeliveryWorker {
       delivery.nextAttemptAt = this.deps.clock.now() + this.options.backoff.baseMs;
     } finally {
       const lane = this.queues.get(webhookId)?.get(repository);
-      if (lane && lane[0] === entry && delivery.state !== 'pending') lane.shift();
+      const index = lane?.indexOf(entry) ?? -1;
+      if (lane && index >= 0 && delivery.state !== 'pending') {
+        lane.splice(index, 1);
+        this.queued.delete(`${webhookId} ${entry.seq}`);
+      }
       if (lane && lane.length === 0) this.queues.get(webhookId)?.delete(repository);
       this.busy.get(webhookId)?.delete(repository);
       this.pump();
