@@ -28,6 +28,13 @@ describe('nimbus webhook on a data dir no server holds (in process)', () => {
     expect(list.stdout).toMatch(new RegExp(`${id}\\s+push\\s+team/\\*\\*\\s+Authorization\\s+http://127.0.0.1:9/deploy`));
     expect(list.stdout).not.toMatch(/t0ken-value|a-secret-from-stdin/);
 
+    // Nothing listens on port 9: the ping fails, and is listed as a dead letter.
+    const ping = await nimbus(['test', id]);
+    expect(ping.code).toBe(1);
+    expect(ping.stdout).toMatch(/^failed: .*ECONNREFUSED.* in \d+ ms/);
+    const dead = await nimbus(['deliveries', '--state', 'dead']);
+    expect(dead.stdout).toMatch(new RegExp(`\\d+\\s+${id}\\s+dead\\s+1\\s+ping\\s+team/\\*\\*\\s+.*ECONNREFUSED`));
+
     const removed = await nimbus(['remove', id]);
     expect(removed.stdout).toMatch(`webhook ${id} removed`);
     expect(await readdir(join(dir, 'meta', 'secrets', 'webhooks'))).toEqual([]);
