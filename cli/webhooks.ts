@@ -50,7 +50,7 @@ export function registerWebhookCommands(program: Command): void {
       'unless the registry runs with NIMBUS_WEBHOOK_ADDRESSES=any.',
     ].join('\n'))
     .action(async (url: string, options: { events: string; repository: string; secretStdin?: boolean; header: string[] }, command: Command) => {
-      const secret = options.secretStdin ? await readStdin('secret') : undefined;
+      const secret = options.secretStdin ? await readStdin('secret', '--secret-stdin', 'SECRET') : undefined;
       const body = {
         url, events: options.events.split(',').map((part) => part.trim()).filter(Boolean), repositories: options.repository,
         ...(secret === undefined ? {} : { secret }), headers: headersOf(options.header),
