@@ -111,9 +111,21 @@ async function localEndpoint(dataDir: string): Promise<AdminEndpoint> {
   const blobLocks = new KeyedMutex();
   const registry = createRegistry({
     blobs, metadata, policies: new FsPolicyStore(dataDir), inventory: metadata, config: { uploadSecret: randomBytes(32) },
-    gc: new FsGcStore(dataDir, { metadata, locks: blobLocks }), blobLocks,
+    gc: new FsGcStore(dataDir, { metadata, locks: blobLocks }), blobLocks, events: await localWebhookEvents(dataDir),
   });
   return inProcess(`${dataDir} (in-process)`, registry, unlock);
+}
+
+/** Webhooks of a data dir no server holds: events go to its outbox, which the next npm start delivers. */
+async function localWebhookEvents(dataDir: string) {
+  const [{ FsOutbox }, { FsWebhookStore }, { EventRecorder }, transport, { isAddressPolicy }] = await Promise.all([
+    import('../functions/adapters/fs/outbox'), import('../functions/adapters/fs/webhook-store'), import('../functions/core/events/recorder'),
+    import('../functions/adapters/node/webhook-transport'), import('../functions/core/events/addresses'),
+  ]);
+  const setting = process.env.NIMBUS_WEBHOOK_ADDRESSES?.trim() || 'private';
+  if (!isAddressPolicy(setting)) throw new CliError(`NIMBUS_WEBHOOK_ADDRESSES must be private, public or any, not "${setting}"`);
+  const recorder = new EventRecorder({ outbox: new FsOutbox(dataDir), webhooks: new FsWebhookStore(dataDir), clock: { now: () => Date.now() }, logger: { log() {} } });
+  return { recorder, transport: transport.nodeWebhookTransport(setting), addressPolicy: setting, resolve: transport.resolveHost, timeoutMs: 10_000 };
 }
 
 async function dynamoEndpoint(options: AdminOptions): Promise<AdminEndpoint> {

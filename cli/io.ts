@@ -1,8 +1,8 @@
 import { CliError } from './errors';
 
 /** Everything on stdin, minus one trailing newline (as `echo` and heredocs add). */
-export async function readStdin(what: string): Promise<string> {
-  if (process.stdin.isTTY) throw new CliError(`--password-stdin reads the ${what} from a pipe: echo "$PASSWORD" | npx nimbus ...`);
+export async function readStdin(what: string, option = '--password-stdin', variable = 'PASSWORD'): Promise<string> {
+  if (process.stdin.isTTY) throw new CliError(`${option} reads the ${what} from a pipe: echo "$${variable}" | npx nimbus ...`);
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   const value = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');

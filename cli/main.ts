@@ -14,6 +14,7 @@ import { registerRetentionCommands } from './retention';
 import { addTargetOptions } from './target';
 import { registerTlsCommands } from './tls';
 import { registerPrincipalCommands } from './users';
+import { registerWebhookCommands } from './webhooks';
 
 /**
  * `npx nimbus`: administers a Nimbus registry, local (its data dir) or deployed (its table),
@@ -22,7 +23,7 @@ import { registerPrincipalCommands } from './users';
  */
 export function buildProgram(): Command {
   const program = new Command('nimbus')
-    .description('Administer a Nimbus registry (users, robots, grants, CI federation, signing keys, retention, immutable tags) and push images straight to its storage.')
+    .description('Administer a Nimbus registry (users, robots, grants, CI federation, signing keys, retention, immutable tags, webhooks) and push images straight to its storage.')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   addTargetOptions(program);
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerGcCommand(program);
   registerRetentionCommands(program);
   registerImmutabilityCommands(program);
+  registerWebhookCommands(program);
   registerTlsCommands(program);
   program.addHelpText('after', [
     '',

@@ -50,8 +50,9 @@ export function createRegistry(deps: RegistryDeps): Registry {
     signer: new CapabilitySigner(config.uploadSecret),
     uploads: new Uploads({ blobs: deps.blobs, metadata: deps.metadata, hashing, clock, timers, logger, config, blobLocks: deps.blobLocks }),
     direct: new DirectUploads({ blobs: deps.blobs, metadata: deps.metadata, hashing, clock, timers, logger, config, tasks: deps.tasks, blobLocks: deps.blobLocks }),
-    ...(deps.gc ? { gc: serialGc({ gc: deps.gc, metadata: deps.metadata, clock, logger }) } : {}),
+    ...(deps.gc ? { gc: serialGc({ gc: deps.gc, metadata: deps.metadata, clock, logger, ...(deps.events ? { events: deps.events } : {}) }) } : {}),
     ...(deps.blobLocks ? { blobLocks: deps.blobLocks } : {}),
+    ...(deps.events ? { events: deps.events } : {}),
   };
 
   async function dispatch(request: Request, requestId: string): Promise<Response> {

@@ -2,6 +2,7 @@ import type { Authorizer } from './access';
 import type { PolicyInventory, PolicyStore } from './policy/ports';
 import type { BlobStore, Clock, Hashing, Logger, MetadataStore, TaskQueue, Timers } from './ports';
 import type { BlobLocks, GcStore } from './gc/ports';
+import type { WebhookEvents } from './events/services';
 
 export interface RegistryConfig {
   /** HMAC key (≥ 32 bytes) that signs upload Location capabilities. */
@@ -58,6 +59,8 @@ export interface RegistryDeps {
   readonly policies?: PolicyStore;
   /** Usually the metadata store itself. @default none: no pull times, no retention runs */
   readonly inventory?: PolicyInventory;
+  /** Webhooks: events recorded with each change, and the admin routes. @default none */
+  readonly events?: WebhookEvents;
 }
 
 export interface ResolvedConfig {

@@ -7,6 +7,7 @@ import type { DirectUploads } from './direct/direct-uploads';
 import type { BlobLocks } from './gc/ports';
 import type { GcPasses } from './gc/serial';
 import type { PolicyInventory, PolicyStore } from './policy/ports';
+import type { WebhookEvents } from './events/services';
 
 /** Everything a handler may use, built once per registry. */
 export interface Services {
@@ -27,6 +28,8 @@ export interface Services {
   policies: PolicyStore | undefined;
   /** Tags and manifests with their times, for retention and pull-time recording. */
   inventory: PolicyInventory | undefined;
+  /** Webhooks and their durable events; undefined when the registry has none (404 on the webhook routes). */
+  events?: WebhookEvents;
 }
 
 export interface RouteParams {
@@ -34,6 +37,7 @@ export interface RouteParams {
   reference?: string;
   digest?: string;
   session?: string;
+  webhook?: string;
 }
 
 export interface RequestContext {

@@ -21,6 +21,9 @@ export const ERROR_CODES = {
   // Nimbus administration (/v2/_nimbus/retention, /v2/_nimbus/immutability): not in the spec's table.
   POLICY_INVALID: { status: 400, message: 'policy document invalid' },
   POLICY_CONFLICT: { status: 409, message: 'the policy document was changed since it was read (If-Match)' },
+  // Nimbus administration (/v2/_nimbus/webhooks).
+  WEBHOOK_INVALID: { status: 400, message: 'webhook invalid' },
+  WEBHOOK_UNKNOWN: { status: 404, message: 'webhook unknown to registry' },
   // Not in the spec's table, but used by distribution and understood by clients as retryable.
   UNAVAILABLE: { status: 503, message: 'service unavailable, retry later' },
   UNKNOWN: { status: 500, message: 'unknown error' },

@@ -9,6 +9,7 @@ import { listReferrers } from './handlers/referrers';
 import { cancelUpload, completeUpload, patchUpload, startUpload, uploadStatus } from './handlers/uploads';
 import { runGcPass } from './handlers/gc';
 import { getImmutability, getRetention, putImmutability, putRetention, runRetentionNow } from './handlers/policies';
+import { addWebhook, listDeliveries, listWebhooks, pingWebhook, removeWebhook } from './handlers/webhooks';
 import { cancelDirectUpload, completeDirectUpload, directPartUrls, directUploadStatus, startDirectUpload } from './handlers/direct';
 
 type Handler = (ctx: RequestContext) => Promise<Response>;
@@ -73,6 +74,27 @@ export const ROUTES: readonly Route[] = [
     name: 'immutability',
     pattern: /^\/v2\/_nimbus\/immutability$/,
     methods: { GET: { handler: getImmutability, access: admin }, PUT: { handler: putImmutability, access: admin } },
+  },
+  {
+    name: 'webhooks',
+    pattern: /^\/v2\/_nimbus\/webhooks$/,
+    methods: { GET: { handler: listWebhooks, access: admin }, POST: { handler: addWebhook, access: admin } },
+  },
+  {
+    name: 'webhook-deliveries',
+    pattern: /^\/v2\/_nimbus\/webhooks\/deliveries$/,
+    methods: { GET: { handler: listDeliveries, access: admin } },
+  },
+  // Webhook ids are wh-<12 hex>: the pattern admits nothing else, so no id reaches a store key or a file path.
+  {
+    name: 'webhook',
+    pattern: /^\/v2\/_nimbus\/webhooks\/(?<webhook>wh-[0-9a-f]{12})$/,
+    methods: { DELETE: { handler: removeWebhook, access: admin } },
+  },
+  {
+    name: 'webhook-ping',
+    pattern: /^\/v2\/_nimbus\/webhooks\/(?<webhook>wh-[0-9a-f]{12})\/ping$/,
+    methods: { POST: { handler: pingWebhook, access: admin } },
   },
   {
     name: 'tags',

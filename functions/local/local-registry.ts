@@ -13,6 +13,7 @@ import { createRegistry, type Authorizer, type Logger, type Registry } from '../
 import { loadOrCreateSecret } from '../adapters/fs/data-dir';
 import { originOf } from '../adapters/node/public-url';
 import type { LocalSettings } from './settings';
+import { createLocalWebhooks, type LocalWebhooks } from './webhooks';
 
 export interface LocalRegistry {
   registry: Registry;
@@ -22,6 +23,8 @@ export interface LocalRegistry {
   sweepExpiredUploads(): Promise<number>;
   /** Upload sessions on disk (a metric). */
   uploadCount(): Promise<number>;
+  /** Webhooks: main.ts starts the delivery worker once the server listens. */
+  webhooks: LocalWebhooks;
 }
 
 /**
@@ -42,6 +45,7 @@ export async function createLocalRegistry(
   await Promise.all([blobs.init(), metadata.init()]);
   // A crashed server's leases would block resuming its uploads until they expire.
   await metadata.releaseAllLeases();
+  const webhooks = await createLocalWebhooks(settings, metadata, logger);
   const registry = createRegistry({
     blobs,
     metadata,
@@ -51,6 +55,7 @@ export async function createLocalRegistry(
     hashing: nodeHashing(),
     gc,
     blobLocks,
+    events: webhooks.events,
     authorizer: authorizer ?? (settings.auth ? await localAuthorizer(settings, logger, publicUrl) : authOffAuthorizer),
     config: {
       uploadSecret: await loadOrCreateSecret(settings.dataDir, 'upload-hmac.key'),
@@ -68,6 +73,7 @@ export async function createLocalRegistry(
       return (await gc.sweepUploads(Date.now(), false, true)).uploads;
     },
     uploadCount: () => metadata.uploadCount(),
+    webhooks,
   };
 }
 

@@ -31,6 +31,8 @@ async function main(): Promise<void> {
   const tls = settings.tls && await readTlsFiles(settings.tls);
   const local = await createLocalRegistry(settings, logger, undefined, publicUrl);
   const metrics = settings.metrics === 'off' ? undefined : new RegistryMetrics(local.uploadCount);
+  // Before the first request: what the outbox owes is queued ahead of anything committed from now on.
+  const stopWebhooks = await local.webhooks.start();
   const server = await startHttpServer({
     fetch: withOps(local.registry.fetch, { dataDir: settings.dataDir, metrics, metricsOnRegistryPort: settings.metrics === 'on' }),
     logger,
@@ -68,6 +70,8 @@ async function main(): Promise<void> {
     // Uploads cut after the drain resume from their last checkpoint (GET on the upload URL says where).
     const cut = (requests: number) => logger.log('warn', 'drain time over: closing requests still in flight', { requests, drainSeconds: settings.drainSeconds });
     await Promise.all([server.close(settings.drainSeconds * 1000, cut), metricsServer?.close(0)]);
+    // After the drain: pulls counted until the end are queued; what is owed is delivered by the next start.
+    await stopWebhooks();
     await rm(urlFile, { force: true });
     await unlock();
     logger.log('info', 'stopped', { signal });

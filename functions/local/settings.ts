@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { isLogLevel } from '../adapters/node/logger';
 import type { LogLevel } from '../core/index';
+import { isAddressPolicy, type AddressPolicy } from '../core/events/addresses';
 import { isWildcardHost, parsePublicUrl, publicUrlNeeded } from '../adapters/node/public-url';
 
 /** Every setting of `npm start`, read from the environment; --help prints this table. */
@@ -19,6 +20,11 @@ export const SETTINGS = [
   ['NIMBUS_UPLOAD_SESSION_TTL', '86400', 'Seconds an idle upload is kept before it is swept.'],
   ['NIMBUS_GC_INTERVAL', '3600', 'Seconds between background garbage collection passes (0: off). A pass frees the bytes of blobs no manifest uses once the safety window has passed, and sweeps abandoned uploads; `npx nimbus gc` runs one now.'],
   ['NIMBUS_GC_MIN_AGE', '86400', 'The safety window in seconds: a blob is collected only once unreferenced and untouched (not pushed, linked, mounted or released) for this long.'],
+  ['NIMBUS_WEBHOOK_ADDRESSES', 'private', 'Addresses webhook URLs may resolve to. private: public, private and loopback (link-local and cloud metadata, 169.254.0.0/16 and fd00:ec2::254, refused). public: public only. any: also link-local and metadata.'],
+  ['NIMBUS_WEBHOOK_TIMEOUT', '10', 'Seconds a webhook receiver gets to answer a delivery.'],
+  ['NIMBUS_WEBHOOK_BACKOFF_MAX', '3600', 'Longest wait in seconds between retries of a failed delivery (waits double from 1 s up to this).'],
+  ['NIMBUS_WEBHOOK_MAX_ATTEMPTS', '24', 'Attempts before a delivery is dead-lettered (`npx nimbus webhook deliveries --state dead` lists them). The defaults retry for about 12 hours.'],
+  ['NIMBUS_WEBHOOK_PULLS', '0', 'Seconds per pulled-events window (0: off). Manifest GETs are counted in memory and each window becomes one io.nimbus.manifest.pulled event per manifest and tag, for webhooks added with --events pull.'],
   ['NIMBUS_AUTH', 'off', 'on: require docker login (token auth; manage users with `npx nimbus`). off: anyone may push and pull, like registry:2.'],
   ['NIMBUS_AUTH_SERVICE', 'nimbus', 'With NIMBUS_AUTH=on: the service name in auth challenges and the audience of issued tokens.'],
   ['NIMBUS_AUTH_TOKEN_TTL', '300', 'With NIMBUS_AUTH=on: seconds an access token stays valid.'],
@@ -46,6 +52,12 @@ export interface LocalSettings {
   drainSeconds: number;
   /** 'off', 'on' (the registry port) or a port of its own. */
   metrics: 'off' | 'on' | number;
+  webhookAddresses: AddressPolicy;
+  webhookTimeoutSeconds: number;
+  webhookBackoffMaxSeconds: number;
+  webhookMaxAttempts: number;
+  /** Seconds per pulled-events window; 0: pulls are not reported. */
+  webhookPullSeconds: number;
 }
 
 export class SettingsError extends Error {}
@@ -84,6 +96,11 @@ export function readSettings(env: NodeJS.ProcessEnv): LocalSettings {
     tls,
     drainSeconds: integer(env, 'NIMBUS_DRAIN_SECONDS', 10, 0, 3600),
     metrics: metricsSetting(env.NIMBUS_METRICS),
+    webhookAddresses: addressSetting(env.NIMBUS_WEBHOOK_ADDRESSES),
+    webhookTimeoutSeconds: integer(env, 'NIMBUS_WEBHOOK_TIMEOUT', 10, 1, 120),
+    webhookBackoffMaxSeconds: integer(env, 'NIMBUS_WEBHOOK_BACKOFF_MAX', 3600, 1, 86400),
+    webhookMaxAttempts: integer(env, 'NIMBUS_WEBHOOK_MAX_ATTEMPTS', 24, 1, 1000),
+    webhookPullSeconds: integer(env, 'NIMBUS_WEBHOOK_PULLS', 0, 0, 86400),
   };
 }
 
@@ -93,6 +110,12 @@ function tlsFiles(env: NodeJS.ProcessEnv): LocalSettings['tls'] {
   if (!cert && !key) return undefined;
   if (!cert || !key) throw new SettingsError('NIMBUS_TLS_CERT and NIMBUS_TLS_KEY go together: set both (PEM files) for HTTPS, or neither for plain HTTP');
   return { certFile: resolve(cert), keyFile: resolve(key) };
+}
+
+function addressSetting(raw: string | undefined): AddressPolicy {
+  const value = raw?.trim() || 'private';
+  if (isAddressPolicy(value)) return value;
+  throw new SettingsError(`NIMBUS_WEBHOOK_ADDRESSES must be private, public or any, not "${value}"`);
 }
 
 function metricsSetting(raw: string | undefined): LocalSettings['metrics'] {

@@ -53,6 +53,10 @@ import { join } from 'node:path';
  *   meta/policies/<retention|immutability>.json     {etag, document}: a policy document, replaced atomically
  *                                                   (compare-and-swap on etag under an in-process lock)
  *   meta/auth/                                      users, robots and grants (see the auth adapter)
+ *   meta/webhooks/<id>.json                         a webhook (url, events, pattern, header names): webhook-store.ts
+ *   meta/secrets/webhooks/<id>.json                 its signing secret and header values (mode 0600)
+ *   meta/events/journal/<uuid>.json                 a change's events, written before the change: outbox.ts
+ *   meta/events/outbox/<seq>.json                   an event and its delivery state per webhook
  *   tmp/                                            files being written; anything here after a crash is garbage
  *
  * <name> may hold "/" (team/app/api); "_"-prefixed directories cannot collide with it, since

@@ -2,6 +2,8 @@ import { StoreInUseError } from '../errors';
 import type { Clock, Logger, MetadataStore } from '../ports';
 import type { BlobVerdict, GcReview, GcStore } from './ports';
 import type { GcTally } from './tally';
+import { cloudEvent, EVENT_TYPES } from '../events/cloud-events';
+import { recordChange, type WebhookEvents } from '../events/services';
 
 /** What one pass works with: the stores, its cutoff and whether it may change anything. */
 export interface PassContext {
@@ -12,6 +14,7 @@ export interface PassContext {
   readonly cutoff: number;
   readonly dryRun: boolean;
   readonly tally: GcTally;
+  readonly events?: WebhookEvents | undefined;
 }
 
 /** Collects a blob (a dry run only inspects it) and counts what went. */
@@ -54,7 +57,8 @@ async function collectReferrers(pass: PassContext, review: GcReview): Promise<vo
       continue;
     }
     try {
-      if (await pass.metadata.deleteManifest(repository, referrer.digest)) pass.tally.referrersDeleted++;
+      const deleted = cloudEvent(EVENT_TYPES.manifestDeleted, { repository, digest: referrer.digest, reason: 'gc' }, pass.clock.now());
+      if (await recordChange(pass.events, repository, [deleted], () => pass.metadata.deleteManifest(repository, referrer.digest))) pass.tally.referrersDeleted++;
     } catch (error) {
       // An index still lists it: it lives as long as that index.
       if (!(error instanceof StoreInUseError)) throw error;

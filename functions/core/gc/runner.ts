@@ -2,12 +2,15 @@ import type { Clock, Logger, MetadataStore } from '../ports';
 import { decideBlob, handleReview, type PassContext } from './collect';
 import { DEFAULT_GC_MIN_AGE_MS, type GcOptions, type GcReport, type GcStore } from './ports';
 import { GcTally } from './tally';
+import type { WebhookEvents } from '../events/services';
 
 export interface GcDeps {
   readonly gc: GcStore;
   readonly metadata: MetadataStore;
   readonly clock: Clock;
   readonly logger?: Logger;
+  /** Webhooks: referrers a pass deletes are reported (io.nimbus.manifest.deleted, reason "gc"). */
+  readonly events?: WebhookEvents;
 }
 
 /** Reviews and blobs asked for per store call. */
@@ -25,7 +28,7 @@ export async function runGc(deps: GcDeps, options: GcOptions): Promise<GcReport>
   const minAge = Math.max(0, options.minAgeMs ?? DEFAULT_GC_MIN_AGE_MS);
   const tally = new GcTally(options.dryRun ?? false, options.full ?? false, startedAt);
   const pass: PassContext = {
-    gc: deps.gc, metadata: deps.metadata, clock: deps.clock, logger: deps.logger,
+    gc: deps.gc, metadata: deps.metadata, clock: deps.clock, logger: deps.logger, events: deps.events,
     cutoff: startedAt - minAge - 1, dryRun: tally.dryRun, tally,
   };
   const inTime = () => options.deadline === undefined || deps.clock.now() < options.deadline;

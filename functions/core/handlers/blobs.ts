@@ -6,6 +6,8 @@ import { CONTENT_DIGEST_HEADER } from '../http/headers';
 import { emptyResponse } from '../http/responses';
 import { parseRangeHeader } from '../http/range';
 import type { BlobRecord } from '../records';
+import { cloudEvent, EVENT_TYPES } from '../events/cloud-events';
+import { recordChange } from '../events/services';
 
 /** Finds a blob this repository may serve, or throws BLOB_UNKNOWN. */
 export async function linkedBlob(ctx: RequestContext, digestText: string | undefined): Promise<BlobRecord> {
@@ -63,7 +65,10 @@ export async function getBlob(ctx: RequestContext): Promise<Response> {
 export async function deleteBlob(ctx: RequestContext): Promise<Response> {
   const repository = repositoryOf(ctx);
   const digest = parseDigest(ctx.params.digest);
-  const removed = await ctx.services.metadata.unlinkBlob(repository, digest.value).catch((error: unknown) => {
+  const { events, metadata, clock } = ctx.services;
+  const deleted = cloudEvent(EVENT_TYPES.blobDeleted, { repository, digest: digest.value, actor: ctx.principal.subject, reason: 'request' }, clock.now());
+  const unlink = () => metadata.unlinkBlob(repository, digest.value);
+  const removed = await recordChange(events, repository, [deleted], unlink).catch((error: unknown) => {
     throw error instanceof StoreInUseError ? inUse(repository, error) : error;
   });
   if (!removed) throw new RegistryError('BLOB_UNKNOWN', `blob ${digest.value} is not in ${repository}`, { detail: { digest: digest.value } });

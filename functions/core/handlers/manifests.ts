@@ -3,12 +3,15 @@ import { parseDigest, tryParseDigest, type Digest } from '../digest';
 import { isTag } from '../names';
 import { repositoryOf, type RequestContext } from '../context';
 import type { ManifestRecord } from '../records';
+import type { DeleteManifestOptions } from '../ports';
 import { CONTENT_DIGEST_HEADER, SUBJECT_HEADER } from '../http/headers';
 import { emptyResponse } from '../http/responses';
 import { readBodyWithin } from '../http/body';
 import { parseManifest } from '../manifest/parse';
 import { inUse, missingReference, referencesOf, verifyReferences } from '../manifest/references';
 import { immutableTagDenied, immutableRule, parseImmutability, type ImmutabilityDocument } from '../policy/immutability';
+import { cloudEvent, EVENT_TYPES } from '../events/cloud-events';
+import { recordChange } from '../events/services';
 
 type Reference = { kind: 'digest'; digest: Digest } | { kind: 'tag'; tag: string };
 
@@ -58,6 +61,7 @@ export async function getManifest(ctx: RequestContext): Promise<Response> {
   };
   if (ctx.request.headers.get('if-none-match') === etag) return emptyResponse(304, { ...headers, 'Content-Length': '0' });
   if (ctx.request.method === 'HEAD') return emptyResponse(200, headers);
+  ctx.services.events?.pulls?.note(repository, record.digest, reference.kind === 'tag' ? reference.tag : undefined);
   return new Response(record.body as Uint8Array<ArrayBuffer>, { status: 200, headers });
 }
 
@@ -91,8 +95,12 @@ export async function putManifest(ctx: RequestContext): Promise<Response> {
   const tag = reference.kind === 'tag' ? reference.tag : undefined;
   const locks = tag === undefined ? undefined : await immutability(ctx);
   const rule = tag === undefined ? undefined : immutableRule(locks, repository, tag);
+  const pushed = cloudEvent(EVENT_TYPES.manifestPushed, {
+    repository, digest, tag, mediaType: record.mediaType, size: record.size, actor: ctx.principal.subject,
+  }, clock.now());
   // An immutable tag: the store refuses to move it, atomically with the tag write.
-  await metadata.putManifest(repository, record, references, tag, rule ? { keepTag: true } : undefined).catch((error: unknown) => {
+  const store = () => metadata.putManifest(repository, record, references, tag, rule ? { keepTag: true } : undefined);
+  await recordChange(ctx.services.events, repository, [pushed], store).catch((error: unknown) => {
     if (error instanceof StoreTagConflictError && rule && locks) throw immutableTagDenied(locks, rule, repository, error.tag, 'overwrite');
     // Verified above, but unlinked or deleted since: the store refused atomically.
     throw error instanceof StoreReferenceMissingError ? missingReference(repository, error) : error;
@@ -117,13 +125,29 @@ export async function deleteManifest(ctx: RequestContext): Promise<Response> {
   }
   const options = locks && locks.rules.length > 0 ? { refuseTag: (tag: string) => protection(tag) !== undefined } : undefined;
   const removed = reference.kind === 'digest'
-    ? await metadata.deleteManifest(repository, reference.digest.value, options).catch((error: unknown) => {
+    ? await deleteByDigest(ctx, repository, reference.digest.value, options).catch((error: unknown) => {
       if (error instanceof StoreTagConflictError && locks) throw immutableTagDenied(locks, protection(error.tag)!, repository, error.tag, 'delete');
       throw error instanceof StoreInUseError ? inUse(repository, error) : error;
     })
-    : await metadata.deleteTag(repository, reference.tag);
+    : await deleteTag(ctx, repository, reference.tag);
   if (!removed) throw unknownManifest(repository, ctx.params.reference ?? '');
   return emptyResponse(202);
+}
+
+function deleteByDigest(ctx: RequestContext, repository: string, digest: string, options: DeleteManifestOptions | undefined): Promise<boolean> {
+  const { events, metadata, clock } = ctx.services;
+  const deleted = cloudEvent(EVENT_TYPES.manifestDeleted, { repository, digest, actor: ctx.principal.subject, reason: 'request' }, clock.now());
+  return recordChange(events, repository, [deleted], () => metadata.deleteManifest(repository, digest, options));
+}
+
+/** With webhooks, the event names the digest the tag pointed at, and only that tag is deleted. */
+async function deleteTag(ctx: RequestContext, repository: string, tag: string): Promise<boolean> {
+  const { events, metadata, clock } = ctx.services;
+  if (!events) return metadata.deleteTag(repository, tag);
+  const digest = await metadata.resolveTag(repository, tag);
+  if (digest === undefined) return false;
+  const deleted = cloudEvent(EVENT_TYPES.tagDeleted, { repository, tag, digest, actor: ctx.principal.subject, reason: 'request' }, clock.now());
+  return recordChange(events, repository, [deleted], () => metadata.deleteTag(repository, tag, digest));
 }
 
 async function immutability(ctx: RequestContext): Promise<ImmutabilityDocument | undefined> {

@@ -68,7 +68,9 @@ export async function runRetentionNow(ctx: RequestContext): Promise<Response> {
   if (!services.inventory) throw new RegistryError('UNSUPPORTED', 'this registry cannot list its manifests for retention', { status: 404 });
   const flag = ctx.url.searchParams.get('dryRun') ?? ctx.url.searchParams.get('dry-run');
   const dryRun = flag !== null && flag !== '0' && flag !== 'false';
-  const report = await runRetention({ metadata: services.metadata, inventory: services.inventory, policies, clock: services.clock }, { dryRun });
+  const report = await runRetention({
+    metadata: services.metadata, inventory: services.inventory, policies, clock: services.clock, ...(services.events ? { events: services.events } : {}),
+  }, { dryRun });
   services.logger.log('info', 'retention run', {
     dryRun, tagsDeleted: report.tagsDeleted, manifestsDeleted: report.manifestsDeleted, bytesFreed: report.bytesFreed, skipped: report.skipped.length,
   });

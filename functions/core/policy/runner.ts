@@ -2,6 +2,9 @@ import { StoreConflictError, StoreInUseError, StoreTagConflictError } from '../e
 import type { Clock, MetadataStore } from '../ports';
 import { immutableRule, parseImmutability } from './immutability';
 import type { PolicyInventory, PolicyStore } from './ports';
+import { cloudEvent, EVENT_TYPES } from '../events/cloud-events';
+import { recordChange } from '../events/services';
+import type { WebhookEvents } from '../events/services';
 import { blobsOfDeletions, parseRetention, planRetention, type PlannedDeletion, type RepositoryState } from './retention';
 
 export interface RetentionDeps {
@@ -9,6 +12,8 @@ export interface RetentionDeps {
   readonly inventory: PolicyInventory;
   readonly policies: PolicyStore;
   readonly clock: Clock;
+  /** Webhooks: each deletion's event is recorded with it (reason "retention"). */
+  readonly events?: WebhookEvents;
 }
 
 export interface RetentionReport {
@@ -67,7 +72,7 @@ export async function runRetention(deps: RetentionDeps, options: { dryRun: boole
   const deleted: PlannedDeletion[] = [];
   const skipped: RetentionReport['skipped'] = [];
   for (const entry of plan) {
-    const why = options.dryRun ? undefined : await apply(deps.metadata, entry);
+    const why = options.dryRun ? undefined : await apply(deps, entry);
     if (why === undefined) deleted.push(entry);
     else skipped.push({ ...entry, why });
   }
@@ -81,12 +86,18 @@ export async function runRetention(deps: RetentionDeps, options: { dryRun: boole
 }
 
 /** Applies one deletion; returns why it was skipped, or undefined when done. */
-async function apply(metadata: MetadataStore, entry: PlannedDeletion): Promise<string | undefined> {
+async function apply(deps: RetentionDeps, entry: PlannedDeletion): Promise<string | undefined> {
+  const { metadata, events } = deps;
+  const { repository, tag, digest } = entry;
+  const type = tag === undefined ? EVENT_TYPES.manifestDeleted : EVENT_TYPES.tagDeleted;
+  const made = [cloudEvent(type, { repository, digest, tag, reason: 'retention' }, deps.clock.now())];
   try {
-    if (entry.tag !== undefined) {
-      return (await metadata.deleteTag(entry.repository, entry.tag, entry.digest)) ? undefined : 'the tag moved or was deleted meanwhile';
+    if (tag !== undefined) {
+      const deleted = await recordChange(events, repository, made, () => metadata.deleteTag(repository, tag, digest));
+      return deleted ? undefined : 'the tag moved or was deleted meanwhile';
     }
-    return (await metadata.deleteManifest(entry.repository, entry.digest, { untaggedOnly: true })) ? undefined : 'the manifest was deleted meanwhile';
+    const deleted = await recordChange(events, repository, made, () => metadata.deleteManifest(repository, digest, { untaggedOnly: true }));
+    return deleted ? undefined : 'the manifest was deleted meanwhile';
   } catch (error) {
     if (error instanceof StoreTagConflictError) return `the manifest was tagged ${error.tag} meanwhile`;
     if (error instanceof StoreInUseError) return `index ${error.holder ?? '(unknown)'} lists the manifest now`;
