@@ -34,6 +34,8 @@ export interface RouteParams {
   reference?: string;
   digest?: string;
   session?: string;
+  /** A file of the browse UI (/ui/<asset>); '' for /ui/. */
+  asset?: string;
 }
 
 export interface RequestContext {

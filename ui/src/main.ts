@@ -1,0 +1,86 @@
+/** The browse UI: hash routes (#/, #/repo?name=, #/manifest?name=&digest=) rendered from the registry's API. */
+import { ApiError, authEnabled, currentUser, login, logout } from './api';
+import { h } from './dom';
+import { manifestView } from './views/manifest';
+import { repositoryView } from './views/repository';
+import { repositoriesView } from './views/repositories';
+
+let generation = 0;
+
+async function render(): Promise<void> {
+  const current = ++generation;
+  const main = document.getElementById('main')!;
+  const hash = location.hash.replace(/^#\/?/, '');
+  const [path = '', query = ''] = hash.split('?');
+  const params = new URLSearchParams(query);
+  main.setAttribute('aria-busy', 'true');
+  let view: HTMLElement;
+  try {
+    if (path === 'repo') view = await repositoryView(params, () => void render());
+    else if (path === 'manifest') view = await manifestView(params);
+    else view = await repositoriesView(params);
+  } catch (error) {
+    view = errorView(error);
+  }
+  if (current !== generation) return;
+  main.replaceChildren(view);
+  main.setAttribute('aria-busy', 'false');
+  const title = view.querySelector('h1')?.textContent;
+  document.title = title ? `${title} · Nimbus` : 'Nimbus registry';
+}
+
+function errorView(error: unknown): HTMLElement {
+  const message = error instanceof Error ? error.message : String(error);
+  const needsLogin = error instanceof ApiError && (error.status === 401 || error.status === 403) && !currentUser();
+  return h('section', {}, h('h1', {}, needsLogin ? 'Log in to browse' : 'Something went wrong'),
+    h('p', { class: 'error', role: 'alert' }, message),
+    needsLogin ? h('p', {}, 'Anonymous browsing is not granted here: log in with your registry user or robot.') : null);
+}
+
+async function renderAccount(): Promise<void> {
+  const nav = document.getElementById('account')!;
+  if (!(await authEnabled())) {
+    nav.replaceChildren(h('span', { class: 'muted' }, 'Authentication is off'));
+    return;
+  }
+  const user = currentUser();
+  if (user) {
+    const out = h('button', { type: 'button' }, 'Log out');
+    out.addEventListener('click', () => {
+      logout();
+      void renderAccount();
+      void render();
+    });
+    nav.replaceChildren(h('span', {}, `Logged in as ${user} `), out);
+    return;
+  }
+  nav.replaceChildren(loginForm());
+}
+
+function loginForm(): HTMLElement {
+  const username = h('input', { type: 'text', id: 'login-user', name: 'username', autocomplete: 'username', required: true });
+  const password = h('input', { type: 'password', id: 'login-password', name: 'password', autocomplete: 'current-password', required: true });
+  const status = h('span', { class: 'error', role: 'status' });
+  const form = h('form', { class: 'login', 'aria-label': 'Log in' },
+    h('label', { for: 'login-user' }, 'User'), username,
+    h('label', { for: 'login-password' }, 'Password'), password,
+    h('button', { type: 'submit' }, 'Log in'), status);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    status.textContent = '';
+    try {
+      await login(username.value, password.value);
+      await renderAccount();
+      await render();
+    } catch (error) {
+      status.textContent = error instanceof Error ? error.message : String(error);
+    }
+  });
+  return form;
+}
+
+window.addEventListener('hashchange', () => {
+  void render().then(() => document.getElementById('main')?.focus({ preventScroll: true }));
+});
+void renderAccount();
+void render();
