@@ -14,6 +14,13 @@ export interface Pusher {
   base: string;
   /** Extra headers (Authorization) for every request. */
   headers?: Record<string, string>;
+  /** How requests are sent: the global fetch, or an in-process registry's. */
+  fetch?: (request: Request) => Promise<Response>;
+}
+
+function send(pusher: Pusher, path: string, init: RequestInit = {}): Promise<Response> {
+  const request = new Request(`${pusher.base}${path}`, { ...init, headers: { ...pusher.headers, ...(init.headers as Record<string, string> | undefined) } });
+  return pusher.fetch ? pusher.fetch(request) : fetch(request);
 }
 
 export interface Pushed {
@@ -28,7 +35,7 @@ async function check(response: Response, what: string): Promise<void> {
 
 export async function pushBlob(pusher: Pusher, repository: string, bytes: Uint8Array<ArrayBuffer>): Promise<string> {
   const digest = sha256(bytes);
-  const response = await fetch(`${pusher.base}/v2/${repository}/blobs/uploads/?digest=${digest}`, { method: 'POST', body: bytes, headers: pusher.headers });
+  const response = await send(pusher, `/v2/${repository}/blobs/uploads/?digest=${digest}`, { method: 'POST', body: bytes });
   await check(response, `blob upload to ${repository}`);
   return digest;
 }
@@ -36,9 +43,7 @@ export async function pushBlob(pusher: Pusher, repository: string, bytes: Uint8A
 /** Pushes a manifest under `reference`, or by its digest (untagged) without one. */
 export async function pushManifest(pusher: Pusher, repository: string, reference: string | undefined, manifest: object, mediaType: string): Promise<string> {
   const body = new TextEncoder().encode(JSON.stringify(manifest));
-  const response = await fetch(`${pusher.base}/v2/${repository}/manifests/${reference ?? sha256(body)}`, {
-    method: 'PUT', body, headers: { ...pusher.headers, 'Content-Type': mediaType },
-  });
+  const response = await send(pusher, `/v2/${repository}/manifests/${reference ?? sha256(body)}`, { method: 'PUT', body, headers: { 'Content-Type': mediaType } });
   await check(response, `manifest ${repository}:${reference}`);
   return sha256(body);
 }
@@ -74,7 +79,7 @@ export async function pushTwoPlatformIndex(pusher: Pusher, repository: string, r
   const arm64 = await pushImage(pusher, repository, undefined, { architecture: 'arm64', layerBytes: 5000 });
   const children = [[amd64, 'amd64'], [arm64, 'arm64']] as const;
   const manifests = await Promise.all(children.map(async ([image, architecture]) => {
-    const record = await fetch(`${pusher.base}/v2/${repository}/manifests/${image.digest}`, { headers: { ...pusher.headers, Accept: OCI_MANIFEST } });
+    const record = await send(pusher, `/v2/${repository}/manifests/${image.digest}`, { headers: { Accept: OCI_MANIFEST } });
     return { mediaType: OCI_MANIFEST, digest: image.digest, size: (await record.arrayBuffer()).byteLength, platform: { os: 'linux', architecture } };
   }));
   const digest = await pushManifest(pusher, repository, reference, { schemaVersion: 2, mediaType: OCI_INDEX, manifests }, OCI_INDEX);
@@ -83,7 +88,7 @@ export async function pushTwoPlatformIndex(pusher: Pusher, repository: string, r
 
 /** An SBOM artifact whose subject is `subject` (an OCI 1.1 referrer), pushed by digest. */
 export async function pushReferrer(pusher: Pusher, repository: string, subject: string): Promise<string> {
-  const subjectBody = await (await fetch(`${pusher.base}/v2/${repository}/manifests/${subject}`, { headers: { ...pusher.headers, Accept: `${OCI_MANIFEST}, ${OCI_INDEX}` } })).arrayBuffer();
+  const subjectBody = await (await send(pusher, `/v2/${repository}/manifests/${subject}`, { headers: { Accept: `${OCI_MANIFEST}, ${OCI_INDEX}` } })).arrayBuffer();
   const sbom = new TextEncoder().encode(JSON.stringify({ spdxVersion: 'SPDX-2.3', name: 'example' }));
   const empty = new TextEncoder().encode('{}');
   const [emptyDigest, sbomDigest] = [await pushBlob(pusher, repository, empty), await pushBlob(pusher, repository, sbom)];

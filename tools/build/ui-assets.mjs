@@ -47,6 +47,16 @@ export async function buildUiAssets() {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  await writeFile(GENERATED, await buildUiAssets());
-  console.log(`wrote ${GENERATED}`);
+  const text = await buildUiAssets();
+  if (process.argv[2] === '--check') {
+    const current = await readFile(GENERATED, 'utf8').catch(() => '');
+    if (current !== text) {
+      console.error(`${GENERATED} does not match ui/src/: run npm run build:ui and commit it`);
+      process.exit(1);
+    }
+    console.log('ui assets are up to date');
+  } else {
+    await writeFile(GENERATED, text);
+    console.log(`wrote ${GENERATED}`);
+  }
 }
