@@ -23,6 +23,7 @@ describe('browse UI in headless Chromium', () => {
   let image: Pushed;
   let index: Pushed;
   let referrer: string;
+  let doomedReferrer: string;
   const foreignRequests: string[] = [];
   const blockedByPolicy: string[] = [];
 
@@ -41,12 +42,16 @@ describe('browse UI in headless Chromium', () => {
     dir = await mkdtemp(join(tmpdir(), 'nimbus-ui-'));
     await mkdir(ARTIFACTS, { recursive: true });
     const lockedData = join(dir, 'locked');
-    const user = await runNimbus(['user', 'add', 'viewer', '--password-stdin', '--data-dir', lockedData], { input: 'viewer-password-1\n' });
-    expect(user.code, user.stderr).toBe(0);
-    expect((await runNimbus(['grant', 'viewer', '**', 'pull,push', '--data-dir', lockedData])).code).toBe(0);
-    [open, locked, browser] = await Promise.all([
+    // The user exists before the server with NIMBUS_AUTH=on starts; meanwhile the open one fills up.
+    const lockedReady = (async () => {
+      const user = await runNimbus(['user', 'add', 'viewer', '--password-stdin', '--data-dir', lockedData], { input: 'viewer-password-1\n' });
+      expect(user.code, user.stderr).toBe(0);
+      expect((await runNimbus(['grant', 'viewer', '**', 'pull,push', '--data-dir', lockedData])).code).toBe(0);
+      return start({ HOST: '127.0.0.1', PORT: '0', NIMBUS_DATA_DIR: lockedData, NIMBUS_FSYNC: 'off', NIMBUS_AUTH: 'on' });
+    })();
+    lockedReady.catch(() => {}); // awaited below; this only keeps an early failure from counting as unhandled
+    [open, browser] = await Promise.all([
       start({ HOST: '127.0.0.1', PORT: '0', NIMBUS_DATA_DIR: join(dir, 'open'), NIMBUS_FSYNC: 'off' }),
-      start({ HOST: '127.0.0.1', PORT: '0', NIMBUS_DATA_DIR: lockedData, NIMBUS_FSYNC: 'off', NIMBUS_AUTH: 'on' }),
       chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] }),
     ]);
     const pusher = { base: open.url };
@@ -55,6 +60,11 @@ describe('browse UI in headless Chromium', () => {
     index = await pushTwoPlatformIndex(pusher, 'demo/app', 'multi');
     referrer = await pushReferrer(pusher, 'demo/app', image.digest);
     await Promise.all(['other/one', 'other/two', 'tools/lint'].map((name) => pushImage(pusher, name, 'latest')));
+    // What the delete test deletes, apart from what the other tests look at.
+    const kept = await pushImage(pusher, 'scratch/delete', 'keep');
+    await pushImage(pusher, 'scratch/delete', 'doomed');
+    doomedReferrer = await pushReferrer(pusher, 'scratch/delete', kept.digest);
+    locked = await lockedReady;
     const basic = { Authorization: `Basic ${Buffer.from('viewer:viewer-password-1').toString('base64')}` };
     await pushImage({ base: locked.url, headers: basic }, 'private/thing', 'v1');
   });
@@ -72,7 +82,7 @@ describe('browse UI in headless Chromium', () => {
     const page = await newPage(open.url);
     await page.goto(`${open.url}/ui/`);
     const list = page.getByRole('list', { name: 'Repositories' });
-    await expect.poll(() => list.getByRole('link').allTextContents()).toEqual(['demo/app', 'other/one', 'other/two', 'tools/lint']);
+    await expect.poll(() => list.getByRole('link').allTextContents()).toEqual(['demo/app', 'other/one', 'other/two', 'scratch/delete', 'tools/lint']);
     await page.getByLabel('Filter repositories').fill('other');
     await page.getByLabel('Filter repositories').press('Enter');
     await expect.poll(() => list.getByRole('link').allTextContents()).toEqual(['other/one', 'other/two']);
@@ -117,19 +127,24 @@ describe('browse UI in headless Chromium', () => {
     await page.close();
   });
 
-  it('deletes a tag after a confirmation, leaving the manifest', async () => {
+  it('deletes a tag after a confirmation, leaving the manifest, and a manifest from its page', async () => {
     const page = await newPage(open.url);
-    await page.goto(`${open.url}/ui/#/repo?name=demo/app`);
-    await page.getByRole('button', { name: 'Delete tag 2.0' }).click();
+    await page.goto(`${open.url}/ui/#/repo?name=scratch/delete`);
+    await page.getByRole('button', { name: 'Delete tag doomed' }).click();
     const dialog = page.getByRole('dialog');
-    expect(await dialog.textContent()).toContain('demo/app:2.0');
+    expect(await dialog.textContent()).toContain('scratch/delete:doomed');
     await dialog.getByRole('button', { name: 'Cancel' }).click();
-    expect(await page.locator('tr[data-tag="2.0"]').count()).toBe(1);
-    await page.getByRole('button', { name: 'Delete tag 2.0' }).click();
+    expect(await page.locator('tr[data-tag="doomed"]').count()).toBe(1);
+    await page.getByRole('button', { name: 'Delete tag doomed' }).click();
     await dialog.getByRole('button', { name: 'Delete' }).click();
-    await page.locator('tr[data-tag="2.0"]').waitFor({ state: 'detached' });
-    const tags = await (await fetch(`${open.url}/v2/demo/app/tags/list`)).json() as { tags: string[] };
-    expect(tags.tags).toEqual(['1.0', 'multi']);
+    await page.locator('tr[data-tag="doomed"]').waitFor({ state: 'detached' });
+    const tags = await (await fetch(`${open.url}/v2/scratch/delete/tags/list`)).json() as { tags: string[] };
+    expect(tags.tags).toEqual(['keep']);
+    await page.goto(`${open.url}/ui/#/manifest?name=scratch/delete&digest=${doomedReferrer}`);
+    await page.getByRole('button', { name: 'Delete this manifest' }).click();
+    await dialog.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('heading', { name: 'scratch/delete' }).waitFor();
+    expect((await fetch(`${open.url}/v2/scratch/delete/manifests/${doomedReferrer}`, { method: 'HEAD' })).status).toBe(404);
     await page.close();
   });
 
