@@ -77,7 +77,7 @@ async function main(): Promise<void> {
       times.push(await page.evaluate(() => performance.now()));
       await page.close();
     }
-    console.log(`first page of repositories (50 of ${REPOSITORIES}), navigation start to names on screen: ${times.map((ms) => `${ms.toFixed(0)} ms`).join(', ')} (the first load also builds the server's repository index)`);
+    console.log(`first page of repositories (50 of ${REPOSITORIES}), navigation start to names on screen: ${times.map((ms) => `${ms.toFixed(0)} ms`).join(', ')} (the first on a server just started)`);
     const page = await browser.newPage();
     await page.goto(`${server.url}/ui/#/?q=app-09999`);
     await page.getByRole('link', { name: 'team-99/app-09999' }).waitFor();

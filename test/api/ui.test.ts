@@ -11,6 +11,8 @@ import { FsMetadataStore } from '../../functions/adapters/fs/metadata-store';
 import { nodeHashing } from '../../functions/adapters/node/hashing';
 import { createRegistry, type Registry } from '../../functions/core/index';
 import { ROUTES } from '../../functions/core/routes';
+import { SEARCH_SCAN_BUDGET } from '../../functions/core/handlers/browse';
+import type { MetadataStore } from '../../functions/core/ports';
 import { pushImage, pushReferrer, pushTwoPlatformIndex, SBOM_TYPE, type Pusher } from '../../harness/ui-images';
 import { apiGatewayEvent } from '../apigw/events';
 
@@ -162,5 +164,28 @@ describe('browse UI', () => {
     expect(storage.manifests).toBe(2);
     expect(storage.blobs).toBe(4);
     expect(storage.blobBytes).toBe(image.size + 2 + JSON.stringify({ spdxVersion: 'SPDX-2.3', name: 'example' }).length);
+  });
+
+  it('stops a search after SEARCH_SCAN_BUDGET names and resumes from there, so no request walks a huge catalog', async () => {
+    // A catalog of 50,000 names, listed by the store a page at a time (nothing else is called).
+    const names = Array.from({ length: 50_000 }, (_, i) => `bulk/r${String(i).padStart(6, '0')}`);
+    let listed = 0;
+    const catalog = {
+      async listRepositories({ limit, after }: { limit: number; after?: string }) {
+        const start = after === undefined ? 0 : names.findIndex((name) => name > after);
+        const items = start < 0 ? [] : names.slice(start, start + limit);
+        listed += items.length;
+        return { items, more: start >= 0 && start + limit < names.length };
+      },
+    } as unknown as MetadataStore;
+    const big = createRegistry({ blobs: {} as never, metadata: catalog, policies: undefined, inventory: undefined, config: { uploadSecret: new Uint8Array(32) } });
+    const search = async (query: string) => (await big.fetch(new Request(`${BASE}/v2/_nimbus/repositories?${query}`))).json() as Promise<{ repositories: string[]; scanned: number; next?: string }>;
+    const first = await search('q=r049999');
+    expect(first).toEqual({ repositories: [], scanned: SEARCH_SCAN_BUDGET, next: names[SEARCH_SCAN_BUDGET - 1] });
+    expect(listed).toBe(SEARCH_SCAN_BUDGET);
+    const second = await search(`q=r049999&last=${first.next}`);
+    const third = await search(`q=r049999&last=${second.next}`);
+    expect(third).toEqual({ repositories: ['bulk/r049999'], scanned: 50_000 - 2 * SEARCH_SCAN_BUDGET });
+    expect(await search('n=2')).toEqual({ repositories: names.slice(0, 2), scanned: 2, next: names[1] });
   });
 });
