@@ -12,8 +12,9 @@ import { nodeHashing } from '../../functions/adapters/node/hashing';
 import { createRegistry, type Registry } from '../../functions/core/index';
 import { ROUTES } from '../../functions/core/routes';
 import { SEARCH_SCAN_BUDGET } from '../../functions/core/handlers/browse';
+import { MAX_CHILDREN_MEASURED } from '../../functions/core/browse/summary';
 import type { MetadataStore } from '../../functions/core/ports';
-import { pushImage, pushReferrer, pushTwoPlatformIndex, SBOM_TYPE, type Pusher } from '../../harness/ui-images';
+import { OCI_INDEX, OCI_MANIFEST, pushImage, pushManifest, pushReferrer, pushTwoPlatformIndex, SBOM_TYPE, type Pusher } from '../../harness/ui-images';
 import { apiGatewayEvent } from '../apigw/events';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -88,6 +89,11 @@ describe('browse UI', () => {
     expect(missing.status).toBe(404);
     expect((await missing.json() as { errors: Array<{ code: string }> }).errors[0]!.code).toBe('UNSUPPORTED');
     expect((await get('/ui/', {}, 'POST')).status).toBe(405);
+    for (const name of ['__proto__', 'constructor', 'toString', 'index.html%00', '%2e%2e']) {
+      const response = await get(`/ui/${name}`);
+      expect(response.status, name).toBeGreaterThanOrEqual(400);
+      expect(response.status, name).toBeLessThan(500);
+    }
   });
 
   it('is served the same through the Lambda handler (API Gateway routes every path to it)', async () => {
@@ -187,5 +193,20 @@ describe('browse UI', () => {
     const third = await search(`q=r049999&last=${second.next}`);
     expect(third).toEqual({ repositories: ['bulk/r049999'], scanned: 50_000 - 2 * SEARCH_SCAN_BUDGET });
     expect(await search('n=2')).toEqual({ repositories: names.slice(0, 2), scanned: 2, next: names[1] });
+  });
+
+  it("measures an index's size over its first MAX_CHILDREN_MEASURED children only, and says so", async () => {
+    const images = await Promise.all(Array.from({ length: MAX_CHILDREN_MEASURED + 1 }, (_, i) => pushImage(pusher, 'browse/wide', undefined, { layerBytes: 10 + i })));
+    const manifests = await Promise.all(images.map(async (image) => ({
+      mediaType: OCI_MANIFEST, digest: image.digest, platform: { os: 'linux', architecture: 'amd64' },
+      size: (await (await get(`/v2/browse/wide/manifests/${image.digest}`, { Accept: OCI_MANIFEST })).arrayBuffer()).byteLength,
+    })));
+    const real = await pushManifest(pusher, 'browse/wide', 'wide', { schemaVersion: 2, mediaType: OCI_INDEX, manifests }, OCI_INDEX);
+    const summary: { size: number; sizeComplete: boolean; platforms: unknown[] } = await json(`/v2/browse/wide/_nimbus/summary/${real}`);
+    expect(summary.platforms).toHaveLength(MAX_CHILDREN_MEASURED + 1);
+    expect(summary.sizeComplete).toBe(false);
+    // The images share one config (same platform and settings): distinct blobs count once.
+    const configSize = images[0]!.size - 10;
+    expect(summary.size).toBe(configSize + Array.from({ length: MAX_CHILDREN_MEASURED }, (_, i) => 10 + i).reduce((a, b) => a + b, 0));
   });
 });

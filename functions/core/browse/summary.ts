@@ -28,6 +28,8 @@ export interface ManifestSummary {
   kind: 'image' | 'index' | 'unknown';
   /** Bytes of the distinct blobs (config and compressed layers) it and its child manifests use. */
   size: number;
+  /** False when an index has more children than MAX_CHILDREN_MEASURED: `size` is then a lower bound. */
+  sizeComplete: boolean;
   platforms: Platform[];
   artifactType?: string;
   config?: ImageConfigSummary;
@@ -35,6 +37,8 @@ export interface ManifestSummary {
 
 /** Image configs are a few KiB; a bigger one is not read for a summary. */
 const MAX_CONFIG_BYTES = 1024 * 1024;
+/** An index's size is measured over at most this many child manifests (each is a read); `sizeComplete` says whether it was all. */
+export const MAX_CHILDREN_MEASURED = 64;
 const CONFIG_TYPES = new Set(['application/vnd.oci.image.config.v1+json', 'application/vnd.docker.container.image.v1+json']);
 
 interface DescriptorJson { digest?: unknown; size?: unknown; mediaType?: unknown; platform?: unknown }
@@ -48,19 +52,21 @@ export async function summarizeManifest(services: Services, repository: string, 
   const kind = MANIFEST_KINDS[record.mediaType] ?? 'unknown';
   const artifactType = typeof json?.artifactType === 'string' ? json.artifactType
     : typeof json?.config?.mediaType === 'string' && !CONFIG_TYPES.has(json.config.mediaType) ? json.config.mediaType : undefined;
-  const summary: ManifestSummary = { digest, mediaType: record.mediaType, kind, size: 0, platforms: [], ...(artifactType ? { artifactType } : {}) };
+  const summary: ManifestSummary = { digest, mediaType: record.mediaType, kind, size: 0, sizeComplete: true, platforms: [], ...(artifactType ? { artifactType } : {}) };
   if (!json) return summary;
   if (kind === 'index') {
-    const blobs = new Map<string, number>();
-    for (const child of json.manifests ?? []) {
+    const children = json.manifests ?? [];
+    for (const child of children) {
       const platform = platformOf(child.platform);
+      // Attestation manifests (buildkit) carry the platform unknown/unknown.
       if (platform && platform.os !== 'unknown') summary.platforms.push(platform);
-      if (typeof child.digest !== 'string') continue;
-      const childRecord = await services.metadata.getManifest(repository, child.digest);
-      const childJson = childRecord ? parseJson(childRecord.body) as ManifestJson | undefined : undefined;
-      for (const [blob, size] of imageBlobs(childJson)) blobs.set(blob, size);
     }
+    const measured = children.slice(0, MAX_CHILDREN_MEASURED).map((child) => child.digest).filter((digest): digest is string => typeof digest === 'string');
+    const records = await Promise.all(measured.map((child) => services.metadata.getManifest(repository, child)));
+    const blobs = new Map<string, number>();
+    for (const record of records) for (const [blob, size] of imageBlobs(record ? parseJson(record.body) as ManifestJson | undefined : undefined)) blobs.set(blob, size);
     summary.size = sum(blobs.values());
+    summary.sizeComplete = children.length <= MAX_CHILDREN_MEASURED;
     return summary;
   }
   summary.size = sum(imageBlobs(json).values());

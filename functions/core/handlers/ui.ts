@@ -27,7 +27,9 @@ const SECURITY_HEADERS = {
 export async function serveUi(ctx: RequestContext): Promise<Response> {
   const name = ctx.params.asset;
   if (name === undefined) return new Response(null, { status: 308, headers: { Location: '/ui/', 'Content-Length': '0' } });
-  const asset = UI_ASSETS[name === '' ? 'index.html' : name];
+  const file = name === '' ? 'index.html' : name;
+  // Own keys only: "__proto__" or "constructor" name no file.
+  const asset = Object.hasOwn(UI_ASSETS, file) ? UI_ASSETS[file] : undefined;
   if (!asset) throw new RegistryError('UNSUPPORTED', `no such file in the browse UI: ${name.slice(0, 100)}`, { status: 404 });
   const etag = `"${asset.etag}"`;
   const headers: Record<string, string> = {

@@ -9,7 +9,7 @@ const ACCEPT = [
 interface Descriptor { mediaType: string; digest: string; size: number; platform?: Platform; artifactType?: string; annotations?: Record<string, string> }
 interface Manifest { mediaType?: string; artifactType?: string; config?: Descriptor; layers?: Descriptor[]; manifests?: Descriptor[]; subject?: Descriptor; annotations?: Record<string, string> }
 interface Config { created?: string; entrypoint?: string[]; cmd?: string[]; env?: string[]; labels?: Record<string, string>; workingDir?: string; user?: string }
-interface Summary { mediaType: string; kind: string; size: number; platforms: Platform[]; artifactType?: string; config?: Config }
+interface Summary { mediaType: string; kind: string; size: number; sizeComplete: boolean; platforms: Platform[]; artifactType?: string; config?: Config }
 
 /** A manifest or index, fetched by digest (a pull by digest records no pull time). */
 export async function manifestView(params: URLSearchParams): Promise<HTMLElement> {
@@ -30,7 +30,7 @@ export async function manifestView(params: URLSearchParams): Promise<HTMLElement
       h('dt', {}, 'Digest'), h('dd', {}, h('code', {}, digest)),
       h('dt', {}, 'Media type'), h('dd', {}, summary.mediaType),
       summary.artifactType ? h('dt', {}, 'Artifact type') : null, summary.artifactType ? h('dd', {}, summary.artifactType) : null,
-      h('dt', {}, 'Size'), h('dd', { class: 'total-size' }, formatBytes(summary.size)),
+      h('dt', {}, 'Size'), h('dd', { class: 'total-size' }, `${summary.sizeComplete ? '' : 'at least '}${formatBytes(summary.size)}`),
       h('dt', {}, 'Platforms'), h('dd', {}, platformList(summary.platforms)),
       manifest.subject ? h('dt', {}, 'Subject') : null,
       manifest.subject ? h('dd', {}, h('a', { href: route('manifest', { name, digest: manifest.subject.digest }) }, shortDigest(manifest.subject.digest))) : null),

@@ -1,7 +1,7 @@
 import { call, deleteScope, getJson, mayDelete, pullScope } from '../api';
 import { confirmDialog, formatBytes, formatTime, h, platformList, pullLine, registryHost, route, shortDigest, type Platform } from '../dom';
 
-interface TagRow { tag: string; digest: string; mediaType?: string; kind?: string; size?: number; platforms?: Platform[]; artifactType?: string; pushedAt?: number; pulledAt?: number }
+interface TagRow { tag: string; digest: string; mediaType?: string; kind?: string; size?: number; sizeComplete?: boolean; platforms?: Platform[]; artifactType?: string; pushedAt?: number; pulledAt?: number }
 interface TagPage { name: string; tags: TagRow[]; next?: string }
 interface Storage { manifests: number; blobs: number; bytes: number }
 
@@ -43,7 +43,7 @@ function tagRow(name: string, tag: TagRow, deletable: boolean, rerender: () => v
   return h('tr', { 'data-tag': tag.tag },
     h('th', { scope: 'row' }, h('a', { href: route('manifest', { name, digest: tag.digest, tag: tag.tag }) }, tag.tag)),
     h('td', {}, h('code', { title: tag.digest }, shortDigest(tag.digest))),
-    h('td', { class: 'num' }, formatBytes(tag.size)),
+    h('td', { class: 'num' }, `${tag.sizeComplete === false ? '≥ ' : ''}${formatBytes(tag.size)}`),
     h('td', {}, platformList(tag.platforms)),
     h('td', {}, formatTime(tag.pushedAt)),
     h('td', {}, formatTime(tag.pulledAt)),
