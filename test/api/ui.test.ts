@@ -12,24 +12,26 @@ import { nodeHashing } from '../../functions/adapters/node/hashing';
 import { createRegistry, type Registry } from '../../functions/core/index';
 import { ROUTES } from '../../functions/core/routes';
 import { SEARCH_SCAN_BUDGET } from '../../functions/core/handlers/browse';
-import { MAX_CHILDREN_MEASURED } from '../../functions/core/browse/summary';
 import type { MetadataStore } from '../../functions/core/ports';
-import { OCI_INDEX, OCI_MANIFEST, pushImage, pushManifest, pushReferrer, pushTwoPlatformIndex, SBOM_TYPE, type Pusher } from '../../harness/ui-images';
+import { defineBrowseSuite } from './suites/browse';
 import { apiGatewayEvent } from '../apigw/events';
 
 const ROOT = join(import.meta.dirname, '../..');
 const BASE = 'http://registry.test';
 
+defineBrowseSuite('filesystem stores', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'nimbus-browse-'));
+  const blobs = new FsBlobStore(dir, { fsync: false });
+  const metadata = new FsMetadataStore(dir, { fsync: false });
+  await Promise.all([blobs.init(), metadata.init()]);
+  const registry = createRegistry({ blobs, metadata, inventory: metadata, policies: undefined, hashing: nodeHashing(), config: { uploadSecret: new Uint8Array(32).fill(3), blobRedirectSeconds: 0 } });
+  return { fetch: registry.fetch, cleanup: () => rm(dir, { recursive: true, force: true }) };
+});
+
 describe('browse UI', () => {
   let dir: string;
   let registry: Registry;
-  let pusher: Pusher;
   const get = (path: string, headers: Record<string, string> = {}, method = 'GET') => registry.fetch(new Request(`${BASE}${path}`, { method, headers }));
-  const json = async <T>(path: string): Promise<T> => {
-    const response = await get(path);
-    expect(response.status, await response.clone().text()).toBe(200);
-    return response.json() as Promise<T>;
-  };
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nimbus-ui-api-'));
@@ -37,7 +39,6 @@ describe('browse UI', () => {
     const metadata = new FsMetadataStore(dir, { fsync: false });
     await Promise.all([blobs.init(), metadata.init()]);
     registry = createRegistry({ blobs, metadata, inventory: metadata, policies: undefined, hashing: nodeHashing(), config: { uploadSecret: new Uint8Array(32).fill(3), blobRedirectSeconds: 0 } });
-    pusher = { base: BASE, fetch: registry.fetch };
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -117,61 +118,6 @@ describe('browse UI', () => {
     }
   });
 
-  it('searches repository names by substring a page at a time, resuming from the cursor it returns', async () => {
-    const names = [...Array.from({ length: 7 }, (_, i) => `search/alpha-${i}`), ...Array.from({ length: 5 }, (_, i) => `search/beta-${i}`), 'zeta/alpha-last'];
-    await Promise.all(names.map((name) => pushImage(pusher, name, 'v1', { layerBytes: 10 })));
-    const seen: string[] = [];
-    let last: string | undefined;
-    let pages = 0;
-    do {
-      const page: { repositories: string[]; next?: string } = await json(`/v2/_nimbus/repositories?q=ALPHA&n=3${last ? `&last=${last}` : ''}`);
-      expect(page.repositories.length).toBeLessThanOrEqual(3);
-      seen.push(...page.repositories);
-      last = page.next;
-      pages += 1;
-    } while (last && pages < 10);
-    expect(seen).toEqual(names.filter((name) => name.includes('alpha')));
-    const all: { repositories: string[] } = await json('/v2/_nimbus/repositories?n=100');
-    expect(all.repositories.filter((name) => names.includes(name))).toEqual(names);
-    expect((await get('/v2/_nimbus/repositories?n=x')).status).toBe(400);
-    expect((await get('/v2/_nimbus/repositories?last=..bad')).status).toBe(400);
-  });
-
-  it('summarises tags (digest, size, platforms, push and pull times) without recording a pull itself', async () => {
-    const image = await pushImage(pusher, 'browse/app', '1.0', { layerBytes: 1234, entrypoint: ['/app'], labels: { team: 'a' } });
-    const index = await pushTwoPlatformIndex(pusher, 'browse/app', 'multi');
-    type Tags = { tags: Array<{ tag: string; digest: string; size: number; platforms: unknown[]; pushedAt?: number; pulledAt?: number }> };
-    const before: Tags = await json('/v2/browse/app/_nimbus/tags');
-    expect(before.tags.map(({ tag, digest, size, platforms }) => ({ tag, digest, size, platforms }))).toEqual([
-      { tag: '1.0', digest: image.digest, size: image.size, platforms: [{ os: 'linux', architecture: 'amd64' }] },
-      { tag: 'multi', digest: index.digest, size: index.size, platforms: [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }] },
-    ]);
-    expect(before.tags.every((tag) => typeof tag.pushedAt === 'number' && tag.pulledAt === undefined)).toBe(true);
-    const again: Tags = await json('/v2/browse/app/_nimbus/tags');
-    expect(again.tags.every((tag) => tag.pulledAt === undefined)).toBe(true);
-    expect((await get('/v2/browse/app/manifests/1.0', { Accept: 'application/vnd.oci.image.manifest.v1+json' })).status).toBe(200);
-    const after: Tags = await json('/v2/browse/app/_nimbus/tags?n=1');
-    expect(after.tags).toHaveLength(1);
-    expect(after.tags[0]!.pulledAt).toEqual(expect.any(Number));
-    expect(await json('/v2/browse/app/_nimbus/tags?n=1&last=1.0')).toMatchObject({ tags: [{ tag: 'multi' }] });
-    expect((await get('/v2/browse/none/_nimbus/tags')).status).toBe(404);
-  });
-
-  it("summarises a manifest's config and measures a repository's storage; referrers stay the spec's API", async () => {
-    const image = await pushImage(pusher, 'browse/config', 'v1', { layerBytes: 100, entrypoint: ['/bin/x', '-y'], env: ['A=1'], labels: { team: 'b' } });
-    const referrer = await pushReferrer(pusher, 'browse/config', image.digest);
-    const summary = await json(`/v2/browse/config/_nimbus/summary/${image.digest}`);
-    expect(summary).toMatchObject({ kind: 'image', size: image.size, config: { created: '2026-01-02T03:04:05Z', entrypoint: ['/bin/x', '-y'], env: ['A=1'], labels: { team: 'b' } } });
-    expect(await json(`/v2/browse/config/_nimbus/summary/${referrer}`)).toMatchObject({ artifactType: SBOM_TYPE, platforms: [] });
-    const missing = await get(`/v2/browse/config/_nimbus/summary/sha256:${'0'.repeat(64)}`);
-    expect(missing.status).toBe(404);
-    expect((await get('/v2/browse/config/_nimbus/summary/not-a-digest')).status).toBe(400);
-    const storage: { manifests: number; blobs: number; bytes: number; blobBytes: number } = await json('/v2/browse/config/_nimbus/storage');
-    expect(storage.manifests).toBe(2);
-    expect(storage.blobs).toBe(4);
-    expect(storage.blobBytes).toBe(image.size + 2 + JSON.stringify({ spdxVersion: 'SPDX-2.3', name: 'example' }).length);
-  });
-
   it('stops a search after SEARCH_SCAN_BUDGET names and resumes from there, so no request walks a huge catalog', async () => {
     // A catalog of 50,000 names, listed by the store a page at a time (nothing else is called).
     const names = Array.from({ length: 50_000 }, (_, i) => `bulk/r${String(i).padStart(6, '0')}`);
@@ -195,18 +141,4 @@ describe('browse UI', () => {
     expect(await search('n=2')).toEqual({ repositories: names.slice(0, 2), scanned: 2, next: names[1] });
   });
 
-  it("measures an index's size over its first MAX_CHILDREN_MEASURED children only, and says so", async () => {
-    const images = await Promise.all(Array.from({ length: MAX_CHILDREN_MEASURED + 1 }, (_, i) => pushImage(pusher, 'browse/wide', undefined, { layerBytes: 10 + i })));
-    const manifests = await Promise.all(images.map(async (image) => ({
-      mediaType: OCI_MANIFEST, digest: image.digest, platform: { os: 'linux', architecture: 'amd64' },
-      size: (await (await get(`/v2/browse/wide/manifests/${image.digest}`, { Accept: OCI_MANIFEST })).arrayBuffer()).byteLength,
-    })));
-    const real = await pushManifest(pusher, 'browse/wide', 'wide', { schemaVersion: 2, mediaType: OCI_INDEX, manifests }, OCI_INDEX);
-    const summary: { size: number; sizeComplete: boolean; platforms: unknown[] } = await json(`/v2/browse/wide/_nimbus/summary/${real}`);
-    expect(summary.platforms).toHaveLength(MAX_CHILDREN_MEASURED + 1);
-    expect(summary.sizeComplete).toBe(false);
-    // The images share one config (same platform and settings): distinct blobs count once.
-    const configSize = images[0]!.size - 10;
-    expect(summary.size).toBe(configSize + Array.from({ length: MAX_CHILDREN_MEASURED }, (_, i) => 10 + i).reduce((a, b) => a + b, 0));
-  });
 });
