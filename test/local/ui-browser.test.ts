@@ -133,7 +133,10 @@ describe('browse UI in headless Chromium', () => {
     await page.getByRole('button', { name: 'Delete tag doomed' }).click();
     const dialog = page.getByRole('dialog');
     expect(await dialog.textContent()).toContain('scratch/delete:doomed');
-    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    // Keyboard: the dialog opens with Cancel focused, so Enter declines.
+    expect(await dialog.getByRole('button', { name: 'Cancel' }).evaluate((button) => button === document.activeElement)).toBe(true);
+    await page.keyboard.press('Enter');
+    await dialog.waitFor({ state: 'hidden' });
     expect(await page.locator('tr[data-tag="doomed"]').count()).toBe(1);
     await page.getByRole('button', { name: 'Delete tag doomed' }).click();
     await dialog.getByRole('button', { name: 'Delete' }).click();
@@ -143,7 +146,8 @@ describe('browse UI in headless Chromium', () => {
     await page.goto(`${open.url}/ui/#/manifest?name=scratch/delete&digest=${doomedReferrer}`);
     await page.getByRole('button', { name: 'Delete this manifest' }).click();
     await dialog.getByRole('button', { name: 'Delete' }).click();
-    await page.getByRole('heading', { name: 'scratch/delete' }).waitFor();
+    // The UI goes back to the repository once the DELETE has been answered.
+    await page.getByRole('heading', { name: 'scratch/delete', exact: true }).waitFor();
     expect((await fetch(`${open.url}/v2/scratch/delete/manifests/${doomedReferrer}`, { method: 'HEAD' })).status).toBe(404);
     await page.close();
   });

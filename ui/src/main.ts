@@ -1,6 +1,6 @@
 /** The browse UI: hash routes (#/, #/repo?name=, #/manifest?name=&digest=) rendered from the registry's API. */
 import { ApiError, authEnabled, currentUser, login, logout } from './api';
-import { h } from './dom';
+import { h, route } from './dom';
 import { manifestView } from './views/manifest';
 import { repositoryView } from './views/repository';
 import { repositoriesView } from './views/repositories';
@@ -34,7 +34,19 @@ function errorView(error: unknown): HTMLElement {
   const needsLogin = error instanceof ApiError && (error.status === 401 || error.status === 403) && !currentUser();
   return h('section', {}, h('h1', {}, needsLogin ? 'Log in to browse' : 'Something went wrong'),
     h('p', { class: 'error', role: 'alert' }, message),
-    needsLogin ? h('p', {}, 'Anonymous browsing is not granted here: log in with your registry user or robot.') : null);
+    needsLogin ? h('p', {}, 'Anonymous browsing is not granted here: log in with your registry user or robot.') : null,
+    openRepositoryForm());
+}
+
+/** Listing every repository needs pull on all of them; a grant on some still lets you open one by name. */
+function openRepositoryForm(): HTMLElement {
+  const input = h('input', { type: 'text', id: 'open-repo', name: 'name', autocomplete: 'off', placeholder: 'team/app' });
+  const form = h('form', { class: 'bar' }, h('label', { for: 'open-repo' }, 'Open a repository by name'), input, h('button', { type: 'submit' }, 'Open'));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (input.value.trim()) location.hash = route('repo', { name: input.value.trim() });
+  });
+  return form;
 }
 
 async function renderAccount(): Promise<void> {
