@@ -154,6 +154,10 @@ describe('browse UI in headless Chromium', () => {
 
   it('with NIMBUS_AUTH=on, asks for a login, then browses with the token service and offers no delete without the grant', async () => {
     const page = await newPage(locked.url);
+    const tokenRequests: string[] = [];
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/token') tokenRequests.push(request.method());
+    });
     await page.goto(`${locked.url}/ui/`);
     await page.getByRole('heading', { name: 'Log in to browse' }).waitFor();
     await page.getByLabel('User').fill('viewer');
@@ -166,6 +170,9 @@ describe('browse UI in headless Chromium', () => {
     await page.locator('tr[data-tag="v1"]').waitFor();
     expect(await page.getByRole('button', { name: /Delete/ }).count()).toBe(0);
     expect(await page.getByText('Logged in as viewer').count()).toBe(1);
+    // Anonymous token requests first (GET), then the login and its refreshes (POST): the token service only.
+    expect(tokenRequests[0]).toBe('GET');
+    expect(tokenRequests).toContain('POST');
     await page.screenshot({ path: join(ARTIFACTS, 'login.png') });
     await page.close();
   });

@@ -22,7 +22,7 @@ export async function repositoryView(params: URLSearchParams, rerender: () => vo
   return h('section', {},
     h('p', {}, h('a', { href: route('') }, '← Repositories')),
     h('h1', {}, name),
-    storage ? h('p', { class: 'storage' }, `Storage: ${formatBytes(storage.bytes)} in ${storage.manifests} manifests and ${storage.blobs} blobs`) : null,
+    storage ? h('p', { class: 'storage' }, `Storage: ${formatBytes(storage.bytes)} in ${plural(storage.manifests, 'manifest')} and ${plural(storage.blobs, 'blob')}`) : null,
     h('h2', {}, 'Tags'),
     table,
     page.next ? h('nav', { class: 'bar', 'aria-label': 'Pages' }, h('a', { href: route('repo', { name, last: page.next }), rel: 'next' }, 'Next page')) : null,
@@ -50,3 +50,5 @@ function tagRow(name: string, tag: TagRow, deletable: boolean, rerender: () => v
     h('td', {}, pullLine(`docker pull ${registryHost()}/${name}:${tag.tag}`, `Pull command for ${name}:${tag.tag}`)),
     deletable ? h('td', {}, remove) : null);
 }
+
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
