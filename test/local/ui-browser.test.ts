@@ -100,7 +100,12 @@ describe('browse UI in headless Chromium', () => {
     expect(await row('1.0').textContent()).toContain('2.00 MB');
     expect(await row('1.0').textContent()).toContain(image.digest.slice(0, 19));
     expect(await row('1.0').textContent()).toMatch(/\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
-    expect(await row('1.0').getByRole('textbox').inputValue()).toBe(`docker pull ${new URL(open.url).host}/demo/app:1.0`);
+    const pull = `docker pull ${new URL(open.url).host}/demo/app:1.0`;
+    expect(await row('1.0').getByRole('textbox').inputValue()).toBe(pull);
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: open.url });
+    await row('1.0').getByRole('button', { name: 'Copy' }).click();
+    await expect.poll(() => row('1.0').getByRole('button', { name: 'Copied' }).count()).toBe(1);
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(pull);
     expect(await page.locator('.storage').textContent()).toMatch(/Storage: [\d.]+ MB in 6 manifests/);
     await page.screenshot({ path: join(ARTIFACTS, 'tags.png'), fullPage: true });
     await page.close();
