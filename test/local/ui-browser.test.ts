@@ -83,9 +83,14 @@ describe('browse UI in headless Chromium', () => {
     await page.goto(`${open.url}/ui/`);
     const list = page.getByRole('list', { name: 'Repositories' });
     await expect.poll(() => list.getByRole('link').allTextContents()).toEqual(['demo/app', 'other/one', 'other/two', 'scratch/delete', 'tools/lint']);
-    await page.getByLabel('Filter repositories').fill('other');
-    await page.getByLabel('Filter repositories').press('Enter');
+    const filter = page.getByLabel('Filter repositories');
+    await filter.fill('other');
+    await filter.press('Enter');
     await expect.poll(() => list.getByRole('link').allTextContents()).toEqual(['other/one', 'other/two']);
+    // The page re-rendered around the filter; the caret is still in it, so typing goes on.
+    expect(await filter.evaluate((input) => input === document.activeElement)).toBe(true);
+    await page.keyboard.type('/t');
+    await expect.poll(() => list.getByRole('link').allTextContents()).toEqual(['other/two']);
     await page.screenshot({ path: join(ARTIFACTS, 'repositories.png') });
     await page.close();
   });

@@ -7,7 +7,8 @@ import { repositoriesView } from './views/repositories';
 
 let generation = 0;
 
-async function render(): Promise<void> {
+/** Renders the page the hash names; true when it kept the focus in an input of the page. */
+async function render(): Promise<boolean> {
   const current = ++generation;
   const main = document.getElementById('main')!;
   const hash = location.hash.replace(/^#\/?/, '');
@@ -22,11 +23,20 @@ async function render(): Promise<void> {
   } catch (error) {
     view = errorView(error);
   }
-  if (current !== generation) return;
+  if (current !== generation) return false;
+  // Typing in the filter re-renders the page: keep the caret in the new filter box.
+  const focused = document.activeElement instanceof HTMLInputElement && main.contains(document.activeElement) ? document.activeElement.id : '';
   main.replaceChildren(view);
   main.setAttribute('aria-busy', 'false');
   const title = view.querySelector('h1')?.textContent;
   document.title = title ? `${title} · Nimbus` : 'Nimbus registry';
+  const again = focused ? document.getElementById(focused) : null;
+  if (again instanceof HTMLInputElement) {
+    again.focus();
+    again.setSelectionRange(again.value.length, again.value.length);
+    return true;
+  }
+  return false;
 }
 
 function errorView(error: unknown): HTMLElement {
@@ -92,7 +102,8 @@ function loginForm(): HTMLElement {
 }
 
 window.addEventListener('hashchange', () => {
-  void render().then(() => document.getElementById('main')?.focus({ preventScroll: true }));
+  // A new page: move the focus to it (as a page load would), unless the user is typing in it.
+  void render().then((kept) => kept || document.getElementById('main')?.focus({ preventScroll: true }));
 });
 void renderAccount();
 void render();
