@@ -80,7 +80,8 @@ export async function browseTags(ctx: RequestContext): Promise<Response> {
     throw new RegistryError('NAME_UNKNOWN', `repository ${repository} is not known to this registry`, { detail: { name: repository } });
   }
   const [result, infos] = await Promise.all([
-    metadata.listTags(repository, { limit, ...(page.after ? { after: page.after } : {}) }),
+    // n=0 asks for nothing; no store is asked for a page of none (DynamoDB refuses Limit 0).
+    limit === 0 ? Promise.resolve({ items: [], more: false }) : metadata.listTags(repository, { limit, ...(page.after ? { after: page.after } : {}) }),
     inventory ? inventory.listTagInfo(repository) : Promise.resolve([]),
   ]);
   const times = new Map(infos.map((info) => [info.tag, info]));

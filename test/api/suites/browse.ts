@@ -70,6 +70,8 @@ export function defineBrowseSuite(name: string, create: () => Promise<BrowseTarg
       expect(after.tags[0]!.pulledAt).toEqual(expect.any(Number));
       expect(await json('/v2/browse/app/_nimbus/tags?n=1&last=1.0')).toMatchObject({ tags: [{ tag: 'multi' }] });
       expect((await get('/v2/browse/none/_nimbus/tags')).status).toBe(404);
+      expect(await json('/v2/browse/app/_nimbus/tags?n=0')).toEqual({ name: 'browse/app', tags: [] });
+      expect(await json('/v2/_nimbus/repositories?n=0')).toEqual({ repositories: [], scanned: 0 });
     });
 
     it("summarises a manifest's config and measures a repository's storage; referrers stay the spec's API", async () => {
