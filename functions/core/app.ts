@@ -76,7 +76,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
       throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'no such upload session', { detail: { session: match.params.session.slice(0, 64) } });
     }
     const ctx: RequestContext = { request, url, requestId, params: match.params, principal: {}, services };
-    if (method.access !== 'capability') {
+    if (method.access !== 'capability' && method.access !== 'public') {
       ctx.principal = await services.authorizer.authorize(request, method.access(match.params, url.searchParams));
     }
     return method.handler(ctx);

@@ -38,6 +38,8 @@ export interface RouteParams {
   digest?: string;
   session?: string;
   webhook?: string;
+  /** A file of the browse UI (/ui/<asset>); '' for /ui/. */
+  asset?: string;
 }
 
 export interface RequestContext {

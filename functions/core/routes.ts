@@ -8,6 +8,8 @@ import { listCatalog, listTags } from './handlers/listing';
 import { listReferrers } from './handlers/referrers';
 import { cancelUpload, completeUpload, patchUpload, startUpload, uploadStatus } from './handlers/uploads';
 import { runGcPass } from './handlers/gc';
+import { browseManifest, browseTags, repositoryStorage, searchRepositories } from './handlers/browse';
+import { serveUi } from './handlers/ui';
 import { getImmutability, getRetention, putImmutability, putRetention, runRetentionNow } from './handlers/policies';
 import { addWebhook, listDeliveries, listWebhooks, pingWebhook, removeWebhook } from './handlers/webhooks';
 import { cancelDirectUpload, completeDirectUpload, directPartUrls, directUploadStatus, startDirectUpload } from './handlers/direct';
@@ -16,9 +18,10 @@ type Handler = (ctx: RequestContext) => Promise<Response>;
 
 /**
  * How a route is authorized: the access the caller's credentials must grant, or
- * 'capability' for upload-session URLs, which carry their own signed capability.
+ * 'capability' for upload-session URLs, which carry their own signed capability, or 'public'
+ * for the browse UI's static files, which hold no registry data.
  */
-export type RouteAccess = ((params: RouteParams, query: URLSearchParams) => AccessRequest) | 'capability';
+export type RouteAccess = ((params: RouteParams, query: URLSearchParams) => AccessRequest) | 'capability' | 'public';
 
 export interface Route {
   readonly name: string;
@@ -53,6 +56,32 @@ export const ROUTES: readonly Route[] = [
     name: 'catalog',
     pattern: /^\/v2\/_catalog$/,
     methods: { GET: { handler: listCatalog, access: registryWide(['pull']) } },
+  },
+  // The browse UI: static files, then the read routes it adds to the API (handlers/browse.ts).
+  {
+    name: 'ui',
+    pattern: /^\/ui(?:\/(?<asset>[^/]*))?$/,
+    methods: { GET: { handler: serveUi, access: 'public' } },
+  },
+  {
+    name: 'browse-repositories',
+    pattern: /^\/v2\/_nimbus\/repositories$/,
+    methods: { GET: { handler: searchRepositories, access: registryWide(['pull']) } },
+  },
+  {
+    name: 'browse-tags',
+    pattern: /^\/v2\/(?<name>.+)\/_nimbus\/tags$/,
+    methods: { GET: { handler: browseTags, access: onRepository(['pull']) } },
+  },
+  {
+    name: 'browse-summary',
+    pattern: /^\/v2\/(?<name>.+)\/_nimbus\/summary\/(?<digest>[^/]+)$/,
+    methods: { GET: { handler: browseManifest, access: onRepository(['pull']) } },
+  },
+  {
+    name: 'browse-storage',
+    pattern: /^\/v2\/(?<name>.+)\/_nimbus\/storage$/,
+    methods: { GET: { handler: repositoryStorage, access: onRepository(['pull']) } },
   },
   // Nimbus administration ("_" cannot start a name component, so no repository collides).
   {

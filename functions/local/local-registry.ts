@@ -46,6 +46,9 @@ export async function createLocalRegistry(
   // A crashed server's leases would block resuming its uploads until they expire.
   await metadata.releaseAllLeases();
   const webhooks = await createLocalWebhooks(settings, metadata, logger);
+  // The repository index (the catalog, the browse UI's search) is built on first use by walking the
+  // data dir: seconds at 10,000 repositories. Start it now, so the first page does not wait for it.
+  metadata.listRepositories({ limit: 1 }).catch((error: unknown) => logger.log('warn', 'repository index warm-up failed', { error: String(error) }));
   const registry = createRegistry({
     blobs,
     metadata,
