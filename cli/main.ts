@@ -9,6 +9,7 @@ import { registerGrantCommands } from './grants';
 import { registerKeyCommands } from './keys';
 import { registerOidcCommands } from './oidc';
 import { registerImmutabilityCommands } from './immutability';
+import { registerCacheCommands } from './cache';
 import { registerPushCommand } from './push';
 import { registerRetentionCommands } from './retention';
 import { addTargetOptions } from './target';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerGcCommand(program);
   registerRetentionCommands(program);
   registerImmutabilityCommands(program);
+  registerCacheCommands(program);
   registerTlsCommands(program);
   program.addHelpText('after', [
     '',

@@ -12,6 +12,7 @@ import { Uploads } from './upload/uploads';
 import { DirectUploads } from './direct/direct-uploads';
 import type { RegistryTask, Timers } from './ports';
 import { serialGc } from './gc/serial';
+import { PullThroughCache } from './cache/cache';
 
 export interface Registry {
   /** Serves one Distribution API request. Never throws: every failure becomes a spec error. */
@@ -53,6 +54,13 @@ export function createRegistry(deps: RegistryDeps): Registry {
     ...(deps.gc ? { gc: serialGc({ gc: deps.gc, metadata: deps.metadata, clock, logger }) } : {}),
     ...(deps.blobLocks ? { blobLocks: deps.blobLocks } : {}),
   };
+  if (deps.cache && deps.policies) {
+    services.cacheSecrets = deps.cache.secrets;
+    services.cache = new PullThroughCache({
+      policies: deps.policies, secrets: deps.cache.secrets, http: deps.cache.http, blobs: deps.blobs, metadata: deps.metadata, hashing, clock, logger,
+      authorizer: services.authorizer, blobLocks: deps.blobLocks, maxManifestBytes: config.maxManifestBytes, tagRecheckSeconds: deps.cache.tagRecheckSeconds ?? 3600,
+    });
+  }
 
   async function dispatch(request: Request, requestId: string): Promise<Response> {
     // Before anything reads the URL: its path may have been resolved into another one.

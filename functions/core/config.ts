@@ -2,6 +2,7 @@ import type { Authorizer } from './access';
 import type { PolicyInventory, PolicyStore } from './policy/ports';
 import type { BlobStore, Clock, Hashing, Logger, MetadataStore, TaskQueue, Timers } from './ports';
 import type { BlobLocks, GcStore } from './gc/ports';
+import type { CacheSecrets, UpstreamHttp } from './cache/ports';
 
 export interface RegistryConfig {
   /** HMAC key (≥ 32 bytes) that signs upload Location capabilities. */
@@ -58,6 +59,18 @@ export interface RegistryDeps {
   readonly policies?: PolicyStore;
   /** Usually the metadata store itself. @default none: no pull times, no retention runs */
   readonly inventory?: PolicyInventory;
+  /**
+   * Pull-through cache (core/cache/): how to reach upstreams and where their credentials are.
+   * Needs `policies` (the rules are a policy document). @default none: no cache, no cache routes
+   */
+  readonly cache?: CacheDeps;
+}
+
+export interface CacheDeps {
+  readonly http: UpstreamHttp;
+  readonly secrets: CacheSecrets;
+  /** A cached tag is rechecked upstream (HEAD) at most this often. @default 3600 */
+  readonly tagRecheckSeconds?: number;
 }
 
 export interface ResolvedConfig {

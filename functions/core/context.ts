@@ -7,6 +7,8 @@ import type { DirectUploads } from './direct/direct-uploads';
 import type { BlobLocks } from './gc/ports';
 import type { GcPasses } from './gc/serial';
 import type { PolicyInventory, PolicyStore } from './policy/ports';
+import type { PullThroughCache } from './cache/cache';
+import type { CacheSecrets } from './cache/ports';
 
 /** Everything a handler may use, built once per registry. */
 export interface Services {
@@ -27,6 +29,9 @@ export interface Services {
   policies: PolicyStore | undefined;
   /** Tags and manifests with their times, for retention and pull-time recording. */
   inventory: PolicyInventory | undefined;
+  /** The pull-through cache, when the registry has one (and a policy store for its rules). */
+  cache?: PullThroughCache;
+  cacheSecrets?: CacheSecrets;
 }
 
 export interface RouteParams {

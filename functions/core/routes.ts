@@ -8,6 +8,7 @@ import { listCatalog, listTags } from './handlers/listing';
 import { listReferrers } from './handlers/referrers';
 import { cancelUpload, completeUpload, patchUpload, startUpload, uploadStatus } from './handlers/uploads';
 import { runGcPass } from './handlers/gc';
+import { addCacheRule, listCacheRules, removeCacheRule } from './handlers/cache';
 import { getImmutability, getRetention, putImmutability, putRetention, runRetentionNow } from './handlers/policies';
 import { cancelDirectUpload, completeDirectUpload, directPartUrls, directUploadStatus, startDirectUpload } from './handlers/direct';
 
@@ -73,6 +74,13 @@ export const ROUTES: readonly Route[] = [
     name: 'immutability',
     pattern: /^\/v2\/_nimbus\/immutability$/,
     methods: { GET: { handler: getImmutability, access: admin }, PUT: { handler: putImmutability, access: admin } },
+  },
+  {
+    name: 'cache',
+    pattern: /^\/v2\/_nimbus\/cache$/,
+    methods: {
+      GET: { handler: listCacheRules, access: admin }, POST: { handler: addCacheRule, access: admin }, DELETE: { handler: removeCacheRule, access: admin },
+    },
   },
   {
     name: 'tags',

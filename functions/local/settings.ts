@@ -19,6 +19,7 @@ export const SETTINGS = [
   ['NIMBUS_UPLOAD_SESSION_TTL', '86400', 'Seconds an idle upload is kept before it is swept.'],
   ['NIMBUS_GC_INTERVAL', '3600', 'Seconds between background garbage collection passes (0: off). A pass frees the bytes of blobs no manifest uses once the safety window has passed, and sweeps abandoned uploads; `npx nimbus gc` runs one now.'],
   ['NIMBUS_GC_MIN_AGE', '86400', 'The safety window in seconds: a blob is collected only once unreferenced and untouched (not pushed, linked, mounted or released) for this long.'],
+  ['NIMBUS_CACHE_RECHECK_MINUTES', '60', 'Pull-through cache: a cached tag is checked upstream (one HEAD) at most this often; 0 checks on every pull. Digests are never rechecked.'],
   ['NIMBUS_AUTH', 'off', 'on: require docker login (token auth; manage users with `npx nimbus`). off: anyone may push and pull, like registry:2.'],
   ['NIMBUS_AUTH_SERVICE', 'nimbus', 'With NIMBUS_AUTH=on: the service name in auth challenges and the audience of issued tokens.'],
   ['NIMBUS_AUTH_TOKEN_TTL', '300', 'With NIMBUS_AUTH=on: seconds an access token stays valid.'],
@@ -44,6 +45,8 @@ export interface LocalSettings {
   /** NIMBUS_TLS_CERT and NIMBUS_TLS_KEY (paths), or undefined for plain HTTP. */
   tls: { certFile: string; keyFile: string } | undefined;
   drainSeconds: number;
+  /** Pull-through cache: minutes between upstream checks of a cached tag. */
+  cacheRecheckMinutes: number;
   /** 'off', 'on' (the registry port) or a port of its own. */
   metrics: 'off' | 'on' | number;
 }
@@ -84,6 +87,7 @@ export function readSettings(env: NodeJS.ProcessEnv): LocalSettings {
     tls,
     drainSeconds: integer(env, 'NIMBUS_DRAIN_SECONDS', 10, 0, 3600),
     metrics: metricsSetting(env.NIMBUS_METRICS),
+    cacheRecheckMinutes: integer(env, 'NIMBUS_CACHE_RECHECK_MINUTES', 60, 0, 7 * 24 * 60),
   };
 }
 
