@@ -38,7 +38,7 @@ export function registerCacheCommands(program: Command): void {
       if (upstream === undefined) {
         throw new CliError(options.root ? 'with --root, give the upstream URL only: npx nimbus cache add --root https://registry-1.docker.io' : 'give a prefix and an upstream URL: npx nimbus cache add dockerhub https://registry-1.docker.io');
       }
-      if ((options.username === undefined) !== (options.passwordStdin === true)) throw new CliError('--username and --password-stdin go together');
+      if ((options.username !== undefined) !== (options.passwordStdin === true)) throw new CliError('--username and --password-stdin go together');
       const password = options.passwordStdin ? await readStdin('upstream password') : undefined;
       const body = { prefix, upstream, ...(options.username ? { username: options.username, password } : {}), ...(options.open ? { openFills: true } : {}) };
       await withEndpoint(command, async (endpoint) => {
