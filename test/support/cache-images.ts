@@ -19,7 +19,7 @@ async function ok(response: Response, what: string): Promise<Response> {
 }
 
 /** Pushes one blob as clients do: POST for a Location, then PUT ?digest= with the bytes. */
-export async function pushBlob(url: string, repository: string, bytes: Uint8Array, headers: Record<string, string> = {}): Promise<string> {
+export async function pushBlob(url: string, repository: string, bytes: Uint8Array<ArrayBuffer>, headers: Record<string, string> = {}): Promise<string> {
   const digest = sha256(bytes);
   const start = await ok(await fetch(`${url}/v2/${repository}/blobs/uploads/`, { method: 'POST', headers }), `upload start in ${repository}`);
   await start.body?.cancel();
