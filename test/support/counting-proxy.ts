@@ -23,10 +23,11 @@ export class CountingProxy {
   private constructor(private readonly server: Server, readonly url: string) {}
 
   static async start(target: string): Promise<CountingProxy> {
-    let proxy!: CountingProxy;
-    const server = createServer((req, res) => proxy.forward(req, res, new URL(target)));
+    const handler: { proxy?: CountingProxy } = {};
+    const server = createServer((req, res) => handler.proxy!.forward(req, res, new URL(target)));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    proxy = new CountingProxy(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const proxy = new CountingProxy(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    handler.proxy = proxy;
     server.on('connection', (socket) => {
       proxy.sockets.add(socket);
       socket.on('close', () => proxy.sockets.delete(socket));
