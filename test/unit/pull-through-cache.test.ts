@@ -1,0 +1,179 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FsBlobStore } from '../../functions/adapters/fs/blob-store';
+import { FsMetadataStore } from '../../functions/adapters/fs/metadata-store';
+import { FsPolicyStore } from '../../functions/adapters/fs/policy-store';
+import { createRegistry, wasmHashing, type Authorizer, type Registry } from '../../functions/core/index';
+import type { CacheSecrets, UpstreamCredentials, UpstreamHttp } from '../../functions/core/cache/ports';
+import { ManualTime } from './manual-time';
+
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const ACCEPT = `${OCI_MANIFEST}, ${OCI_INDEX}`;
+const sha256 = (bytes: Uint8Array | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+/** Callers name themselves with x-user; only "pusher" may push (and so fill). */
+const authorizer: Authorizer = {
+  async authorize(request) {
+    const user = request.headers.get('x-user');
+    return user ? { subject: user } : {};
+  },
+  async can(principal, _repository, action) {
+    return action === 'pull' || principal.subject === 'pusher';
+  },
+};
+
+function memorySecrets(): CacheSecrets {
+  const map = new Map<string, UpstreamCredentials>();
+  return { get: async (key) => map.get(key), put: async (key, value) => void map.set(key, value), delete: async (key) => void map.delete(key) };
+}
+
+async function stores(dir: string) {
+  const metadata = new FsMetadataStore(dir, { fsync: false });
+  const blobs = new FsBlobStore(dir, { fsync: false });
+  await Promise.all([metadata.init(), blobs.init()]);
+  return { metadata, blobs, policies: new FsPolicyStore(dir, { fsync: false }) };
+}
+
+async function pushBlob(registry: Registry, repository: string, bytes: Uint8Array<ArrayBuffer>): Promise<{ digest: string; size: number }> {
+  const digest = sha256(bytes);
+  const response = await registry.fetch(new Request(`http://up/v2/${repository}/blobs/uploads/?digest=${digest}`, { method: 'POST', body: bytes }));
+  expect(response.status).toBe(201);
+  return { digest, size: bytes.byteLength };
+}
+
+async function pushManifest(registry: Registry, repository: string, reference: string, body: string, mediaType: string): Promise<string> {
+  const response = await registry.fetch(new Request(`http://up/v2/${repository}/manifests/${reference}`, { method: 'PUT', body, headers: { 'content-type': mediaType } }));
+  expect(response.status).toBe(201);
+  return sha256(body);
+}
+
+async function pushImage(registry: Registry, repository: string, tag?: string): Promise<{ digest: string; body: string; blobs: string[] }> {
+  const config = await pushBlob(registry, repository, new Uint8Array(randomBytes(64)));
+  const layer = await pushBlob(registry, repository, new Uint8Array(randomBytes(4096)));
+  const body = JSON.stringify({
+    schemaVersion: 2, mediaType: OCI_MANIFEST,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }],
+  });
+  const digest = await pushManifest(registry, repository, tag ?? sha256(body), body, OCI_MANIFEST);
+  return { digest, body, blobs: [config.digest, layer.digest] };
+}
+
+describe('pull-through cache (in process)', () => {
+  let dir: string;
+  let upstream: Registry;
+  let registry: Registry;
+  let time: ManualTime;
+  /** Every request the upstream saw: "GET /v2/team/app/manifests/1". */
+  let seen: string[];
+  /** Set to corrupt the bodies of upstream blob GETs. */
+  let corrupt: boolean;
+
+  const pull = (path: string, user = 'reader', method = 'GET') => registry.fetch(new Request(`http://nimbus/v2/${path}`, { method, headers: { 'x-user': user, accept: ACCEPT } }));
+  const addRule = async (rule: Record<string, unknown>) => {
+    const response = await registry.fetch(new Request('http://nimbus/v2/_nimbus/cache', { method: 'POST', body: JSON.stringify(rule) }));
+    expect(response.status).toBe(200);
+  };
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nimbus-cache-unit-'));
+    const up = await stores(join(dir, 'up'));
+    upstream = createRegistry({ ...up, hashing: wasmHashing, config: { uploadSecret: new Uint8Array(32).fill(1), blobRedirectSeconds: 0 } });
+    seen = [];
+    corrupt = false;
+    const http: UpstreamHttp = {
+      async fetch(url, request) {
+        seen.push(`${request.method} ${new URL(url).pathname}`);
+        const response = await upstream.fetch(new Request(url, { method: request.method, headers: request.headers }));
+        if (!corrupt || !url.includes('/blobs/') || request.method !== 'GET') return response;
+        const bytes = new Uint8Array(await response.arrayBuffer());
+        bytes[0] = bytes[0]! ^ 0xff;
+        return new Response(bytes, { status: response.status, headers: response.headers });
+      },
+    };
+    time = new ManualTime();
+    const down = await stores(join(dir, 'down'));
+    registry = createRegistry({
+      ...down, hashing: wasmHashing, authorizer, clock: time, inventory: down.metadata,
+      config: { uploadSecret: new Uint8Array(32).fill(2), blobRedirectSeconds: 0 },
+      cache: { http, secrets: memorySecrets(), tagRecheckSeconds: 600 },
+    });
+    await addRule({ prefix: 'mirror', upstream: 'http://upstream.test' });
+  });
+
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('fills only for principals with push on the repository, unless the rule opens fills; cached content pulls like any', async () => {
+    const image = await pushImage(upstream, 'team/app', '1');
+    expect((await pull('mirror/team/app/manifests/1')).status).toBe(404);
+    expect(seen).toEqual([]);
+    const filled = await pull('mirror/team/app/manifests/1', 'pusher');
+    expect(filled.status).toBe(200);
+    expect(await filled.text()).toBe(image.body);
+    // Readers see the cached manifest, but a blob not filled yet stays unknown to them.
+    expect((await pull('mirror/team/app/manifests/1')).status).toBe(200);
+    expect((await pull(`mirror/team/app/blobs/${image.blobs[1]}`)).status).toBe(404);
+    await addRule({ prefix: 'mirror', upstream: 'http://upstream.test', openFills: true });
+    const blob = await pull(`mirror/team/app/blobs/${image.blobs[1]}`);
+    expect(blob.status).toBe(200);
+    expect(sha256(new Uint8Array(await blob.arrayBuffer()))).toBe(image.blobs[1]);
+  });
+
+  it('fetches an index, then each child only when it is asked for by digest', async () => {
+    const [amd, arm] = [await pushImage(upstream, 'team/multi'), await pushImage(upstream, 'team/multi')];
+    const index = JSON.stringify({
+      schemaVersion: 2, mediaType: OCI_INDEX,
+      manifests: [amd, arm].map((child, i) => ({ mediaType: OCI_MANIFEST, digest: child.digest, size: child.body.length, platform: { os: 'linux', architecture: ['amd64', 'arm64'][i] } })),
+    });
+    await pushManifest(upstream, 'team/multi', 'latest', index, OCI_INDEX);
+    expect(await (await pull('mirror/team/multi/manifests/latest', 'pusher')).text()).toBe(index);
+    expect(seen.filter((line) => line.includes(amd.digest) || line.includes(arm.digest))).toEqual([]);
+    expect(await (await pull(`mirror/team/multi/manifests/${arm.digest}`, 'pusher')).text()).toBe(arm.body);
+    expect(seen.filter((line) => line.includes(arm.digest))).toEqual([`GET /v2/team/multi/manifests/${arm.digest}`]);
+    expect(seen.filter((line) => line.includes(amd.digest))).toEqual([]);
+  });
+
+  it('rechecks a tag with one HEAD once the recheck interval has passed, and follows a moved tag', async () => {
+    await pushImage(upstream, 'team/app', '1');
+    await pull('mirror/team/app/manifests/1', 'pusher');
+    time.advance(599_000);
+    await pull('mirror/team/app/manifests/1', 'pusher');
+    expect(seen.filter((line) => line.includes('/manifests/1'))).toEqual(['GET /v2/team/app/manifests/1']);
+    time.advance(2_000);
+    await pull('mirror/team/app/manifests/1', 'pusher');
+    expect(seen.filter((line) => line.includes('/manifests/1'))).toEqual(['GET /v2/team/app/manifests/1', 'HEAD /v2/team/app/manifests/1']);
+    const moved = await pushImage(upstream, 'team/app', '1');
+    time.advance(601_000);
+    const response = await pull('mirror/team/app/manifests/1', 'pusher');
+    expect(response.headers.get('docker-content-digest')).toBe(moved.digest);
+    // A digest is never rechecked.
+    const before = seen.length;
+    time.advance(10 * 601_000);
+    expect((await pull(`mirror/team/app/manifests/${moved.digest}`, 'pusher')).status).toBe(200);
+    expect(seen.length).toBe(before);
+  });
+
+  it('stores nothing when the upstream sends bytes that do not match the digest', async () => {
+    const image = await pushImage(upstream, 'team/app', '1');
+    corrupt = true;
+    const response = await pull(`mirror/team/app/blobs/${image.blobs[1]}`, 'pusher');
+    await expect(response.arrayBuffer()).rejects.toThrow();
+    corrupt = false;
+    expect((await pull(`mirror/team/app/blobs/${image.blobs[1]}`, 'reader', 'HEAD')).status).toBe(404);
+    const retried = await pull(`mirror/team/app/blobs/${image.blobs[1]}`, 'pusher');
+    expect(sha256(new Uint8Array(await retried.arrayBuffer()))).toBe(image.blobs[1]);
+  });
+
+  it('serves 20 concurrent requesters of a cold blob with one upstream GET', async () => {
+    const image = await pushImage(upstream, 'team/app', '1');
+    const bodies = await Promise.all(Array.from({ length: 20 }, async () => new Uint8Array(await (await pull(`mirror/team/app/blobs/${image.blobs[1]}`, 'pusher')).arrayBuffer())));
+    for (const body of bodies) expect(sha256(body)).toBe(image.blobs[1]);
+    expect(seen.filter((line) => line === `GET /v2/team/app/blobs/${image.blobs[1]}`)).toHaveLength(1);
+  });
+});
