@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../functions/adapters/fs/blob-store';
 import { FsMetadataStore } from '../../functions/adapters/fs/metadata-store';
 import { FsPolicyStore } from '../../functions/adapters/fs/policy-store';
-import { createRegistry, wasmHashing, type Authorizer, type Registry } from '../../functions/core/index';
+import { createRegistry, matchRoute, wasmHashing, type Authorizer, type Registry } from '../../functions/core/index';
 import type { CacheSecrets, UpstreamCredentials, UpstreamHttp } from '../../functions/core/cache/ports';
 import { ManualTime } from './manual-time';
 
@@ -175,5 +175,23 @@ describe('pull-through cache (in process)', () => {
     const bodies = await Promise.all(Array.from({ length: 20 }, async () => new Uint8Array(await (await pull(`mirror/team/app/blobs/${image.blobs[1]}`, 'pusher')).arrayBuffer())));
     for (const body of bodies) expect(sha256(body)).toBe(image.blobs[1]);
     expect(seen.filter((line) => line === `GET /v2/team/app/blobs/${image.blobs[1]}`)).toHaveLength(1);
+  });
+
+  it('a requester that reads nothing while a blob fills does not hold the fill up, and still gets every byte', async () => {
+    const blob = await pushBlob(upstream, 'team/big', new Uint8Array(randomBytes(24 * 1024 * 1024)));
+    const leader = await pull(`mirror/team/big/blobs/${blob.digest}`, 'pusher');
+    // Answered from storage once the fill is done: the fill went on while the leader read nothing.
+    const other = await pull(`mirror/team/big/blobs/${blob.digest}`, 'pusher');
+    expect(sha256(new Uint8Array(await other.arrayBuffer()))).toBe(blob.digest);
+    expect(sha256(new Uint8Array(await leader.arrayBuffer()))).toBe(blob.digest);
+    expect(seen.filter((line) => line.startsWith('GET') && line.includes(blob.digest))).toHaveLength(1);
+  });
+
+  it('serves the cache rules only on admin routes', () => {
+    const route = matchRoute('/v2/_nimbus/cache')!.route;
+    for (const method of ['GET', 'POST', 'DELETE']) {
+      const access = route.methods[method]!.access;
+      expect(access !== 'capability' && access({}, new URLSearchParams()).admin, method).toBe(true);
+    }
   });
 });

@@ -6,6 +6,7 @@ import type { BlobLocks } from '../gc/ports';
 import { underBlobLock } from '../keyed-lock';
 import { CONTENT_DIGEST_HEADER } from '../http/headers';
 import type { CacheMatch } from './rules';
+import { LeaderStream } from './leader-stream';
 import type { UpstreamClient } from './upstream';
 
 export interface BlobFillDeps {
@@ -41,26 +42,12 @@ export async function startBlobFill(deps: BlobFillDeps, match: CacheMatch, repos
     await response.body?.cancel();
     throw new RegistryError('UNAVAILABLE', `upstream ${match.rule.upstream} answered HTTP ${response.status} for blob ${digest.value}`);
   }
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  let listening = true;
-  const client = new ReadableStream<Uint8Array>({
-    start: (c) => { controller = c; },
-    cancel: () => { listening = false; },
-  });
-  const body = response.body;
-  const forward = (chunk: Uint8Array) => {
-    if (!listening) return;
-    try {
-      controller.enqueue(chunk);
-    } catch {
-      listening = false;
-    }
-  };
-  const stored = store(deps, repository, digest, body, forward).then((record) => {
-    if (listening) controller.close();
+  const leader = new LeaderStream(deps.blobs);
+  const stored = store(deps, repository, digest, response.body, (chunk) => leader.push(chunk)).then((record) => {
+    leader.finish(record);
     return record;
   }, (error: unknown) => {
-    if (listening) controller.error(error);
+    leader.fail(error);
     throw error;
   });
   const length = response.headers.get('content-length');
@@ -68,7 +55,7 @@ export async function startBlobFill(deps: BlobFillDeps, match: CacheMatch, repos
     'Content-Type': 'application/octet-stream', [CONTENT_DIGEST_HEADER]: digest.value, ETag: `"${digest.value}"`,
     ...(length !== null && /^\d+$/.test(length) ? { 'Content-Length': length } : {}),
   };
-  return { response: new Response(client, { status: 200, headers }), stored };
+  return { response: new Response(leader.stream, { status: 200, headers }), stored };
 }
 
 async function store(
