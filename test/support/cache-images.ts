@@ -37,7 +37,7 @@ export async function pushImage(url: string, repository: string, tag: string, la
   const config = new TextEncoder().encode(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, nonce: randomBytes(8).toString('hex') }));
   const configDigest = await pushBlob(url, repository, config, headers);
   const layers: Array<{ digest: string; size: number }> = [];
-  for (const size of layerSizes) layers.push({ digest: await pushBlob(url, repository, new Uint8Array(randomBytes(size)), headers), size });
+  layers.push(...await Promise.all(layerSizes.map(async (size) => ({ digest: await pushBlob(url, repository, new Uint8Array(randomBytes(size)), headers), size }))));
   const manifest = JSON.stringify({
     schemaVersion: 2, mediaType: OCI_MANIFEST,
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.byteLength },
