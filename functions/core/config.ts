@@ -2,7 +2,7 @@ import type { Authorizer } from './access';
 import type { PolicyInventory, PolicyStore } from './policy/ports';
 import type { BlobStore, Clock, Hashing, Logger, MetadataStore, TaskQueue, Timers } from './ports';
 import type { BlobLocks, GcStore } from './gc/ports';
-import type { CacheSecrets, UpstreamHttp } from './cache/ports';
+import type { CacheMarks, CacheSecrets, UpstreamHttp } from './cache/ports';
 
 export interface RegistryConfig {
   /** HMAC key (≥ 32 bytes) that signs upload Location capabilities. */
@@ -69,6 +69,8 @@ export interface RegistryDeps {
 export interface CacheDeps {
   readonly http: UpstreamHttp;
   readonly secrets: CacheSecrets;
+  /** Tags the root mirror filled. @default in memory */
+  readonly marks?: CacheMarks;
   /** A cached tag is rechecked upstream (HEAD) at most this often. @default 3600 */
   readonly tagRecheckSeconds?: number;
 }

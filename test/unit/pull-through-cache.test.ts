@@ -194,4 +194,21 @@ describe('pull-through cache (in process)', () => {
       expect(access !== 'capability' && access({}, new URLSearchParams()).admin, method).toBe(true);
     }
   });
+
+  it('the root mirror fills missing tags and rechecks them, but never touches a tag people pushed', async () => {
+    await addRule({ prefix: '', upstream: 'http://upstream.test' });
+    await pushImage(upstream, 'library/app', '1');
+    const local = await pushImage(upstream, 'library/app', 'mine');
+    // Pushed here under the same name as an upstream tag.
+    const ours = await pushImage(registry, 'library/app', 'mine');
+    expect(ours.digest).not.toBe(local.digest);
+    const filled = await pull('library/app/manifests/1', 'pusher');
+    expect(filled.status).toBe(200);
+    time.advance(601_000);
+    const pushedTag = await pull('library/app/manifests/mine', 'pusher');
+    expect(pushedTag.headers.get('docker-content-digest')).toBe(ours.digest);
+    expect(seen.filter((line) => line.includes('/manifests/mine'))).toEqual([]);
+    await pull('library/app/manifests/1', 'pusher');
+    expect(seen.filter((line) => line.includes('/manifests/1'))).toEqual(['GET /v2/library/app/manifests/1', 'HEAD /v2/library/app/manifests/1']);
+  });
 });

@@ -8,7 +8,7 @@ import type { BlobLocks } from '../gc/ports';
 import type { PolicyStore } from '../policy/ports';
 import { CONTENT_DIGEST_HEADER } from '../http/headers';
 import { emptyResponse } from '../http/responses';
-import type { CacheSecrets, UpstreamHttp } from './ports';
+import type { CacheMarks, CacheSecrets, UpstreamHttp } from './ports';
 import { matchCacheRule, parseCacheRules, type CacheMatch, type CacheRulesDocument } from './rules';
 import { UpstreamClient, UpstreamUnavailableError } from './upstream';
 import { fillManifest, headUpstreamTag, type ManifestFillDeps } from './manifest-fill';
@@ -18,6 +18,7 @@ import { SingleFlight } from './single-flight';
 export interface PullThroughCacheDeps {
   policies: PolicyStore;
   secrets: CacheSecrets | undefined;
+  marks: CacheMarks;
   http: UpstreamHttp;
   blobs: BlobStore;
   metadata: MetadataStore;
@@ -66,15 +67,15 @@ export class PullThroughCache {
    */
   async manifest(ctx: RequestContext, repository: string, reference: ManifestReference, local: ManifestRecord | undefined): Promise<ManifestRecord | undefined> {
     if (reference.kind === 'digest' && local) return undefined;
-    const match = await this.match(repository);
+    const key = reference.kind === 'tag' ? `${repository}:${reference.tag}` : undefined;
+    const match = await this.covering(repository, key !== undefined && local !== undefined ? key : undefined);
     if (!match || !(await this.mayFill(ctx, match, repository))) return undefined;
     if (reference.kind === 'digest') {
       return this.manifestFlights.run(`${repository}@${reference.digest}`, () => fillManifest(this.fillDeps(), match, repository, { digest: reference.digest }));
     }
-    const key = `${repository}:${reference.tag}`;
-    if (local && this.deps.clock.now() - (this.checked.get(key) ?? 0) < this.deps.tagRecheckSeconds * 1000) return undefined;
+    if (local && this.deps.clock.now() - (this.checked.get(key!) ?? 0) < this.deps.tagRecheckSeconds * 1000) return undefined;
     try {
-      return await this.manifestFlights.run(key, () => this.refreshTag(match, repository, reference.tag, local));
+      return await this.manifestFlights.run(key!, () => this.refreshTag(match, repository, reference.tag, local));
     } catch (error) {
       if (!(error instanceof UpstreamUnavailableError)) throw error;
       if (local) {
@@ -98,7 +99,10 @@ export class PullThroughCache {
       }
     }
     const record = await fillManifest(this.fillDeps(), match, repository, { tag });
-    if (record) this.checked.set(key, this.deps.clock.now());
+    if (record) {
+      this.checked.set(key, this.deps.clock.now());
+      if (match.rule.prefix === '') await this.deps.marks.markFilled(key);
+    }
     return record ?? local;
   }
 
@@ -110,6 +114,7 @@ export class PullThroughCache {
    */
   async blob(ctx: RequestContext, repository: string, digestText: string | undefined): Promise<Response | BlobRecord | undefined> {
     const digest = parseDigest(digestText);
+    // Filling a blob overwrites nothing: the root mirror may fill one in any repository.
     const match = await this.match(repository);
     if (!match || !(await this.mayFill(ctx, match, repository))) return undefined;
     const key = `${repository}@${digest.value}`;
@@ -141,6 +146,17 @@ export class PullThroughCache {
       if (error instanceof UpstreamUnavailableError) throw unavailable(error);
       throw error;
     }
+  }
+
+  /**
+   * The rule that may act on a pull. The root mirror covers every repository no prefix rule does,
+   * so a stored tag (`storedTag`) it did not fill is a tag people pushed: it is never rechecked or
+   * moved from upstream.
+   */
+  private async covering(repository: string, storedTag: string | undefined): Promise<CacheMatch | undefined> {
+    const match = await this.match(repository);
+    if (match?.rule.prefix === '' && storedTag !== undefined && !(await this.deps.marks.isFilled(storedTag))) return undefined;
+    return match;
   }
 
   private async mayFill(ctx: RequestContext, match: CacheMatch, repository: string): Promise<boolean> {

@@ -30,3 +30,19 @@ export interface CacheSecrets {
   put(key: string, credentials: UpstreamCredentials): Promise<void>;
   delete(key: string): Promise<void>;
 }
+
+/**
+ * Which tags the root mirror filled (`<repository>:<tag>`): it covers every repository no prefix
+ * rule does, so it rechecks and moves only tags it filled itself; a tag people pushed is never
+ * touched by it. Kept durably so a restart does not forget them.
+ */
+export interface CacheMarks {
+  isFilled(tag: string): Promise<boolean>;
+  markFilled(tag: string): Promise<void>;
+}
+
+/** Marks in memory (tests, and stores without a place for them). */
+export function memoryCacheMarks(): CacheMarks {
+  const filled = new Set<string>();
+  return { isFilled: async (tag) => filled.has(tag), markFilled: async (tag) => void filled.add(tag) };
+}
