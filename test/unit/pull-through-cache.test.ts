@@ -72,6 +72,8 @@ describe('pull-through cache (in process)', () => {
   let seen: string[];
   /** Set to corrupt the bodies of upstream blob GETs. */
   let corrupt: boolean;
+  /** Set to make every upstream request fail as a refused connection does. */
+  let upstreamDown: boolean;
 
   const pull = (path: string, user = 'reader', method = 'GET') => registry.fetch(new Request(`http://nimbus/v2/${path}`, { method, headers: { 'x-user': user, accept: ACCEPT } }));
   const addRule = async (rule: Record<string, unknown>) => {
@@ -85,9 +87,11 @@ describe('pull-through cache (in process)', () => {
     upstream = createRegistry({ ...up, hashing: wasmHashing, config: { uploadSecret: new Uint8Array(32).fill(1), blobRedirectSeconds: 0 } });
     seen = [];
     corrupt = false;
+    upstreamDown = false;
     const http: UpstreamHttp = {
       async fetch(url, request) {
         seen.push(`${request.method} ${new URL(url).pathname}`);
+        if (upstreamDown) throw new Error('connect ECONNREFUSED');
         const response = await upstream.fetch(new Request(url, { method: request.method, headers: request.headers }));
         if (!corrupt || !url.includes('/blobs/') || request.method !== 'GET') return response;
         const bytes = new Uint8Array(await response.arrayBuffer());
@@ -210,5 +214,15 @@ describe('pull-through cache (in process)', () => {
     expect(seen.filter((line) => line.includes('/manifests/mine'))).toEqual([]);
     await pull('library/app/manifests/1', 'pusher');
     expect(seen.filter((line) => line.includes('/manifests/1'))).toEqual(['GET /v2/library/app/manifests/1', 'HEAD /v2/library/app/manifests/1']);
+  });
+
+  it('answers 503 UNAVAILABLE, never a 5xx of its own, when the upstream is down and nothing is cached', async () => {
+    const image = await pushImage(upstream, 'team/app', '1');
+    upstreamDown = true;
+    for (const path of ['mirror/team/app/manifests/1', `mirror/team/app/manifests/${image.digest}`, `mirror/team/app/blobs/${image.blobs[1]}`]) {
+      const response = await pull(path, 'pusher');
+      expect(response.status, path).toBe(503);
+      expect(((await response.json()) as { errors: Array<{ code: string }> }).errors[0]!.code).toBe('UNAVAILABLE');
+    }
   });
 });

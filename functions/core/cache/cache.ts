@@ -71,7 +71,10 @@ export class PullThroughCache {
     const match = await this.covering(repository, key !== undefined && local !== undefined ? key : undefined);
     if (!match || !(await this.mayFill(ctx, match, repository))) return undefined;
     if (reference.kind === 'digest') {
-      return this.manifestFlights.run(`${repository}@${reference.digest}`, () => fillManifest(this.fillDeps(), match, repository, { digest: reference.digest }));
+      const fill = () => fillManifest(this.fillDeps(), match, repository, { digest: reference.digest });
+      return this.manifestFlights.run(`${repository}@${reference.digest}`, fill).catch((error: unknown) => {
+        throw error instanceof UpstreamUnavailableError ? unavailable(error) : error;
+      });
     }
     if (local && this.deps.clock.now() - (this.checked.get(key!) ?? 0) < this.deps.tagRecheckSeconds * 1000) return undefined;
     try {
@@ -144,7 +147,10 @@ export class PullThroughCache {
       return await Promise.race([leader, stored]);
     } catch (error) {
       if (error instanceof UpstreamUnavailableError) throw unavailable(error);
-      throw error;
+      if (error instanceof RegistryError) throw error;
+      // The upstream's transfer broke off (or storage failed): retryable, and nothing was stored.
+      this.deps.logger.log('warn', 'cache blob fill failed', { repository, digest: digest.value, error: String(error) });
+      throw new RegistryError('UNAVAILABLE', `filling blob ${digest.value} from upstream ${match.rule.upstream} failed; nothing was stored, retry`);
     }
   }
 
