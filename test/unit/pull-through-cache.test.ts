@@ -6,6 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsBlobStore } from '../../functions/adapters/fs/blob-store';
 import { FsMetadataStore } from '../../functions/adapters/fs/metadata-store';
 import { FsPolicyStore } from '../../functions/adapters/fs/policy-store';
+import { FsGcStore } from '../../functions/adapters/fs/gc-store';
+import { KeyedMutex } from '../../functions/adapters/fs/keyed-mutex';
 import { createRegistry, matchRoute, wasmHashing, type Authorizer, type Registry } from '../../functions/core/index';
 import type { CacheSecrets, UpstreamCredentials, UpstreamHttp } from '../../functions/core/cache/ports';
 import { ManualTime } from './manual-time';
@@ -101,8 +103,10 @@ describe('pull-through cache (in process)', () => {
     };
     time = new ManualTime();
     const down = await stores(join(dir, 'down'));
+    const blobLocks = new KeyedMutex();
     registry = createRegistry({
-      ...down, hashing: wasmHashing, authorizer, clock: time, inventory: down.metadata,
+      ...down, hashing: wasmHashing, authorizer, clock: time, inventory: down.metadata, blobLocks,
+      gc: new FsGcStore(join(dir, 'down'), { metadata: down.metadata, locks: blobLocks, fsync: false }),
       config: { uploadSecret: new Uint8Array(32).fill(2), blobRedirectSeconds: 0 },
       cache: { http, secrets: memorySecrets(), tagRecheckSeconds: 600 },
     });
@@ -224,5 +228,23 @@ describe('pull-through cache (in process)', () => {
       expect(response.status, path).toBe(503);
       expect(((await response.json()) as { errors: Array<{ code: string }> }).errors[0]!.code).toBe('UNAVAILABLE');
     }
+  });
+
+  it('garbage collection keeps what a cached manifest lists, filled before or after the pass', async () => {
+    const image = await pushImage(upstream, 'team/app', '1');
+    await pull('mirror/team/app/manifests/1', 'pusher');
+    const early = await pull(`mirror/team/app/blobs/${image.blobs[0]}`, 'pusher');
+    expect(sha256(new Uint8Array(await early.arrayBuffer()))).toBe(image.blobs[0]);
+    time.advance(7 * 86_400_000);
+    const gc = await registry.fetch(new Request('http://nimbus/v2/_nimbus/gc?minAge=0&full=1', { method: 'POST' }));
+    expect(gc.status).toBe(200);
+    expect(((await gc.json()) as { blobsDeleted: number }).blobsDeleted).toBe(0);
+    const late = await pull(`mirror/team/app/blobs/${image.blobs[1]}`, 'pusher');
+    expect(sha256(new Uint8Array(await late.arrayBuffer()))).toBe(image.blobs[1]);
+    const again = await registry.fetch(new Request('http://nimbus/v2/_nimbus/gc?minAge=0&full=1', { method: 'POST' }));
+    expect(((await again.json()) as { blobsDeleted: number }).blobsDeleted).toBe(0);
+    const gets = seen.filter((line) => line.startsWith('GET') && line.includes('/blobs/')).length;
+    for (const blob of image.blobs) expect((await pull(`mirror/team/app/blobs/${blob}`)).status).toBe(200);
+    expect(seen.filter((line) => line.startsWith('GET') && line.includes('/blobs/'))).toHaveLength(gets);
   });
 });
