@@ -50,6 +50,7 @@ export function registerCacheCommands(program: Command): void {
   addAdminTargetOptions(cache.command('list'))
     .description('list the cache rules (credentials show as yes/no, never their values)')
     .option('--json', 'print the rules as JSON')
+    .addHelpText('after', '\nExamples:\n  npx nimbus cache list\n  npx nimbus cache list --json --registry http://localhost:5000')
     .action(async (options: { json?: boolean }, command: Command) => {
       await withEndpoint(command, async (endpoint) => {
         const document = await expectOk<CacheRulesDocument>(await endpoint.request('GET', PATH), 'reading the cache rules');
@@ -64,6 +65,7 @@ export function registerCacheCommands(program: Command): void {
   addAdminTargetOptions(cache.command('remove [prefix]'))
     .description('remove a cache rule and its credentials (what it cached stays, as ordinary repositories)')
     .option('--root', 'remove the root mirror')
+    .addHelpText('after', '\nExamples:\n  npx nimbus cache remove ghcr\n  npx nimbus cache remove --root --registry http://localhost:5000')
     .action(async (prefix: string | undefined, options: { root?: boolean }, command: Command) => {
       const target = options.root ? '' : prefix;
       if (target === undefined) throw new CliError('say which rule: npx nimbus cache remove PREFIX (or --root)');

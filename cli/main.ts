@@ -23,7 +23,7 @@ import { registerPrincipalCommands } from './users';
  */
 export function buildProgram(): Command {
   const program = new Command('nimbus')
-    .description('Administer a Nimbus registry (users, robots, grants, CI federation, signing keys, retention, immutable tags) and push images straight to its storage.')
+    .description('Administer a Nimbus registry (users, robots, grants, CI federation, signing keys, retention, immutable tags, pull-through cache rules) and push images straight to its storage.')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   addTargetOptions(program);
