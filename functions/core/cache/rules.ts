@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { problemCheck } from '../validation';
 import { parsePolicy } from '../policy/documents';
 
 /**
@@ -35,25 +36,23 @@ export const EMPTY_CACHE_RULES: CacheRulesDocument = { version: 1, rules: [] };
 const PREFIX = /^(?:[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/;
 
 const ruleSchema = z.strictObject({
-  prefix: z.string().max(200).refine((value) => value === '' || PREFIX.test(value), 'must be repository name components (dockerhub, ghcr/org), or "" for the root mirror'),
-  upstream: z.string().max(2000).superRefine((value, context) => {
-    const problem = upstreamProblem(value);
-    if (problem) context.addIssue({ code: 'custom', message: problem });
-  }),
-  credentials: z.boolean().optional(),
-  openFills: z.boolean().optional(),
+  prefix: z.string().check(z.maxLength(200), problemCheck((value: string) => (
+    value === '' || PREFIX.test(value) ? undefined : 'must be repository name components (dockerhub, ghcr/org), or "" for the root mirror'))),
+  upstream: z.string().check(z.maxLength(2000), problemCheck(upstreamProblem)),
+  credentials: z.optional(z.boolean()),
+  openFills: z.optional(z.boolean()),
 });
 
 const documentSchema = z.strictObject({
-  version: z.literal(1).default(1),
-  rules: z.array(ruleSchema).max(200),
-}).superRefine((document, context) => {
+  version: z._default(z.literal(1), 1),
+  rules: z.array(ruleSchema).check(z.maxLength(200)),
+}).check(z.superRefine((document, context) => {
   const seen = new Set<string>();
   document.rules.forEach((rule, index) => {
     if (seen.has(rule.prefix)) context.addIssue({ code: 'custom', path: ['rules', index, 'prefix'], message: `prefix "${rule.prefix}" has another rule already` });
     seen.add(rule.prefix);
   });
-});
+}));
 
 export function parseCacheRules(input: unknown): CacheRulesDocument {
   return parsePolicy(documentSchema, input, 'cache rules') as CacheRulesDocument;

@@ -5,7 +5,7 @@ import { jsonResponse } from '../http/responses';
 import { parseJsonDocument, parsePolicy } from '../policy/documents';
 import { EMPTY_CACHE_RULES, parseCacheRules, secretKeyOf, type CacheRule, type CacheRulesDocument } from '../cache/rules';
 import type { CacheSecrets } from '../cache/ports';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { ABSENT_POLICY_ETAG, policyStore } from './policies';
 
 const MAX_RULE_BYTES = 16 * 1024;
@@ -14,10 +14,10 @@ const CAS_ATTEMPTS = 5;
 const addSchema = z.strictObject({
   prefix: z.string(),
   upstream: z.string(),
-  username: z.string().min(1).max(512).optional(),
-  password: z.string().min(1).max(8192).optional(),
-  openFills: z.boolean().optional(),
-}).refine((body) => (body.username === undefined) === (body.password === undefined), 'username and password go together');
+  username: z.optional(z.string().check(z.minLength(1), z.maxLength(512))),
+  password: z.optional(z.string().check(z.minLength(1), z.maxLength(8192))),
+  openFills: z.optional(z.boolean()),
+}).check(z.refine((body) => (body.username === undefined) === (body.password === undefined), 'username and password go together'));
 
 function secretsOf(ctx: RequestContext): CacheSecrets {
   if (!ctx.services.cacheSecrets) throw new RegistryError('UNSUPPORTED', 'this registry has no pull-through cache configured', { status: 404 });
