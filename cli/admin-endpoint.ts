@@ -91,10 +91,10 @@ function inProcess(where: string, registry: ReturnType<typeof createRegistry>, c
 
 async function localEndpoint(dataDir: string): Promise<AdminEndpoint> {
   if (!existsSync(dataDir)) throw new CliError(`no data directory at ${dataDir}: point --data-dir or NIMBUS_DATA_DIR at the one npm start uses`);
-  const [{ FsBlobStore }, { FsMetadataStore }, { FsPolicyStore }, { FsGcStore }, { KeyedMutex }, { lockDataDir }, { createRegistry }] = await Promise.all([
+  const [{ FsBlobStore }, { FsMetadataStore }, { FsPolicyStore }, { FsGcStore }, { KeyedMutex }, { lockDataDir }, { createRegistry }, { FsCacheSecrets }, { nodeUpstreamHttp }] = await Promise.all([
     import('../functions/adapters/fs/blob-store'), import('../functions/adapters/fs/metadata-store'), import('../functions/adapters/fs/policy-store'),
     import('../functions/adapters/fs/gc-store'), import('../functions/adapters/fs/keyed-mutex'), import('../functions/adapters/fs/data-dir'),
-    import('../functions/core/index'),
+    import('../functions/core/index'), import('../functions/adapters/fs/cache-secrets'), import('../functions/adapters/node/upstream-http'),
   ]);
   let unlock: () => Promise<void>;
   try {
@@ -112,6 +112,7 @@ async function localEndpoint(dataDir: string): Promise<AdminEndpoint> {
   const registry = createRegistry({
     blobs, metadata, policies: new FsPolicyStore(dataDir), inventory: metadata, config: { uploadSecret: randomBytes(32) },
     gc: new FsGcStore(dataDir, { metadata, locks: blobLocks }), blobLocks, events: await localWebhookEvents(dataDir),
+    cache: { http: nodeUpstreamHttp(), secrets: new FsCacheSecrets(dataDir) },
   });
   return inProcess(`${dataDir} (in-process)`, registry, unlock);
 }

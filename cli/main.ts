@@ -9,6 +9,7 @@ import { registerGrantCommands } from './grants';
 import { registerKeyCommands } from './keys';
 import { registerOidcCommands } from './oidc';
 import { registerImmutabilityCommands } from './immutability';
+import { registerCacheCommands } from './cache';
 import { registerPushCommand } from './push';
 import { registerRetentionCommands } from './retention';
 import { addTargetOptions } from './target';
@@ -23,7 +24,7 @@ import { registerWebhookCommands } from './webhooks';
  */
 export function buildProgram(): Command {
   const program = new Command('nimbus')
-    .description('Administer a Nimbus registry (users, robots, grants, CI federation, signing keys, retention, immutable tags, webhooks) and push images straight to its storage.')
+    .description('Administer a Nimbus registry (users, robots, grants, CI federation, signing keys, retention, immutable tags, webhooks, pull-through cache rules) and push images straight to its storage.')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   addTargetOptions(program);
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerRetentionCommands(program);
   registerImmutabilityCommands(program);
   registerWebhookCommands(program);
+  registerCacheCommands(program);
   registerTlsCommands(program);
   program.addHelpText('after', [
     '',

@@ -12,6 +12,8 @@ import { Uploads } from './upload/uploads';
 import { DirectUploads } from './direct/direct-uploads';
 import type { RegistryTask, Timers } from './ports';
 import { serialGc } from './gc/serial';
+import { PullThroughCache } from './cache/cache';
+import { memoryCacheMarks } from './cache/ports';
 
 export interface Registry {
   /** Serves one Distribution API request. Never throws: every failure becomes a spec error. */
@@ -54,6 +56,13 @@ export function createRegistry(deps: RegistryDeps): Registry {
     ...(deps.blobLocks ? { blobLocks: deps.blobLocks } : {}),
     ...(deps.events ? { events: deps.events } : {}),
   };
+  if (deps.cache && deps.policies) {
+    services.cacheSecrets = deps.cache.secrets;
+    services.cache = new PullThroughCache({
+      policies: deps.policies, secrets: deps.cache.secrets, marks: deps.cache.marks ?? memoryCacheMarks(), http: deps.cache.http, blobs: deps.blobs, metadata: deps.metadata, hashing, clock, logger,
+      authorizer: services.authorizer, blobLocks: deps.blobLocks, maxManifestBytes: config.maxManifestBytes, tagRecheckSeconds: deps.cache.tagRecheckSeconds ?? 3600,
+    });
+  }
 
   async function dispatch(request: Request, requestId: string): Promise<Response> {
     // Before anything reads the URL: its path may have been resolved into another one.

@@ -3,6 +3,7 @@ import type { PolicyInventory, PolicyStore } from './policy/ports';
 import type { BlobStore, Clock, Hashing, Logger, MetadataStore, TaskQueue, Timers } from './ports';
 import type { BlobLocks, GcStore } from './gc/ports';
 import type { WebhookEvents } from './events/services';
+import type { CacheMarks, CacheSecrets, UpstreamHttp } from './cache/ports';
 
 export interface RegistryConfig {
   /** HMAC key (≥ 32 bytes) that signs upload Location capabilities. */
@@ -61,6 +62,20 @@ export interface RegistryDeps {
   readonly inventory?: PolicyInventory;
   /** Webhooks: events recorded with each change, and the admin routes. @default none */
   readonly events?: WebhookEvents;
+  /**
+   * Pull-through cache (core/cache/): how to reach upstreams and where their credentials are.
+   * Needs `policies` (the rules are a policy document). @default none: no cache, no cache routes
+   */
+  readonly cache?: CacheDeps;
+}
+
+export interface CacheDeps {
+  readonly http: UpstreamHttp;
+  readonly secrets: CacheSecrets;
+  /** Tags the root mirror filled. @default in memory */
+  readonly marks?: CacheMarks;
+  /** A cached tag is rechecked upstream (HEAD) at most this often. @default 3600 */
+  readonly tagRecheckSeconds?: number;
 }
 
 export interface ResolvedConfig {

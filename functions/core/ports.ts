@@ -203,6 +203,13 @@ export interface PutManifestOptions {
    * of two pushes of different digests to a new tag exactly one wins.
    */
   readonly keepTag?: boolean;
+  /**
+   * Record the references without requiring them to exist yet: a pull-through cache stores an
+   * upstream's manifest before the blobs and child manifests it lists, which are filled when a
+   * client asks for them (core/cache/). The references are held like any others (garbage
+   * collection keeps what the manifest uses), so only a cached repository's manifests relax I2.
+   */
+  readonly deferReferences?: boolean;
 }
 
 /** Retention (core/policy/retention.ts) deletes only what is still untagged. */

@@ -10,6 +10,7 @@ import { cancelUpload, completeUpload, patchUpload, startUpload, uploadStatus } 
 import { runGcPass } from './handlers/gc';
 import { browseManifest, browseTags, repositoryStorage, searchRepositories } from './handlers/browse';
 import { serveUi } from './handlers/ui';
+import { addCacheRule, listCacheRules, removeCacheRule } from './handlers/cache';
 import { getImmutability, getRetention, putImmutability, putRetention, runRetentionNow } from './handlers/policies';
 import { addWebhook, listDeliveries, listWebhooks, pingWebhook, removeWebhook } from './handlers/webhooks';
 import { cancelDirectUpload, completeDirectUpload, directPartUrls, directUploadStatus, startDirectUpload } from './handlers/direct';
@@ -124,6 +125,13 @@ export const ROUTES: readonly Route[] = [
     name: 'webhook-ping',
     pattern: /^\/v2\/_nimbus\/webhooks\/(?<webhook>wh-[0-9a-f]{12})\/ping$/,
     methods: { POST: { handler: pingWebhook, access: admin } },
+  },
+  {
+    name: 'cache',
+    pattern: /^\/v2\/_nimbus\/cache$/,
+    methods: {
+      GET: { handler: listCacheRules, access: admin }, POST: { handler: addCacheRule, access: admin }, DELETE: { handler: removeCacheRule, access: admin },
+    },
   },
   {
     name: 'tags',

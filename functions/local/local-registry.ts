@@ -5,6 +5,9 @@ import { FsMetadataStore } from '../adapters/fs/metadata-store';
 import { FsGcStore } from '../adapters/fs/gc-store';
 import { KeyedMutex } from '../adapters/fs/keyed-mutex';
 import { FsPolicyStore } from '../adapters/fs/policy-store';
+import { FsCacheSecrets } from '../adapters/fs/cache-secrets';
+import { FsCacheMarks } from '../adapters/fs/cache-marks';
+import { nodeUpstreamHttp } from '../adapters/node/upstream-http';
 import { createTokenAuthorizer } from '../auth/index';
 import { loadOrCreateKeySet } from '../adapters/fs/key-file';
 import { nodeHashing } from '../adapters/node/hashing';
@@ -59,6 +62,11 @@ export async function createLocalRegistry(
     gc,
     blobLocks,
     events: webhooks.events,
+    // Pull-through cache: rules in meta/policies/cache.json, upstream credentials in meta/secrets/cache/.
+    cache: {
+      http: nodeUpstreamHttp(), secrets: new FsCacheSecrets(settings.dataDir, { fsync: settings.fsync }), marks: new FsCacheMarks(settings.dataDir),
+      tagRecheckSeconds: settings.cacheRecheckMinutes * 60,
+    },
     authorizer: authorizer ?? (settings.auth ? await localAuthorizer(settings, logger, publicUrl) : authOffAuthorizer),
     config: {
       uploadSecret: await loadOrCreateSecret(settings.dataDir, 'upload-hmac.key'),

@@ -25,6 +25,7 @@ export const SETTINGS = [
   ['NIMBUS_WEBHOOK_BACKOFF_MAX', '3600', 'Longest wait in seconds between retries of a failed delivery (waits double from 1 s up to this).'],
   ['NIMBUS_WEBHOOK_MAX_ATTEMPTS', '24', 'Attempts before a delivery is dead-lettered (`npx nimbus webhook deliveries --state dead` lists them). The defaults retry for about 12 hours.'],
   ['NIMBUS_WEBHOOK_PULLS', '0', 'Seconds per pulled-events window (0: off). Manifest GETs are counted in memory and each window becomes one io.nimbus.manifest.pulled event per manifest and tag, for webhooks added with --events pull.'],
+  ['NIMBUS_CACHE_RECHECK_MINUTES', '60', 'Pull-through cache: a cached tag is checked upstream (one HEAD) at most this often; 0 checks on every pull. Digests are never rechecked.'],
   ['NIMBUS_AUTH', 'off', 'on: require docker login (token auth; manage users with `npx nimbus`). off: anyone may push and pull, like registry:2.'],
   ['NIMBUS_AUTH_SERVICE', 'nimbus', 'With NIMBUS_AUTH=on: the service name in auth challenges and the audience of issued tokens.'],
   ['NIMBUS_AUTH_TOKEN_TTL', '300', 'With NIMBUS_AUTH=on: seconds an access token stays valid.'],
@@ -50,6 +51,8 @@ export interface LocalSettings {
   /** NIMBUS_TLS_CERT and NIMBUS_TLS_KEY (paths), or undefined for plain HTTP. */
   tls: { certFile: string; keyFile: string } | undefined;
   drainSeconds: number;
+  /** Pull-through cache: minutes between upstream checks of a cached tag. */
+  cacheRecheckMinutes: number;
   /** 'off', 'on' (the registry port) or a port of its own. */
   metrics: 'off' | 'on' | number;
   webhookAddresses: AddressPolicy;
@@ -101,6 +104,7 @@ export function readSettings(env: NodeJS.ProcessEnv): LocalSettings {
     webhookBackoffMaxSeconds: integer(env, 'NIMBUS_WEBHOOK_BACKOFF_MAX', 3600, 1, 86400),
     webhookMaxAttempts: integer(env, 'NIMBUS_WEBHOOK_MAX_ATTEMPTS', 24, 1, 1000),
     webhookPullSeconds: integer(env, 'NIMBUS_WEBHOOK_PULLS', 0, 0, 86400),
+    cacheRecheckMinutes: integer(env, 'NIMBUS_CACHE_RECHECK_MINUTES', 60, 0, 7 * 24 * 60),
   };
 }
 

@@ -28,7 +28,7 @@ export class DockerDaemon {
    * bound over /etc/docker, so `trust()` can give it a registry's CA in certs.d (where dockerd
    * looks, and nowhere else) without touching the machine's /etc/docker.
    */
-  static async start(options: { privateCertsDir?: boolean } = {}): Promise<DockerDaemon> {
+  static async start(options: { privateCertsDir?: boolean; daemonConfig?: Record<string, unknown> } = {}): Promise<DockerDaemon> {
     const binary = requireTool('dockerd', 'docker.io');
     requireTool('docker', 'docker.io');
     // The socket path must stay short; fall back to /tmp when TMPDIR is deep.
@@ -39,7 +39,8 @@ export class DockerDaemon {
     }
     const socket = join(dir, 'd.sock');
     const namespace = `nimbus-e2e-${dir.slice(-6).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
-    await writeFile(join(dir, 'daemon.json'), '{}');
+    // daemonConfig: daemon.json settings a test needs (registry-mirrors, ...).
+    await writeFile(join(dir, 'daemon.json'), JSON.stringify(options.daemonConfig ?? {}));
     const log = new LogBuffer(2000);
     const daemonArgs = [
       '--config-file', join(dir, 'daemon.json'),

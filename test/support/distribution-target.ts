@@ -11,7 +11,7 @@ import { freePort, waitForHttp } from '../../harness/net';
  * harness that fails against it has a harness problem, not a Nimbus bug. Benchmarks use
  * it as the baseline.
  */
-export function distributionTarget(): RegistryTarget {
+export function distributionTarget(options: { htpasswd?: string } = {}): RegistryTarget {
   return {
     name: 'distribution',
     async start() {
@@ -20,18 +20,22 @@ export function distributionTarget(): RegistryTarget {
       const port = await freePort();
       const url = `http://127.0.0.1:${port}`;
       const configPath = join(dir, 'config.yml');
+      // Basic auth (htpasswd, bcrypt entries): distribution's token auth needs a token server.
+      const auth = options.htpasswd === undefined ? {} : { auth: { htpasswd: { realm: 'nimbus-test', path: join(dir, 'htpasswd') } } };
+      if (options.htpasswd !== undefined) await writeFile(join(dir, 'htpasswd'), options.htpasswd);
       // JSON is YAML, so the config needs no YAML writer.
       await writeFile(configPath, JSON.stringify({
         version: 0.1,
         log: { level: 'info', formatter: 'text' },
         storage: { filesystem: { rootdirectory: join(dir, 'data') }, delete: { enabled: true } },
         http: { addr: `127.0.0.1:${port}` },
+        ...auth,
       }));
       const log = new LogBuffer();
       const launch = async () => {
         // Only PATH: distribution reads REGISTRY_* variables as configuration overrides.
         const server = new ServerProcess('docker-registry', binary, ['serve', configPath], { log, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
-        await waitForHttp(`${url}/v2/`, server).catch(async (error: unknown) => {
+        await waitForHttp(options.htpasswd === undefined ? `${url}/v2/` : `${url}/`, server).catch(async (error: unknown) => {
           await server.stop();
           throw error;
         });

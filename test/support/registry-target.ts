@@ -61,6 +61,8 @@ export interface LocalNimbusOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** NIMBUS_AUTH=on, with an admin (every grant) in the data dir as the target's credentials. @default false */
   auth?: boolean;
+  /** More settings for the server (NIMBUS_CACHE_RECHECK_MINUTES, ...). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -86,6 +88,7 @@ export function localNimbusTarget(options: LocalNimbusOptions = {}): RegistryTar
             NIMBUS_FSYNC: options.fsync ? 'on' : 'off',
             NIMBUS_LOG_LEVEL: options.logLevel ?? 'info',
             NIMBUS_AUTH: options.auth ? 'on' : 'off',
+            ...options.env,
           },
         });
         const url = await server.waitForLine((line) => loggedUrl(line, LISTENING)).catch(async (error: unknown) => {

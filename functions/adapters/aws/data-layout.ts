@@ -240,7 +240,7 @@ export const itemKeys = {
 
   gcReviewPrefix: 'GC#',
   gcReviewPartition: (shard: string) => `GC#${shard}`,
-  policy: (kind: 'retention' | 'immutability') => key('POLICY', kind),
+  policy: (kind: 'retention' | 'immutability' | 'cache') => key('POLICY', kind),
 };
 
 const SAFE_ID = /^[A-Za-z0-9._-]{1,128}$/;

@@ -129,7 +129,7 @@ export class DataLayout {
   tagTimes(name: string, tag: string): string {
     return join(this.repository(name), '_tag-times', `${escapeTag(tag)}.json`);
   }
-  policy(kind: 'retention' | 'immutability'): string {
+  policy(kind: 'retention' | 'immutability' | 'cache'): string {
     return join(this.root, 'meta', 'policies', `${kind}.json`);
   }
   referrers(name: string, subject: string): string {

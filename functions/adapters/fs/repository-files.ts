@@ -118,7 +118,7 @@ export class RepositoryFiles {
       const current = await readJson<StoredManifest>(this.layout.manifestRecord(repository, manifest.digest));
       // Stored already with its references: only the tag changes. (Records written before
       // references were recorded get them now.)
-      if (!current?.references) await this.create(repository, manifest, references);
+      if (!current?.references) await this.create(repository, manifest, references, options?.deferReferences === true);
       if (tag !== undefined) {
         const tags = await this.tagIndex(repository);
         // After the manifest is flushed (create): a tag to nothing must not survive a power loss.
@@ -235,8 +235,8 @@ export class RepositoryFiles {
    * Verifies every reference under the lock, writes the reference files, then makes the
    * manifest visible; all flushed (one fsync per directory) before put writes a tag.
    */
-  private async create(repository: string, manifest: ManifestRecord, references: ManifestReferences): Promise<void> {
-    await this.requireReferences(repository, references);
+  private async create(repository: string, manifest: ManifestRecord, references: ManifestReferences, deferred: boolean): Promise<void> {
+    if (!deferred) await this.requireReferences(repository, references);
     const syncs = this.files.batch();
     await this.forEachReference(repository, manifest.digest, references, (path) => this.files.write(path, '', syncs));
     const { body, ...record } = manifest;

@@ -25,7 +25,18 @@ export async function linkedBlob(ctx: RequestContext, digestText: string | undef
  * Lambda), else streams the bytes with Range support.
  */
 export async function getBlob(ctx: RequestContext): Promise<Response> {
-  const record = await linkedBlob(ctx, ctx.params.digest);
+  let record: BlobRecord;
+  try {
+    record = await linkedBlob(ctx, ctx.params.digest);
+  } catch (error) {
+    // A repository a cache rule covers: fill the blob from upstream (core/cache/).
+    const filled = error instanceof RegistryError && error.code === 'BLOB_UNKNOWN'
+      ? await ctx.services.cache?.blob(ctx, repositoryOf(ctx), ctx.params.digest)
+      : undefined;
+    if (!filled) throw error;
+    if (filled instanceof Response) return filled;
+    record = filled;
+  }
   const { blobs, config } = ctx.services;
   const etag = `"${record.digest}"`;
   const headers: Record<string, string> = {

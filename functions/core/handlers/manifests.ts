@@ -50,7 +50,12 @@ export async function getManifest(ctx: RequestContext): Promise<Response> {
   const digest = reference.kind === 'digest'
     ? reference.digest.value
     : await (inventory ? inventory.resolvePulledTag(repository, reference.tag, clock.now()) : metadata.resolveTag(repository, reference.tag));
-  const record = digest ? await metadata.getManifest(repository, digest) : undefined;
+  const stored = digest ? await metadata.getManifest(repository, digest) : undefined;
+  // A repository a cache rule covers: a miss (or a stale tag) is looked up upstream (core/cache/).
+  const cached = ctx.services.cache
+    ? await ctx.services.cache.manifest(ctx, repository, reference.kind === 'digest' ? { kind: 'digest', digest: reference.digest.value } : reference, stored)
+    : undefined;
+  const record = cached ?? stored;
   if (!record) throw unknownManifest(repository, ctx.params.reference ?? '');
   const etag = `"${record.digest}"`;
   const headers = {

@@ -17,10 +17,12 @@ export const MAX_POLICY_BYTES = 64 * 1024;
 /** The ETag of "no document yet": If-Match with it creates the first one only. */
 export const ABSENT_POLICY_ETAG = '0';
 
-const EMPTY: Record<PolicyKind, unknown> = { retention: { version: 1, rules: [] }, immutability: { version: 1, rules: [] } };
-const PARSERS: Record<PolicyKind, (input: unknown) => unknown> = { retention: parseRetention, immutability: parseImmutability };
+type DocumentKind = Exclude<PolicyKind, 'cache'>;
 
-function policyStore(services: Services): PolicyStore {
+const EMPTY: Record<DocumentKind, unknown> = { retention: { version: 1, rules: [] }, immutability: { version: 1, rules: [] } };
+const PARSERS: Record<DocumentKind, (input: unknown) => unknown> = { retention: parseRetention, immutability: parseImmutability };
+
+export function policyStore(services: Services): PolicyStore {
   if (!services.policies) throw new RegistryError('UNSUPPORTED', 'this registry has no policy store configured', { status: 404 });
   return services.policies;
 }
@@ -36,12 +38,12 @@ function ifMatchOf(request: Request): string | undefined {
   return header.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
 }
 
-async function getPolicy(ctx: RequestContext, kind: PolicyKind): Promise<Response> {
+async function getPolicy(ctx: RequestContext, kind: DocumentKind): Promise<Response> {
   const stored = await policyStore(ctx.services).get(kind);
   return jsonResponse(200, stored?.document ?? EMPTY[kind], { ETag: quoted(stored?.etag ?? ABSENT_POLICY_ETAG) });
 }
 
-async function putPolicy(ctx: RequestContext, kind: PolicyKind): Promise<Response> {
+async function putPolicy(ctx: RequestContext, kind: DocumentKind): Promise<Response> {
   const store = policyStore(ctx.services);
   const body = await readBodyWithin(ctx.request, MAX_POLICY_BYTES, `${kind} document`);
   const document = PARSERS[kind](parseJsonDocument(new TextDecoder().decode(body), kind));

@@ -10,7 +10,8 @@ export interface StoredPolicy<T> {
   readonly etag: string;
 }
 
-export type PolicyKind = 'retention' | 'immutability';
+/** `cache`: pull-through cache rules (core/cache/rules.ts), kept like the other documents. */
+export type PolicyKind = 'retention' | 'immutability' | 'cache';
 
 export interface PolicyStore {
   /** The document of `kind`, or undefined when none was ever set. */

@@ -1,0 +1,191 @@
+import { RegistryError } from '../errors';
+import { parseDigest } from '../digest';
+import type { RequestContext } from '../context';
+import type { BlobStore, Clock, Hashing, Logger, MetadataStore } from '../ports';
+import type { BlobRecord, ManifestRecord } from '../records';
+import type { Authorizer } from '../access';
+import type { BlobLocks } from '../gc/ports';
+import type { PolicyStore } from '../policy/ports';
+import { CONTENT_DIGEST_HEADER } from '../http/headers';
+import { emptyResponse } from '../http/responses';
+import type { CacheMarks, CacheSecrets, UpstreamHttp } from './ports';
+import { matchCacheRule, parseCacheRules, type CacheMatch, type CacheRulesDocument } from './rules';
+import { UpstreamClient, UpstreamUnavailableError } from './upstream';
+import { fillManifest, headUpstreamTag, type ManifestFillDeps } from './manifest-fill';
+import { startBlobFill, type BlobFillDeps } from './blob-fill';
+import { SingleFlight } from './single-flight';
+
+export interface PullThroughCacheDeps {
+  policies: PolicyStore;
+  secrets: CacheSecrets | undefined;
+  marks: CacheMarks;
+  http: UpstreamHttp;
+  blobs: BlobStore;
+  metadata: MetadataStore;
+  hashing: Hashing;
+  clock: Clock;
+  logger: Logger;
+  authorizer: Authorizer;
+  blobLocks: BlobLocks | undefined;
+  maxManifestBytes: number;
+  /** A cached tag is checked upstream (HEAD) at most this often; digests never are. */
+  tagRecheckSeconds: number;
+}
+
+type ManifestReference = { kind: 'digest'; digest: string } | { kind: 'tag'; tag: string };
+
+/**
+ * The pull-through cache (issue 15): on a miss in a repository a cache rule covers, fetch from
+ * the upstream, store, and serve. Pulls are authorised as always (the route's pull); a miss
+ * fills only for principals with push on the repository, unless the rule opens fills.
+ * One fill per tag, manifest digest and blob at a time (single flight), in this process.
+ */
+export class PullThroughCache {
+  readonly upstream: UpstreamClient;
+  private readonly manifestFlights = new SingleFlight<ManifestRecord | undefined>();
+  private readonly blobFlights = new SingleFlight<BlobRecord>();
+  /** When each cached tag was last confirmed upstream: `<repository>:<tag>` → epoch ms. */
+  private readonly checked = new Map<string, number>();
+
+  constructor(private readonly deps: PullThroughCacheDeps) {
+    this.upstream = new UpstreamClient({ http: deps.http, secrets: deps.secrets, clock: deps.clock });
+  }
+
+  async rules(): Promise<CacheRulesDocument | undefined> {
+    const stored = await this.deps.policies.get('cache');
+    return stored ? parseCacheRules(stored.document) : undefined;
+  }
+
+  async match(repository: string): Promise<CacheMatch | undefined> {
+    return matchCacheRule(await this.rules(), repository);
+  }
+
+  /**
+   * The manifest to serve for a pull, given what is stored (`local`): undefined when no rule
+   * covers the repository or there is nothing to add. A stale tag is rechecked upstream; when
+   * the upstream is down or rate-limiting, the stored copy is served and a warning logged.
+   */
+  async manifest(ctx: RequestContext, repository: string, reference: ManifestReference, local: ManifestRecord | undefined): Promise<ManifestRecord | undefined> {
+    if (reference.kind === 'digest' && local) return undefined;
+    const key = reference.kind === 'tag' ? `${repository}:${reference.tag}` : undefined;
+    const match = await this.covering(repository, key !== undefined && local !== undefined ? key : undefined);
+    if (!match || !(await this.mayFill(ctx, match, repository))) return undefined;
+    if (reference.kind === 'digest') {
+      const fill = () => fillManifest(this.fillDeps(), match, repository, { digest: reference.digest });
+      return this.manifestFlights.run(`${repository}@${reference.digest}`, fill).catch((error: unknown) => {
+        throw error instanceof UpstreamUnavailableError ? unavailable(error) : error;
+      });
+    }
+    if (local && this.deps.clock.now() - (this.checked.get(key!) ?? 0) < this.deps.tagRecheckSeconds * 1000) return undefined;
+    try {
+      return await this.manifestFlights.run(key!, () => this.refreshTag(match, repository, reference.tag, local));
+    } catch (error) {
+      if (!(error instanceof UpstreamUnavailableError)) throw error;
+      if (local) {
+        this.deps.logger.log('warn', 'cache upstream unavailable: serving the cached copy', {
+          repository, tag: reference.tag, digest: local.digest, upstream: match.rule.upstream, reason: error.reason,
+        });
+        return local;
+      }
+      throw unavailable(error);
+    }
+  }
+
+  private async refreshTag(match: CacheMatch, repository: string, tag: string, local: ManifestRecord | undefined): Promise<ManifestRecord | undefined> {
+    const key = `${repository}:${tag}`;
+    if (local) {
+      const upstream = await headUpstreamTag(this.fillDeps(), match, tag);
+      if (upstream === local.digest || upstream === 'missing') {
+        if (upstream === 'missing') this.deps.logger.log('info', 'cache: tag gone upstream, serving the cached copy', { repository, tag, upstream: match.rule.upstream });
+        this.checked.set(key, this.deps.clock.now());
+        return local;
+      }
+    }
+    const record = await fillManifest(this.fillDeps(), match, repository, { tag });
+    if (record) {
+      this.checked.set(key, this.deps.clock.now());
+      if (match.rule.prefix === '') await this.deps.marks.markFilled(key);
+    }
+    return record ?? local;
+  }
+
+  /**
+   * A blob this repository does not link: filled from upstream and streamed to the first
+   * requester (others wait for the stored copy), a Response for HEAD from the upstream's answer,
+   * or a blob stored already for another repository, linked once the upstream confirms this
+   * repository has it. undefined when no rule covers the repository or the caller may not fill.
+   */
+  async blob(ctx: RequestContext, repository: string, digestText: string | undefined): Promise<Response | BlobRecord | undefined> {
+    const digest = parseDigest(digestText);
+    // Filling a blob overwrites nothing: the root mirror may fill one in any repository.
+    const match = await this.match(repository);
+    if (!match || !(await this.mayFill(ctx, match, repository))) return undefined;
+    const key = `${repository}@${digest.value}`;
+    try {
+      const running = this.blobFlights.get(key);
+      if (running) return await running;
+      const existing = await this.deps.metadata.getBlob(digest.value);
+      if (existing || ctx.request.method === 'HEAD') {
+        const head = await this.upstream.request(match.rule, match.upstreamRepository, `blobs/${digest.value}`, 'HEAD');
+        await head.body?.cancel();
+        if (head.status !== 200) return undefined;
+        if (!existing) return emptyResponse(200, headOnly(digest.value, head));
+        await this.deps.metadata.linkBlob(repository, digest.value);
+        return existing;
+      }
+      let started!: (response: Response) => void;
+      const leader = new Promise<Response>((resolve) => { started = resolve; });
+      // When another request started this fill meanwhile, ours never runs and `stored` is theirs.
+      const stored = this.blobFlights.run(key, async () => {
+        const fill = await startBlobFill(this.fillDeps(), match, repository, digest);
+        started(fill.response);
+        return fill.stored;
+      });
+      // A Range request waits for the stored copy; a whole GET streams as the bytes arrive.
+      if (ctx.request.headers.get('range') !== null) return await stored;
+      stored.catch((error: unknown) => this.deps.logger.log('warn', 'cache blob fill failed', { repository, digest: digest.value, error: String(error) }));
+      return await Promise.race([leader, stored]);
+    } catch (error) {
+      if (error instanceof UpstreamUnavailableError) throw unavailable(error);
+      if (error instanceof RegistryError) throw error;
+      // The upstream's transfer broke off (or storage failed): retryable, and nothing was stored.
+      this.deps.logger.log('warn', 'cache blob fill failed', { repository, digest: digest.value, error: String(error) });
+      throw new RegistryError('UNAVAILABLE', `filling blob ${digest.value} from upstream ${match.rule.upstream} failed; nothing was stored, retry`);
+    }
+  }
+
+  /**
+   * The rule that may act on a pull. The root mirror covers every repository no prefix rule does,
+   * so a stored tag (`storedTag`) it did not fill is a tag people pushed: it is never rechecked or
+   * moved from upstream.
+   */
+  private async covering(repository: string, storedTag: string | undefined): Promise<CacheMatch | undefined> {
+    const match = await this.match(repository);
+    if (match?.rule.prefix === '' && storedTag !== undefined && !(await this.deps.marks.isFilled(storedTag))) return undefined;
+    return match;
+  }
+
+  private async mayFill(ctx: RequestContext, match: CacheMatch, repository: string): Promise<boolean> {
+    return match.rule.openFills === true || this.deps.authorizer.can(ctx.principal, repository, 'push');
+  }
+
+  private fillDeps(): ManifestFillDeps & BlobFillDeps {
+    const { metadata, blobs, hashing, clock, logger, blobLocks, maxManifestBytes } = this.deps;
+    return { metadata, blobs, hashing, clock, logger, blobLocks, maxManifestBytes, upstream: this.upstream };
+  }
+}
+
+function headOnly(digest: string, head: Response): Record<string, string> {
+  const length = head.headers.get('content-length');
+  return {
+    'Content-Type': 'application/octet-stream', [CONTENT_DIGEST_HEADER]: digest, ETag: `"${digest}"`,
+    ...(length !== null && /^\d+$/.test(length) ? { 'Content-Length': length } : {}),
+  };
+}
+
+function unavailable(error: UpstreamUnavailableError): RegistryError {
+  const limited = /HTTP 429/.test(error.reason);
+  return new RegistryError(limited ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', `${error.message}, and nothing is cached for this request`, {
+    ...(error.retryAfter ? { headers: { 'Retry-After': error.retryAfter } } : {}),
+  });
+}

@@ -1,0 +1,48 @@
+/**
+ * What the pull-through cache (issue 15) needs beyond the registry's stores: a way to reach
+ * upstream registries, and somewhere to keep their credentials. Adapters implement both
+ * (node:http with address checks, files under meta/secrets/).
+ */
+
+export interface UpstreamRequest {
+  method: 'GET' | 'HEAD';
+  headers: Record<string, string>;
+}
+
+/**
+ * HTTP to upstream registries. Implementations follow redirects themselves (at most a few),
+ * refuse any target on a link-local or cloud metadata address (isMetadataAddress in rules.ts),
+ * checked on the address actually connected to, and drop Authorization when a redirect
+ * leaves the origin. Network failures reject; every HTTP status resolves.
+ */
+export interface UpstreamHttp {
+  fetch(url: string, request: UpstreamRequest): Promise<Response>;
+}
+
+export interface UpstreamCredentials {
+  username: string;
+  password: string;
+}
+
+/** Credentials of cache rules, by secretKeyOf(prefix). Never listed, never logged. */
+export interface CacheSecrets {
+  get(key: string): Promise<UpstreamCredentials | undefined>;
+  put(key: string, credentials: UpstreamCredentials): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+/**
+ * Which tags the root mirror filled (`<repository>:<tag>`): it covers every repository no prefix
+ * rule does, so it rechecks and moves only tags it filled itself; a tag people pushed is never
+ * touched by it. Kept durably so a restart does not forget them.
+ */
+export interface CacheMarks {
+  isFilled(tag: string): Promise<boolean>;
+  markFilled(tag: string): Promise<void>;
+}
+
+/** Marks in memory (tests, and stores without a place for them). */
+export function memoryCacheMarks(): CacheMarks {
+  const filled = new Set<string>();
+  return { isFilled: async (tag) => filled.has(tag), markFilled: async (tag) => void filled.add(tag) };
+}
