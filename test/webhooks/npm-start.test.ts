@@ -143,7 +143,7 @@ describe('webhooks on npm start', () => {
     const receiverProcess = spawn(process.execPath, ['deploy-on-push.mjs'], { cwd: dir, env: { PATH: process.env.PATH, NIMBUS_WEBHOOK_SECRET: SECRET }, stdio: 'ignore' });
     try {
       const hook = `http://127.0.0.1:${port}/`;
-      await expect.poll(() => fetch(hook, { method: 'POST', body: '{}', headers: { 'nimbus-signature': 't=1,v1=00' } }).then((r) => r.status, () => 0)).toBe(401);
+      await expect.poll(() => fetch(hook, { method: 'POST', body: '{}', headers: { 'nimbus-signature': 't=1,v1=00' } }).then((r) => r.status, () => 0), { timeout: 20_000 }).toBe(401);
       const added = await fetch(`${server.url}/v2/_nimbus/webhooks`, {
         method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: hook, events: ['push'], repositories: 'team/site', secret: SECRET }),
       });
