@@ -1,13 +1,29 @@
-import { catalogScope, getJson } from '../api';
+import { call, catalogScope, getJson } from '../api';
 import { h, route } from '../dom';
 
 interface SearchPage { repositories: string[]; next?: string }
 
-/** The repositories page: one page at a time from /v2/_nimbus/repositories, never the whole catalog. */
+const PAGE = '50';
+
+/** One page of /v2/_catalog; the next page is where its Link header points. */
+async function catalogPage(last: string): Promise<SearchPage> {
+  const response = await call(`/v2/_catalog?${new URLSearchParams({ n: PAGE, ...(last ? { last } : {}) })}`, catalogScope, { headers: { Accept: 'application/json' } });
+  const body = await response.json() as { repositories: string[] };
+  const link = /<([^>]+)>;\s*rel="next"/.exec(response.headers.get('link') ?? '')?.[1];
+  const next = link ? new URL(link, location.origin).searchParams.get('last') ?? undefined : undefined;
+  return { repositories: body.repositories, ...(next ? { next } : {}) };
+}
+
+/**
+ * The repositories page, one page at a time, never the whole catalog: /v2/_catalog, or with a
+ * filter /v2/_nimbus/repositories, which matches part of a name.
+ */
 export async function repositoriesView(params: URLSearchParams): Promise<HTMLElement> {
   const query = params.get('q') ?? '';
   const last = params.get('last') ?? '';
-  const page = await getJson<SearchPage>(`/v2/_nimbus/repositories?${new URLSearchParams({ q: query, n: '50', ...(last ? { last } : {}) })}`, catalogScope);
+  const page = query
+    ? await getJson<SearchPage>(`/v2/_nimbus/repositories?${new URLSearchParams({ q: query, n: PAGE, ...(last ? { last } : {}) })}`, catalogScope)
+    : await catalogPage(last);
   const input = h('input', { type: 'search', id: 'repo-filter', name: 'q', value: query, placeholder: 'part of a name', autocomplete: 'off' });
   const form = h('form', { class: 'bar', role: 'search' },
     h('label', { for: 'repo-filter' }, 'Filter repositories'), input, h('button', { type: 'submit' }, 'Filter'));
