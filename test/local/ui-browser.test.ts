@@ -100,6 +100,14 @@ describe('browse UI in headless Chromium', () => {
     await page.keyboard.type('/t');
     await expect.poll(() => list.getByRole('link').allTextContents()).toEqual(['other/two']);
     await page.screenshot({ path: join(ARTIFACTS, 'repositories.png') });
+    // Pages of two: each from _catalog's Link header, the last without a Next page.
+    await page.goto(`${open.url}/ui/#/?n=2`);
+    await expect.poll(() => list.getByRole('link').allTextContents()).toEqual(['demo/app', 'other/one']);
+    await page.getByRole('link', { name: 'Next page' }).click();
+    await expect.poll(() => list.getByRole('link').allTextContents()).toEqual(['other/two', 'scratch/delete']);
+    await page.getByRole('link', { name: 'Next page' }).click();
+    await expect.poll(() => list.getByRole('link').allTextContents()).toEqual(['tools/lint']);
+    expect(await page.getByRole('link', { name: 'Next page' }).count()).toBe(0);
     await finish(page);
   });
 
