@@ -3,13 +3,15 @@
  * which downloads no browser) against `npm start`, with images this test pushes over the API.
  * Screenshots go to test-artifacts/ui/.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushImage, pushReferrer, pushTwoPlatformIndex, SBOM_TYPE, type Pushed } from '../../harness/ui-images';
-import { runNimbus } from '../support/nimbus-cli';
+import { FsIdentityStore } from '../../functions/adapters/fs/identity-store';
+import { hashSecret } from '../../functions/auth/secret-hash';
 import { exitCode, ROOT, start, type Started } from './local-server';
 
 const ARTIFACTS = join(ROOT, 'test-artifacts/ui');
@@ -50,16 +52,14 @@ describe('browse UI in headless Chromium', () => {
     dir = await mkdtemp(join(tmpdir(), 'nimbus-ui-'));
     await mkdir(ARTIFACTS, { recursive: true });
     const lockedData = join(dir, 'locked');
-    // The user exists before the server with NIMBUS_AUTH=on starts; meanwhile the open one fills up.
-    const lockedReady = (async () => {
-      const user = await runNimbus(['user', 'add', 'viewer', '--password-stdin', '--data-dir', lockedData], { input: 'viewer-password-1\n' });
-      expect(user.code, user.stderr).toBe(0);
-      expect((await runNimbus(['grant', 'viewer', '**', 'pull,push', '--data-dir', lockedData])).code).toBe(0);
-      return start({ HOST: '127.0.0.1', PORT: '0', NIMBUS_DATA_DIR: lockedData, NIMBUS_FSYNC: 'off', NIMBUS_AUTH: 'on' });
-    })();
-    lockedReady.catch(() => {}); // awaited below; this only keeps an early failure from counting as unhandled
-    [open, browser] = await Promise.all([
+    // The user is written to the data dir as `npx nimbus user add` and `grant` write it (the
+    // identity store), in-process: two CLI processes would cost seconds of this file's budget.
+    const identities = new FsIdentityStore(lockedData, { fsync: false });
+    await identities.createPrincipal({ name: 'viewer', kind: 'user', secretHash: await hashSecret('viewer-password-1'), generation: randomUUID(), createdAt: new Date().toISOString() });
+    await identities.setGrants('viewer', [{ pattern: '**', actions: ['pull', 'push'] }]);
+    [open, locked, browser] = await Promise.all([
       start({ HOST: '127.0.0.1', PORT: '0', NIMBUS_DATA_DIR: join(dir, 'open'), NIMBUS_FSYNC: 'off' }),
+      start({ HOST: '127.0.0.1', PORT: '0', NIMBUS_DATA_DIR: lockedData, NIMBUS_FSYNC: 'off', NIMBUS_AUTH: 'on' }),
       chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] }),
     ]);
     const pusher = { base: open.url };
@@ -72,7 +72,6 @@ describe('browse UI in headless Chromium', () => {
     const kept = await pushImage(pusher, 'scratch/delete', 'keep');
     await pushImage(pusher, 'scratch/delete', 'doomed');
     doomedReferrer = await pushReferrer(pusher, 'scratch/delete', kept.digest);
-    locked = await lockedReady;
     const basic = { Authorization: `Basic ${Buffer.from('viewer:viewer-password-1').toString('base64')}` };
     await pushImage({ base: locked.url, headers: basic }, 'private/thing', 'v1');
   });
@@ -100,6 +99,14 @@ describe('browse UI in headless Chromium', () => {
     await page.keyboard.type('/t');
     await expect.poll(() => list.getByRole('link').allTextContents()).toEqual(['other/two']);
     await page.screenshot({ path: join(ARTIFACTS, 'repositories.png') });
+    // Pages of two: each from _catalog's Link header, the last without a Next page.
+    await page.goto(`${open.url}/ui/#/?n=2`);
+    await expect.poll(() => list.getByRole('link').allTextContents()).toEqual(['demo/app', 'other/one']);
+    await page.getByRole('link', { name: 'Next page' }).click();
+    await expect.poll(() => list.getByRole('link').allTextContents()).toEqual(['other/two', 'scratch/delete']);
+    await page.getByRole('link', { name: 'Next page' }).click();
+    await expect.poll(() => list.getByRole('link').allTextContents()).toEqual(['tools/lint']);
+    expect(await page.getByRole('link', { name: 'Next page' }).count()).toBe(0);
     await finish(page);
   });
 

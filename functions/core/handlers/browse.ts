@@ -27,7 +27,7 @@ function browseLimit(url: URL, requested: number): number {
 /**
  * GET /v2/_nimbus/repositories?q=&n=&last=: repositories whose name contains `q`, in lexical
  * order, a page at a time. It walks the catalog in chunks and stops after n matches or
- * SEARCH_SCAN_BUDGET names, so a request costs the same at 10 or 100,000 repositories; `next`
+ * SEARCH_SCAN_BUDGET names, so no request costs more than that however many repositories there are; `next`
  * (also a Link header) is where the following request resumes, absent at the end.
  */
 export async function searchRepositories(ctx: RequestContext): Promise<Response> {
@@ -38,7 +38,7 @@ export async function searchRepositories(ctx: RequestContext): Promise<Response>
   const found: string[] = [];
   let after = page.after;
   let scanned = 0;
-  let more = true;
+  let more = limit > 0;
   while (found.length < limit && scanned < SEARCH_SCAN_BUDGET && more) {
     const chunk = await ctx.services.metadata.listRepositories({ limit: query ? SEARCH_CHUNK : limit - found.length, ...(after ? { after } : {}) });
     more = chunk.more;
