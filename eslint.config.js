@@ -32,17 +32,20 @@ const CORE_RUNTIME = {
   ],
 };
 
+/** Full zod is ~445 KiB of every Lambda bundle and slows its cold start; functions/ use zod/mini. */
+const FULL_ZOD = { name: 'zod', message: 'import { z } from functions/core/validation (zod/mini): full zod adds ~420 KiB to every Lambda bundle.' };
+
 function layerBoundaries() {
   const noTests = climbsInto(['test'], 'production code, the CLI, infra, bench and harness never import tests: move what both need into harness/ or functions/.');
   const outsideFunctions = climbsInto(TOP, 'functions/ must not import tests, tooling, the CLI or infra.');
   return [
     { files: ['cli/**/*.ts', 'infra/**/*.ts', 'bench/**/*.ts', 'harness/**/*.ts', 'bin/**/*.mjs', '*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [noTests] }] } },
-    { files: ['functions/**/*.ts'], rules: { 'no-restricted-imports': ['error', { patterns: [outsideFunctions] }] } },
+    { files: ['functions/**/*.ts'], rules: { 'no-restricted-imports': ['error', { paths: [FULL_ZOD], patterns: [outsideFunctions] }] } },
     ...layers.map(({ files, forbidden, why }) => {
       const runtime = files[0].startsWith('functions/core/') ? CORE_RUNTIME : { paths: [], patterns: [] };
       return {
         files,
-        rules: { 'no-restricted-imports': ['error', { paths: runtime.paths, patterns: [...runtime.patterns, outsideFunctions, climbsInto(forbidden, why)] }] },
+        rules: { 'no-restricted-imports': ['error', { paths: [...runtime.paths, FULL_ZOD], patterns: [...runtime.patterns, outsideFunctions, climbsInto(forbidden, why)] }] },
       };
     }),
   ];

@@ -3,11 +3,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { lockDataDir } from '../functions/adapters/fs/data-dir';
-import { createRegistry } from '../functions/core/index';
+import type { createRegistry } from '../functions/core/index';
 import { CliError } from './errors';
-import { RegistryAuth, errorMessage } from './push/auth';
-import { resolveCredentials } from './push/credentials';
+import { errorMessage } from './push/auth';
 import { localDataDir, type TargetOptions } from './target';
 
 /**
@@ -57,6 +55,8 @@ async function httpEndpoint(base: string): Promise<AdminEndpoint> {
   if (!URL.canParse(base)) throw new CliError(`--registry takes a URL such as http://localhost:5000, not "${base}"`);
   const origin = new URL(base).origin;
   const host = new URL(base).host;
+  // Loaded here, not at the top: `nimbus --help` and every other command start without them.
+  const [{ RegistryAuth }, { resolveCredentials }] = await Promise.all([import('./push/auth'), import('./push/credentials')]);
   const auth = new RegistryAuth({ host, repository: 'registry administration', credentials: await resolveCredentials(host, {}), scope: 'registry:nimbus:*', fetch });
   const send = (method: string, path: string, init: { body?: string; headers?: Record<string, string> }) => fetch(`${origin}${path}`, {
     method, ...(init.body === undefined ? {} : { body: init.body }),
@@ -91,9 +91,10 @@ function inProcess(where: string, registry: ReturnType<typeof createRegistry>, c
 
 async function localEndpoint(dataDir: string): Promise<AdminEndpoint> {
   if (!existsSync(dataDir)) throw new CliError(`no data directory at ${dataDir}: point --data-dir or NIMBUS_DATA_DIR at the one npm start uses`);
-  const [{ FsBlobStore }, { FsMetadataStore }, { FsPolicyStore }, { FsGcStore }, { KeyedMutex }] = await Promise.all([
+  const [{ FsBlobStore }, { FsMetadataStore }, { FsPolicyStore }, { FsGcStore }, { KeyedMutex }, { lockDataDir }, { createRegistry }] = await Promise.all([
     import('../functions/adapters/fs/blob-store'), import('../functions/adapters/fs/metadata-store'), import('../functions/adapters/fs/policy-store'),
-    import('../functions/adapters/fs/gc-store'), import('../functions/adapters/fs/keyed-mutex'),
+    import('../functions/adapters/fs/gc-store'), import('../functions/adapters/fs/keyed-mutex'), import('../functions/adapters/fs/data-dir'),
+    import('../functions/core/index'),
   ]);
   let unlock: () => Promise<void>;
   try {
@@ -128,7 +129,9 @@ async function localWebhookEvents(dataDir: string) {
 }
 
 async function dynamoEndpoint(options: AdminOptions): Promise<AdminEndpoint> {
-  const [{ createAwsStores }, { resolveBucket, resolveTable }] = await Promise.all([import('../functions/adapters/aws/index'), import('./deployed')]);
+  const [{ createAwsStores }, { resolveBucket, resolveTable }, { createRegistry }] = await Promise.all([
+    import('../functions/adapters/aws/index'), import('./deployed'), import('../functions/core/index'),
+  ]);
   const table = await resolveTable(options);
   const bucket = await resolveBucket(options);
   if (!bucket && options.needsBucketFor) {

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { FsIdentityStore } from '../functions/adapters/fs/identity-store';
 import type { IdentityStore } from '../functions/auth/identity-store';
 import { CliError } from './errors';
 import { note } from './io';
@@ -42,5 +41,6 @@ export async function openIdentityStore(options: TargetOptions, forWrite: boolea
     if (!forWrite) throw new CliError(`no data directory at ${dataDir}: point --data-dir or NIMBUS_DATA_DIR at the one npm start uses`);
     note(`nimbus: creating data directory ${dataDir}`);
   }
+  const { FsIdentityStore } = await import('../functions/adapters/fs/identity-store');
   return new FsIdentityStore(dataDir);
 }

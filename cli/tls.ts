@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CliError } from './errors';
-import { authorityPem, createAuthority, issueServerCertificate, loadAuthority, type Authority } from './tls-certificates';
+import type { Authority } from './tls-certificates';
 
 interface TlsInitOptions {
   host: string;
@@ -39,6 +39,7 @@ async function tlsInit(options: TlsInitOptions): Promise<void> {
   // The CA key lives apart from ca.crt: a directory given to --cert-dir must hold no stray *.key.
   await mkdir(join(out, 'ca-private'), { recursive: true, mode: 0o700 });
   const { authority, created } = await authorityIn(out);
+  const { issueServerCertificate } = await import('./tls-certificates');
   const server = await issueServerCertificate(authority, { dns: [options.host], ips: options.ip }, days);
   await writeFile(join(out, 'server.crt'), server.certificatePem);
   await writePrivate(join(out, 'server.key'), server.keyPem);
@@ -47,6 +48,8 @@ async function tlsInit(options: TlsInitOptions): Promise<void> {
 
 /** The CA already in `out` (so clients that trust it keep working), or a new one. */
 async function authorityIn(out: string): Promise<{ authority: Authority; created: boolean }> {
+  // The x509 library is loaded only by `tls init`, so other commands start without it.
+  const { authorityPem, createAuthority, loadAuthority } = await import('./tls-certificates');
   const [certificatePem, keyPem] = await Promise.all([
     readFile(join(out, 'ca.crt'), 'utf8').catch(() => undefined),
     readFile(join(out, 'ca-private', 'ca.key'), 'utf8').catch(() => undefined),

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { safeParse } from '../validation';
 import { RegistryError } from '../errors';
 import { parseDigest } from '../digest';
 import { repositoryOf, type RequestContext } from '../context';
@@ -12,10 +13,12 @@ import { tryMount } from './mount';
 /** Request bodies of the direct-upload extension are small JSON documents. */
 const MAX_BODY = 1024 * 1024;
 
-const startSchema = z.object({ digest: z.string(), size: z.number().int().nonnegative() });
-const completeSchema = z.object({ parts: z.array(z.object({ number: z.number().int().positive(), etag: z.string().min(1).max(200) })).max(10_000) });
+const startSchema = z.object({ digest: z.string(), size: z.int().check(z.nonnegative()) });
+const completeSchema = z.object({
+  parts: z.array(z.object({ number: z.int().check(z.positive()), etag: z.string().check(z.minLength(1), z.maxLength(200)) })).check(z.maxLength(10_000)),
+});
 
-async function readJson<T>(ctx: RequestContext, schema: z.ZodType<T>): Promise<T> {
+async function readJson<T>(ctx: RequestContext, schema: z.ZodMiniType<T>): Promise<T> {
   const body = await readBodyWithin(ctx.request, MAX_BODY, 'request body');
   let json: unknown;
   try {
@@ -23,7 +26,7 @@ async function readJson<T>(ctx: RequestContext, schema: z.ZodType<T>): Promise<T
   } catch {
     throw new RegistryError('BLOB_UPLOAD_INVALID', 'request body must be JSON');
   }
-  const parsed = schema.safeParse(json);
+  const parsed = safeParse(schema, json);
   if (!parsed.success) {
     throw new RegistryError('BLOB_UPLOAD_INVALID', 'request body is malformed', {
       detail: parsed.error.issues.slice(0, 5).map((issue) => ({ path: issue.path.join('.'), message: issue.message })),

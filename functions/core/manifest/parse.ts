@@ -1,25 +1,26 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { safeParse } from '../validation';
 import { RegistryError } from '../errors';
 import { tryParseDigest } from '../digest';
 import type { Descriptor } from '../records';
 import { FOREIGN_LAYER_TYPES, GENERIC_TYPES, MANIFEST_KINDS, type ManifestKind } from './media-types';
 
 const descriptorSchema = z.looseObject({
-  mediaType: z.string().min(1).max(255),
-  digest: z.string().refine((value) => tryParseDigest(value) !== undefined, 'must be a sha256 or sha512 digest'),
-  size: z.number().int().nonnegative(),
-  urls: z.array(z.string()).optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
-  artifactType: z.string().optional(),
-  platform: z.looseObject({ architecture: z.string(), os: z.string() }).optional(),
+  mediaType: z.string().check(z.minLength(1), z.maxLength(255)),
+  digest: z.string().check(z.refine((value) => tryParseDigest(value) !== undefined, 'must be a sha256 or sha512 digest')),
+  size: z.int().check(z.nonnegative()),
+  urls: z.optional(z.array(z.string())),
+  annotations: z.optional(z.record(z.string(), z.string())),
+  artifactType: z.optional(z.string()),
+  platform: z.optional(z.looseObject({ architecture: z.string(), os: z.string() })),
 });
 
 const common = {
   schemaVersion: z.literal(2),
-  mediaType: z.string().optional(),
-  artifactType: z.string().optional(),
-  subject: descriptorSchema.optional(),
-  annotations: z.record(z.string(), z.string()).optional(),
+  mediaType: z.optional(z.string()),
+  artifactType: z.optional(z.string()),
+  subject: z.optional(descriptorSchema),
+  annotations: z.optional(z.record(z.string(), z.string())),
 };
 const imageSchema = z.looseObject({ ...common, config: descriptorSchema, layers: z.array(descriptorSchema) });
 const indexSchema = z.looseObject({ ...common, manifests: z.array(descriptorSchema) });
@@ -64,14 +65,14 @@ export function parseManifest(body: Uint8Array, contentType: string | null): Par
   }
 
   if (kind === 'image') {
-    const result = imageSchema.safeParse(json);
+    const result = safeParse(imageSchema, json);
     if (!result.success) throw invalid('image manifest is malformed', issues(result.error));
     const manifest = result.data;
     const blobs = [manifest.config, ...manifest.layers].filter((d) => !isExternal(d));
     return withOptional({ kind, mediaType, blobs, children: [] }, manifest.subject,
       manifest.artifactType ?? manifest.config.mediaType, manifest.annotations);
   }
-  const result = indexSchema.safeParse(json);
+  const result = safeParse(indexSchema, json);
   if (!result.success) throw invalid('image index is malformed', issues(result.error));
   const index = result.data;
   return withOptional({ kind, mediaType, blobs: [], children: index.manifests }, index.subject, index.artifactType, index.annotations);
@@ -94,6 +95,6 @@ function invalid(message: string, detail?: unknown): RegistryError {
   return new RegistryError('MANIFEST_INVALID', message, { detail });
 }
 
-function issues(error: z.ZodError): Array<{ path: string; message: string }> {
+function issues(error: z.core.$ZodError): Array<{ path: string; message: string }> {
   return error.issues.slice(0, 10).map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
 }

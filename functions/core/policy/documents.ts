@@ -1,12 +1,13 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
+import { safeParse } from '../validation';
 import { RegistryError } from '../errors';
 
 /**
  * Parses a policy document with its schema; any problem is 400 POLICY_INVALID naming what
  * is wrong and where (a JSON path such as `rules[1].keepLast`).
  */
-export function parsePolicy<T>(schema: z.ZodType<T>, input: unknown, what: string): T {
-  const result = schema.safeParse(input);
+export function parsePolicy<T>(schema: z.ZodMiniType<T>, input: unknown, what: string): T {
+  const result = safeParse(schema, input);
   if (result.success) return result.data;
   const problems = result.error.issues.slice(0, 10).map((issue) => `${pathOf(issue.path) || '(document)'}: ${issue.message}`);
   throw new RegistryError('POLICY_INVALID', `invalid ${what} document: ${problems.join('; ')}`, { detail: { problems } });

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { problemCheck } from '../validation';
 import { RegistryError } from '../errors';
 import { parsePolicy } from './documents';
 import { patternMatches, repositoryPatternProblem, tagMatches, tagPatternProblem } from './patterns';
@@ -11,34 +12,28 @@ import { patternMatches, repositoryPatternProblem, tagMatches, tagPatternProblem
  * (DELETE by digest): all get 403 DENIED naming the rule. Pushing the same digest to it again
  * is allowed, and so is creating it. Retention never deletes an immutable tag either.
  */
-const repositoryPattern = z.string().superRefine((value, ctx) => {
-  const problem = repositoryPatternProblem(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
-const tagPattern = z.string().superRefine((value, ctx) => {
-  const problem = tagPatternProblem(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+const repositoryPattern = z.string().check(problemCheck(repositoryPatternProblem));
+const tagPattern = z.string().check(problemCheck(tagPatternProblem));
 
 const immutabilityRule = z.strictObject({
   /** Names the rule in errors and for `nimbus immutability remove`. */
-  id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'an id is 1-64 characters of [A-Za-z0-9._-]').optional(),
+  id: z.optional(z.string().check(z.regex(/^[A-Za-z0-9._-]{1,64}$/, 'an id is 1-64 characters of [A-Za-z0-9._-]'))),
   repositories: repositoryPattern,
-  tags: z.array(tagPattern).min(1).max(100).optional(),
-  except: z.array(tagPattern).max(100).optional(),
+  tags: z.optional(z.array(tagPattern).check(z.minLength(1), z.maxLength(100))),
+  except: z.optional(z.array(tagPattern).check(z.maxLength(100))),
 });
 
 export const immutabilitySchema = z.strictObject({
-  version: z.literal(1).optional(),
-  rules: z.array(immutabilityRule).max(1000),
-}).superRefine((document, ctx) => {
+  version: z.optional(z.literal(1)),
+  rules: z.array(immutabilityRule).check(z.maxLength(1000)),
+}).check(z.superRefine((document, ctx) => {
   const seen = new Set<string>();
   document.rules.forEach((rule, index) => {
     if (rule.id === undefined) return;
     if (seen.has(rule.id)) ctx.addIssue({ code: 'custom', path: ['rules', index, 'id'], message: `duplicate rule id "${rule.id}"` });
     seen.add(rule.id);
   });
-});
+}));
 
 export type ImmutabilityRule = z.infer<typeof immutabilityRule>;
 export type ImmutabilityDocument = z.infer<typeof immutabilitySchema>;

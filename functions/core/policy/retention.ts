@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { problemCheck } from '../validation';
 import { parsePolicy } from './documents';
 import { patternMatches, repositoryPatternProblem, tagMatches, tagPatternProblem } from './patterns';
 import type { ManifestInfo, TagInfo } from './ports';
@@ -28,27 +29,21 @@ import type { ManifestInfo, TagInfo } from './ports';
  */
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-const repositoryPattern = z.string().superRefine((value, ctx) => {
-  const problem = repositoryPatternProblem(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
-const tagPattern = z.string().superRefine((value, ctx) => {
-  const problem = tagPatternProblem(value);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
-const days = z.number().int().min(0).max(36_500);
+const repositoryPattern = z.string().check(problemCheck(repositoryPatternProblem));
+const tagPattern = z.string().check(problemCheck(tagPatternProblem));
+const days = z.int().check(z.minimum(0), z.maximum(36_500));
 
 const retentionRule = z.strictObject({
   repositories: repositoryPattern,
-  keepLast: z.number().int().min(0).max(100_000).optional(),
-  keepTags: z.array(tagPattern).max(100).optional(),
-  untaggedOlderThanDays: days.optional(),
-  notPulledForDays: days.optional(),
+  keepLast: z.optional(z.int().check(z.minimum(0), z.maximum(100_000))),
+  keepTags: z.optional(z.array(tagPattern).check(z.maxLength(100))),
+  untaggedOlderThanDays: z.optional(days),
+  notPulledForDays: z.optional(days),
 });
 
 export const retentionSchema = z.strictObject({
-  version: z.literal(1).optional(),
-  rules: z.array(retentionRule).max(1000),
+  version: z.optional(z.literal(1)),
+  rules: z.array(retentionRule).check(z.maxLength(1000)),
 });
 
 export type RetentionRule = z.infer<typeof retentionRule>;
