@@ -203,6 +203,8 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
 
 type Key = { [PARTITION_KEY]: string; [SORT_KEY]: string };
 
+const EVENT_ENTRY_PREFIX = 'ENTRY#';
+
 function key(pk: string, sk: string): Key {
   return { [PARTITION_KEY]: pk, [SORT_KEY]: sk };
 }
@@ -241,6 +243,17 @@ export const itemKeys = {
   gcReviewPrefix: 'GC#',
   gcReviewPartition: (shard: string) => `GC#${shard}`,
   policy: (kind: 'retention' | 'immutability') => key('POLICY', kind),
+
+  webhooksPartition: 'WEBHOOKS',
+  webhook: (id: string) => key('WEBHOOKS', id),
+  webhookSecret: (id: string) => key(`WEBHOOK#${id}`, 'SECRET'),
+  eventsPartition: 'EVENTS',
+  eventSequence: key('EVENTS', 'SEQ'),
+  eventJournal: (id: string) => key('EVENTS', `JOURNAL#${id}`),
+  eventJournalPrefix: 'JOURNAL#',
+  eventCommitted: (eventId: string) => key('EVENTS', `ID#${eventId}`),
+  eventEntry: (seq: number) => key('EVENTS', `${EVENT_ENTRY_PREFIX}${String(seq).padStart(16, '0')}`),
+  eventEntryPrefix: EVENT_ENTRY_PREFIX,
 };
 
 const SAFE_ID = /^[A-Za-z0-9._-]{1,128}$/;

@@ -24,6 +24,11 @@ export interface EventRecorderDeps {
   webhooks: WebhookStore;
   clock: Clock;
   logger: Logger;
+  /**
+   * Destinations that get every event, subscribed or not (AWS: the EventBridge bus). Each is
+   * a delivery of the entry like a webhook's, so it is retried and dead-lettered the same way.
+   */
+  sinks?: readonly string[];
 }
 
 /**
@@ -122,10 +127,12 @@ export class EventRecorder {
     });
     const webhooks = await this.cached;
     const now = this.deps.clock.now();
+    const sinks = this.deps.sinks ?? [];
     return events.flatMap((event) => {
-      const targets = webhooks.filter((hook) => subscribed(hook.events, event.type) && patternMatches(hook.repositories, event.data.repository));
+      const targets = webhooks.filter((hook) => subscribed(hook.events, event.type) && patternMatches(hook.repositories, event.data.repository))
+        .map((hook) => hook.id).concat(sinks);
       if (targets.length === 0) return [];
-      return [{ event, deliveries: targets.map((hook) => ({ webhook: hook.id, state: 'pending' as const, attempts: 0, nextAttemptAt: now })) }];
+      return [{ event, deliveries: targets.map((target) => ({ webhook: target, state: 'pending' as const, attempts: 0, nextAttemptAt: now })) }];
     });
   }
 
