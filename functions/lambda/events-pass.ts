@@ -8,7 +8,7 @@ import { drainOutbox, type DrainResult } from '../core/events/drain';
 import type { WebhookTransport } from '../core/events/ports';
 import { EventRecorder } from '../core/events/recorder';
 import type { Clock, Logger, MetadataStore } from '../core/index';
-import type { EventSettings } from './events-wiring';
+import type { EventSettings } from '../adapters/aws/webhook-events';
 
 export interface EventsPassDeps {
   doc: DynamoDBDocumentClient;
@@ -31,12 +31,11 @@ export interface EventsPassDeps {
 export async function runEventsPass(deps: EventsPassDeps, remainingMs: number): Promise<DrainResult & { recovered: number }> {
   const outbox = new DynamoOutbox(deps.doc, deps.table, { now: () => deps.clock.now() });
   const webhooks = new DynamoWebhookStore(deps.doc, deps.table);
-  const bus = deps.settings.bus;
-  const recorder = new EventRecorder({ outbox, webhooks, clock: deps.clock, logger: deps.logger, ...(bus ? { sinks: [EVENTBRIDGE_SINK] } : {}) });
+  const recorder = new EventRecorder({ outbox, webhooks, clock: deps.clock, logger: deps.logger, sinks: [EVENTBRIDGE_SINK] });
   const { committed } = await recorder.recover(deps.metadata);
   const result = await drainOutbox({
     outbox, webhooks, transport: deps.transport ?? nodeWebhookTransport(deps.settings.addresses),
-    sinks: bus ? [eventBridgeSink(deps.eventBridge, bus)] : [], clock: deps.clock, logger: deps.logger,
+    sinks: [eventBridgeSink(deps.eventBridge, deps.settings.bus)], clock: deps.clock, logger: deps.logger,
   }, {
     timeoutMs: deps.settings.timeoutMs, backoff: deps.settings.backoff,
     // Room for one more attempt (timeout) and saving its outcome.

@@ -8,7 +8,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { createAwsStores } from '../adapters/aws/index';
-import { readEventSettings } from './events-wiring';
+import { readEventSettings } from '../adapters/aws/webhook-events';
 import { runEventsPass } from './events-pass';
 import { powertoolsLogger } from './logger';
 import { readVerifierSettings } from './verifier-settings';

@@ -19,7 +19,7 @@ import { readLambdaSettings } from './settings';
 import { LAMBDA_UPLOAD_LEASE_SECONDS, uploadEndpointGate, wakeDeadline, type InvocationTiming } from './upload-endpoint';
 import { loadUploadSecret } from '../adapters/aws/upload-secret';
 import { lambdaTaskQueue } from './task-queue';
-import { awsWebhookEvents, readEventSettings } from './events-wiring';
+import { awsWebhookEvents, readEventSettings } from '../adapters/aws/webhook-events';
 
 const settings = readLambdaSettings(process.env);
 const powertools = new Logger({ serviceName: 'nimbus-registry' });

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { safeParse } from '../validation';
 import type { RequestContext } from '../context';
 import { RegistryError } from '../errors';
 import { readBodyWithin } from '../http/body';
@@ -14,13 +15,13 @@ const MAX_BODY = 64 * 1024;
 const MAX_WEBHOOKS = 100;
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
 
-const AddRequest = z.object({
-  url: z.string().max(2048),
-  events: z.array(z.string()).min(1).max(3).optional(),
-  repositories: z.string().max(255).optional(),
-  secret: z.string().min(16, 'a secret has at least 16 characters').max(256).optional(),
-  headers: z.record(z.string(), z.string().max(4096)).optional(),
-}).strict();
+const AddRequest = z.strictObject({
+  url: z.string().check(z.maxLength(2048)),
+  events: z.optional(z.array(z.string()).check(z.minLength(1), z.maxLength(3))),
+  repositories: z.optional(z.string().check(z.maxLength(255))),
+  secret: z.optional(z.string().check(z.minLength(16, 'a secret has at least 16 characters'), z.maxLength(256))),
+  headers: z.optional(z.record(z.string(), z.string().check(z.maxLength(4096)))),
+});
 
 function webhookEvents(ctx: RequestContext): WebhookEvents {
   if (!ctx.services.events) throw new RegistryError('UNSUPPORTED', 'this registry has no webhooks configured', { status: 404 });
@@ -38,7 +39,7 @@ function parseAdd(text: string): z.infer<typeof AddRequest> {
   } catch {
     throw invalid('the body is not JSON: {"url": "...", "events": ["push","delete"], "repositories": "team/**"}');
   }
-  const parsed = AddRequest.safeParse(json);
+  const parsed = safeParse(AddRequest, json);
   if (!parsed.success) throw invalid(parsed.error.issues.slice(0, 5).map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; '));
   return parsed.data;
 }

@@ -1,17 +1,18 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { LAMBDA_ENV } from '../adapters/aws/env';
-import { DynamoOutbox } from '../adapters/aws/dynamo-outbox';
-import { DynamoWebhookStore } from '../adapters/aws/dynamo-webhook-store';
-import { EVENTBRIDGE_SINK } from '../adapters/aws/eventbridge-sink';
-import { nodeWebhookTransport, resolveHost } from '../adapters/node/webhook-transport';
-import { isAddressPolicy, type AddressPolicy } from '../core/events/addresses';
-import type { BackoffPolicy } from '../core/events/backoff';
-import { EventRecorder } from '../core/events/recorder';
-import type { WebhookEvents } from '../core/events/services';
-import type { Logger } from '../core/index';
+import { nodeWebhookTransport, resolveHost } from '../node/webhook-transport';
+import { isAddressPolicy, type AddressPolicy } from '../../core/events/addresses';
+import type { BackoffPolicy } from '../../core/events/backoff';
+import { EventRecorder } from '../../core/events/recorder';
+import type { WebhookEvents } from '../../core/events/services';
+import type { Logger } from '../../core/index';
+import { DynamoOutbox } from './dynamo-outbox';
+import { DynamoWebhookStore } from './dynamo-webhook-store';
+import { LAMBDA_ENV } from './env';
+import { EVENTBRIDGE_SINK } from './eventbridge-sink';
 
 export interface EventSettings {
-  readonly bus: string | undefined;
+  /** The EventBridge bus (name or ARN) the events function puts every event on. @default "default" */
+  readonly bus: string;
   readonly addresses: AddressPolicy;
   readonly timeoutMs: number;
   readonly backoff: BackoffPolicy;
@@ -22,7 +23,7 @@ export function readEventSettings(env: NodeJS.ProcessEnv): EventSettings {
   const addresses = env[LAMBDA_ENV.webhookAddresses] || 'private';
   if (!isAddressPolicy(addresses)) throw new Error(`${LAMBDA_ENV.webhookAddresses} must be private, public or any, not "${addresses}"`);
   return {
-    bus: env[LAMBDA_ENV.eventBus] || undefined,
+    bus: env[LAMBDA_ENV.eventBus] || 'default',
     addresses,
     timeoutMs: positive(env, LAMBDA_ENV.webhookTimeoutSeconds, 10) * 1000,
     backoff: { baseMs: 1000, maxMs: 3_600_000, maxAttempts: positive(env, LAMBDA_ENV.webhookMaxAttempts, 24) },
@@ -38,14 +39,14 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
 }
 
 /**
- * Webhooks on the table for the registry function: changes record their events in the
- * DynamoDB outbox (and, with a bus, every event gets an EventBridge delivery); the events
- * function delivers them. Pulled events are not counted on AWS.
+ * Webhooks on the table (the registry function, and `nimbus --table`): every change records
+ * its events in the DynamoDB outbox, each with an EventBridge delivery besides the webhooks'
+ * (so every event reaches the bus, whether a webhook wants it or not); the events function
+ * delivers them. Pulled events are not counted on AWS.
  */
 export function awsWebhookEvents(doc: DynamoDBDocumentClient, table: string, settings: EventSettings, logger: Logger): WebhookEvents {
   const recorder = new EventRecorder({
-    outbox: new DynamoOutbox(doc, table), webhooks: new DynamoWebhookStore(doc, table), clock: { now: () => Date.now() }, logger,
-    ...(settings.bus ? { sinks: [EVENTBRIDGE_SINK] } : {}),
+    outbox: new DynamoOutbox(doc, table), webhooks: new DynamoWebhookStore(doc, table), clock: { now: () => Date.now() }, logger, sinks: [EVENTBRIDGE_SINK],
   });
   return {
     recorder, transport: nodeWebhookTransport(settings.addresses), addressPolicy: settings.addresses, resolve: resolveHost, timeoutMs: settings.timeoutMs,
