@@ -1,7 +1,9 @@
 import * as events from 'aws-cdk-lib/aws-events';
 import { App, Stack } from 'aws-cdk-lib';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { LAMBDA_ENV } from '../../functions/adapters/aws/env';
+import { ACTIONS_OF, commandsSentBy } from './iam.test';
 import { actionsOf, type Statement, template } from './stacks';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -60,6 +62,15 @@ describe('the events function (webhooks and EventBridge)', () => {
     expect(writes.map((s) => s.Sid)).toEqual(['OutboxItems']);
     expect(statements.flatMap(actionsOf).filter((action) => action.startsWith('events:'))).toEqual(['events:PutEvents']);
     expect(statements.flatMap(actionsOf)).not.toContain('dynamodb:Scan');
+  });
+
+  it('allows every call the events function\'s code sends', () => {
+    const root = fileURLToPath(new URL('../../functions/', import.meta.url));
+    const allowed = new Set(statements.flatMap(actionsOf));
+    const files = (name: string) => ['dynamo-outbox.ts', 'dynamo-webhook-store.ts', 'eventbridge-sink.ts', 'tag-items.ts'].includes(name);
+    const commands = new Set([...commandsSentBy(`${root}adapters/aws`, files), ...commandsSentBy(`${root}lambda`, (name) => name.startsWith('events'))]);
+    expect(commands.has('PutEvents')).toBe(true);
+    for (const command of commands) for (const action of ACTIONS_OF[command] ?? [`unknown ${command}`]) expect(allowed, `${command} needs ${action}`).toContain(action);
   });
 
   it('puts events on the bus given as a prop, and only that one', () => {
