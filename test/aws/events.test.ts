@@ -13,6 +13,7 @@ import { createRegistry, type Registry } from '../../functions/core/index';
 import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
 import { runEventsPass } from '../../functions/lambda/events-pass';
 import { RegistryClient, uniqueRepo } from '../api/client';
+import { runNimbus } from '../support/nimbus-cli';
 
 const settings: EventSettings = { bus: 'nimbus-bus', addresses: 'private', timeoutMs: 2000, backoff: { baseMs: 1000, maxMs: 4000, maxAttempts: 3 } };
 const logger = { log() {} };
@@ -137,7 +138,11 @@ describe('webhooks and EventBridge on DynamoDB (the events function)', () => {
     }
     const last = (await states()).at(-1);
     expect([last?.state, last?.attempts, last?.lastStatus]).toEqual(['dead', 3, 500]);
-  });
+    // The CLI shows the dead letter, from the table.
+    const shown = await runNimbus(['--dynamodb-local', emulators.endpoints.dynamodb, '--table', table, 'webhook', 'deliveries', '--state', 'dead', '--json']);
+    const dead = JSON.parse(shown.stdout) as Array<Record<string, unknown>>;
+    expect(dead.map((each) => [each.webhook, each.state, each.attempts])).toEqual([[hook.id, 'dead', 3]]);
+  }, 60_000); // spawns the CLI once (tsx start-up)
 
   it('delivers the event of a change whose registry invocation crashed before committing it (recovered from its journal)', async () => {
     await addWebhook({ url: 'http://10.0.0.5/hook' });
