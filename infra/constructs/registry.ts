@@ -84,6 +84,12 @@ export interface NimbusRegistryProps {
    * @default the account's default bus
    */
   readonly eventBus?: events.IEventBus;
+  /**
+   * Addresses webhook URLs may resolve to: `private` (public, private and loopback; link-local
+   * and cloud metadata refused), `public` only, or `any`. Checked when a webhook is added and
+   * at every delivery. @default 'private'
+   */
+  readonly webhookAddresses?: 'private' | 'public' | 'any';
 }
 
 /**
@@ -157,6 +163,7 @@ export class NimbusRegistry extends Construct {
     this.events = new EventsFunction(this, 'Events', {
       bucket: this.blobs.bucket, table: this.metadata.table, logRetention, ...(props.eventBus ? { eventBus: props.eventBus } : {}),
     });
+    for (const fn of [this.handler.function, this.events.function]) fn.addEnvironment(LAMBDA_ENV.webhookAddresses, props.webhookAddresses ?? 'private');
     this.uploadEndpoint = createUploadEndpoint(this, 'Uploads', {
       choice: props.uploadEndpoint,
       registryFunction: this.handler.function,

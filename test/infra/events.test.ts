@@ -64,6 +64,13 @@ describe('the events function (webhooks and EventBridge)', () => {
     expect(statements.flatMap(actionsOf)).not.toContain('dynamodb:Scan');
   });
 
+  it('gives both functions the webhook address policy of the webhookAddresses prop', () => {
+    const strict = template({ webhookAddresses: 'public' });
+    const functions = Object.entries(strict.findResources('AWS::Lambda::Function')).filter(([name]) => /^Registry(Events|Function)Handler/.test(name));
+    expect(functions.map(([name]) => name.replace(/Handler.*/, '')).sort()).toEqual(['RegistryEvents', 'RegistryFunction']);
+    for (const [, each] of functions) expect(each.Properties.Environment.Variables[LAMBDA_ENV.webhookAddresses]).toBe('public');
+  });
+
   it('allows every call the events function\'s code sends', () => {
     const root = fileURLToPath(new URL('../../functions/', import.meta.url));
     const allowed = new Set(statements.flatMap(actionsOf));
@@ -79,6 +86,7 @@ describe('the events function (webhooks and EventBridge)', () => {
     const [id, handler] = Object.entries(custom.findResources('AWS::Lambda::Function')).find(([name]) => /^RegistryEventsHandler/.test(name))!;
     expect(id).toBeDefined();
     expect(handler.Properties.Environment.Variables[LAMBDA_ENV.eventBus]).toBe('arn:aws:events:eu-west-1:123456789012:event-bus/ci');
+    expect(handler.Properties.Environment.Variables[LAMBDA_ENV.webhookAddresses]).toBe('private');
     const put = Object.values(custom.findResources('AWS::IAM::Policy'))
       .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
       .filter((statement) => actionsOf(statement).includes('events:PutEvents'));
