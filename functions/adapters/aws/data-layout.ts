@@ -36,6 +36,19 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *     kind (blob | referrers), digest, repository?, at: "this may have become garbage"
  *   policy document                   POLICY                         retention | immutability
  *     document (JSON text), version (number, the ETag; +1 per write, conditioned on If-Match)
+ *   webhook                           WEBHOOKS                       <id>
+ *     webhook (JSON: url, events, repositories, header names, createdAt): what `webhook list` shows
+ *   webhook secret                    WEBHOOK#<id>                   SECRET
+ *     secrets (JSON: HMAC key and header values), read only to deliver; never listed
+ *   event journal                     EVENTS                         JOURNAL#<uuid>
+ *     events (JSON), at: a change's events, written before the change (dynamo-outbox.ts)
+ *   event sequence                    EVENTS                         SEQ
+ *     seq (ADD 1 per outbox entry, atomic)
+ *   outbox entry                      EVENTS                         ENTRY#<seq, 16 digits>
+ *     entry (JSON: the CloudEvent and its delivery states), pending, repository, type,
+ *     expiresAt (TTL, 14 days) once every delivery is finished
+ *   event marker                      EVENTS                         ID#<event id>
+ *     seq: the event has its entry (written with it, conditioned on being absent)
  *   upload session                    UPLOAD#<id>                    UPLOAD
  *     repository, handle, offset, parts (binary, part-codec.ts), tail?, hashState,
  *     hashAlgorithm, version, lease?, createdAt, updatedAt, expiresAt (TTL, epoch seconds),
@@ -146,6 +159,21 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *     orphan sweep (full)       ListObjectsV2 blobs/ (older than the cutoff); BatchGetItem their sessions;
  *                               Scan blob records' locations; DeleteObjects what neither names
  *   Referrers of a deleted subject are deleted by the core (DELETE manifests/<digest> as above).
+ *
+ * Events: why an outbox journalled around the change, not the change's transaction or a stream
+ *   A change that carries events (PUT/DELETE manifests, DELETE blobs, retention) goes:
+ *     PutItem journal; the change as above; per event UpdateItem SEQ (ADD 1) + TransactWriteItems
+ *     Put marker (if absent) + Put entry; DeleteItem journal. The events function (schedule
+ *     and table stream on new entries, functions/lambda/events.ts): Query EVENTS JOURNAL#
+ *     (older than 15 min: a crashed invocation's; GetItem manifest / tag / link to decide),
+ *     Query EVENTS ENTRY# (pending), per delivery GetItem webhook secret + Query WEBHOOKS,
+ *     EventBridge PutEvents, PutItem entry with its new state.
+ *   Not in the change's TransactWriteItems: a push with over 45 references is several
+ *   transactions, and the events come from the core, which knows the actor and the reason.
+ *   Not a stream of the manifest and tag items: they are in two partitions (REPO#, TAGS#), so
+ *   a stream would not order a repository's events, and images carry no actor or reason. The
+ *   counter orders entries across Lambdas: a change made after another one committed gets a
+ *   larger seq; the stream only wakes the function (which then reads the outbox in seq order).
  *
  * Garbage collection: why a push racing the collector never loses a blob
  *   G1 Bytes are deleted only after the record, and the record only by the collector's final
