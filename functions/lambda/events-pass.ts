@@ -31,7 +31,7 @@ export interface EventsPassDeps {
 export async function runEventsPass(deps: EventsPassDeps, remainingMs: number): Promise<DrainResult & { recovered: number }> {
   const outbox = new DynamoOutbox(deps.doc, deps.table, { now: () => deps.clock.now() });
   const webhooks = new DynamoWebhookStore(deps.doc, deps.table);
-  const recorder = new EventRecorder({ outbox, webhooks, clock: deps.clock, logger: deps.logger, sinks: [EVENTBRIDGE_SINK] });
+  const recorder = new EventRecorder({ outbox, webhooks, clock: deps.clock, logger: deps.logger, sinks: [EVENTBRIDGE_SINK], webhookCacheMs: 0 });
   const { committed } = await recorder.recover(deps.metadata);
   const result = await drainOutbox({
     outbox, webhooks, transport: deps.transport ?? nodeWebhookTransport(deps.settings.addresses),

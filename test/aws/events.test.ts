@@ -4,6 +4,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { itemKeys } from '../../functions/adapters/aws/data-layout';
 import { DynamoOutbox } from '../../functions/adapters/aws/dynamo-outbox';
+import { DynamoWebhookStore } from '../../functions/adapters/aws/dynamo-webhook-store';
+import { EventRecorder } from '../../functions/core/events/recorder';
 import { createAwsStores, type AwsStores } from '../../functions/adapters/aws/index';
 import { awsWebhookEvents, type EventSettings } from '../../functions/adapters/aws/webhook-events';
 import { cloudEvent, EVENT_TYPES, type CloudEvent } from '../../functions/core/events/cloud-events';
@@ -184,5 +186,25 @@ describe('webhooks and EventBridge on DynamoDB (the events function)', () => {
     expect(await pass(transport)).toMatchObject({ delivered: 1, failed: 0 });
     expect(eventBridge.commandCalls(PutEventsCommand).map((call) => call.args[0].input.Entries?.map((entry) => (JSON.parse(entry.Detail!) as CloudEvent).data.digest)))
       .toEqual([[first.digest, second.digest], [first.digest, second.digest], [second.digest]]);
+  });
+
+  it('records for webhooks another function added once the list it trusts expires', async () => {
+    const outbox = new DynamoOutbox(stores.clients.dynamodb, table);
+    const recorder = new EventRecorder({
+      outbox, webhooks: new DynamoWebhookStore(stores.clients.dynamodb, table), clock, logger, sinks: ['eventbridge'], webhookCacheMs: 10_000,
+    });
+    const targets = async () => {
+      const event = cloudEvent(EVENT_TYPES.manifestPushed, { repository: 'team/app', digest: 'sha256:0' }, time);
+      await recorder.record('team/app', [event], async () => true);
+      return (await outbox.recent(1))[0]!.deliveries.map((each) => each.webhook);
+    };
+    expect(await targets()).toEqual(['eventbridge']);
+    // Added elsewhere (another registry function, or nimbus --table).
+    await new DynamoWebhookStore(stores.clients.dynamodb, table).add(
+      { id: 'wh-elsewhere', url: 'http://10.0.0.5/', events: ['push'], repositories: '**', headerNames: [], createdAt: time }, { secret: 'x'.repeat(16), headers: {} });
+    time += 5000;
+    expect(await targets()).toEqual(['eventbridge']);
+    time += 6000;
+    expect(await targets()).toEqual(['wh-elsewhere', 'eventbridge']);
   });
 });

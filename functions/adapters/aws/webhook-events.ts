@@ -10,6 +10,9 @@ import { DynamoWebhookStore } from './dynamo-webhook-store';
 import { LAMBDA_ENV } from './env';
 import { EVENTBRIDGE_SINK } from './eventbridge-sink';
 
+/** How long a registry function trusts its list of webhooks. */
+export const WEBHOOK_CACHE_MS = 10_000;
+
 export interface EventSettings {
   /** The EventBridge bus (name or ARN) the events function puts every event on. @default "default" */
   readonly bus: string;
@@ -47,6 +50,8 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
 export function awsWebhookEvents(doc: DynamoDBDocumentClient, table: string, settings: EventSettings, logger: Logger): WebhookEvents {
   const recorder = new EventRecorder({
     outbox: new DynamoOutbox(doc, table), webhooks: new DynamoWebhookStore(doc, table), clock: { now: () => Date.now() }, logger, sinks: [EVENTBRIDGE_SINK],
+    // Webhooks added elsewhere (another function, `nimbus --table`) are seen within this long.
+    webhookCacheMs: WEBHOOK_CACHE_MS,
   });
   return {
     recorder, transport: nodeWebhookTransport(settings.addresses), addressPolicy: settings.addresses, resolve: resolveHost, timeoutMs: settings.timeoutMs,

@@ -29,6 +29,11 @@ export interface EventRecorderDeps {
    * a delivery of the entry like a webhook's, so it is retried and dead-lettered the same way.
    */
   sinks?: readonly string[];
+  /**
+   * How long the webhook list is trusted. Unset: until invalidate() (one process holds the
+   * store); on AWS other functions (and `nimbus --table`) add webhooks, so it expires.
+   */
+  webhookCacheMs?: number;
 }
 
 /**
@@ -40,6 +45,7 @@ export interface EventRecorderDeps {
 export class EventRecorder {
   private readonly queue = new KeyedQueue();
   private cached: Promise<Webhook[]> | undefined;
+  private cachedAt = 0;
   private readonly listeners: Array<(entries: OutboxEntry[]) => void> = [];
 
   constructor(private readonly deps: EventRecorderDeps) {}
@@ -121,6 +127,9 @@ export class EventRecorder {
   }
 
   private async drafts(events: readonly CloudEvent[]): Promise<OutboxDraft[]> {
+    const ttl = this.deps.webhookCacheMs;
+    if (ttl !== undefined && this.deps.clock.now() - this.cachedAt > ttl) this.cached = undefined;
+    if (!this.cached) this.cachedAt = this.deps.clock.now();
     this.cached ??= this.deps.webhooks.list().catch((error: unknown) => {
       this.cached = undefined;
       throw error;
