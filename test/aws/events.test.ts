@@ -110,8 +110,9 @@ describe('webhooks and EventBridge on DynamoDB (the events function)', () => {
     // The bus gets every event, watched or not, in order.
     expect(bridged.map((event) => event.data.digest)).toEqual(expect.arrayContaining([first.digest, second.digest, elsewhere.digest]));
     expect(bridged.filter((event) => event.subject === repository).map((event) => event.data.tag)).toEqual(['v1', 'v2']);
-    // Nothing is delivered twice.
+    // Nothing is delivered twice, and nothing is owed any more (no open copies are left).
     expect(await pass(transport)).toMatchObject({ delivered: 0, failed: 0 });
+    expect(await new DynamoOutbox(stores.clients.dynamodb, table).pending()).toEqual([]);
   });
 
   it('retries with backoff while the receiver is down, holds back the repository\'s later events, then dead-letters after the last attempt', async () => {

@@ -47,6 +47,9 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *   outbox entry                      EVENTS                         ENTRY#<seq, 16 digits>
  *     entry (JSON: the CloudEvent and its delivery states), pending, repository, type,
  *     expiresAt (TTL, 14 days) once every delivery is finished
+ *   open entry                        EVENTS                         OPEN#<seq, 16 digits>
+ *     the entry's copy while a delivery is pending (deleted once all are finished), so a pass
+ *     reads what is owed without reading the 14 days of history
  *   event marker                      EVENTS                         ID#<event id>
  *     seq: the event has its entry (written with it, conditioned on being absent)
  *   upload session                    UPLOAD#<id>                    UPLOAD
@@ -163,11 +166,12 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  * Events: why an outbox journalled around the change, not the change's transaction or a stream
  *   A change that carries events (PUT/DELETE manifests, DELETE blobs, retention) goes:
  *     PutItem journal; the change as above; per event UpdateItem SEQ (ADD 1) + TransactWriteItems
- *     Put marker (if absent) + Put entry; DeleteItem journal. The events function (schedule
+ *     Put marker (if absent) + Put entry + Put open entry; DeleteItem journal. The events function (schedule
  *     and table stream on new entries, functions/lambda/events.ts): Query EVENTS JOURNAL#
  *     (older than 15 min: a crashed invocation's; GetItem manifest / tag / link to decide),
- *     Query EVENTS ENTRY# (pending), per delivery GetItem webhook secret + Query WEBHOOKS,
- *     EventBridge PutEvents, PutItem entry with its new state.
+ *     Query EVENTS OPEN#, per delivery GetItem webhook secret + Query WEBHOOKS,
+ *     EventBridge PutEvents, TransactWriteItems Put entry with its new state + Put (or Delete,
+ *     when finished) open entry.
  *   Not in the change's TransactWriteItems: a push with over 45 references is several
  *   transactions, and the events come from the core, which knows the actor and the reason.
  *   Not a stream of the manifest and tag items: they are in two partitions (REPO#, TAGS#), so
@@ -282,6 +286,8 @@ export const itemKeys = {
   eventCommitted: (eventId: string) => key('EVENTS', `ID#${eventId}`),
   eventEntry: (seq: number) => key('EVENTS', `${EVENT_ENTRY_PREFIX}${String(seq).padStart(16, '0')}`),
   eventEntryPrefix: EVENT_ENTRY_PREFIX,
+  eventOpen: (seq: number) => key('EVENTS', `OPEN#${String(seq).padStart(16, '0')}`),
+  eventOpenPrefix: 'OPEN#',
 };
 
 const SAFE_ID = /^[A-Za-z0-9._-]{1,128}$/;

@@ -6,7 +6,7 @@ import { guarded } from './aws-errors';
 import { itemKeys } from './data-layout';
 import { queryAll } from './dynamo-helpers';
 import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from './table-schema';
-import { transactConditions } from './transactions';
+import { transact, transactConditions, type TransactItem } from './transactions';
 
 export interface DynamoOutboxOptions {
   /** Epoch ms now (tests). */
@@ -73,7 +73,7 @@ export class DynamoOutbox implements EventOutbox {
       const entry = { ...draft, seq: await this.nextSeq() };
       const failed = await transactConditions(this.doc, 'event entry', [
         { Put: { TableName: this.table, Item: { ...itemKeys.eventCommitted(draft.event.id), seq: entry.seq }, ConditionExpression: `attribute_not_exists(${PARTITION_KEY})` } },
-        { Put: { TableName: this.table, Item: this.item(entry) } },
+        ...this.writes(entry),
       ]);
       if (failed.length === 0) entries.push(entry);
     }
@@ -87,17 +87,27 @@ export class DynamoOutbox implements EventOutbox {
     return result.Attributes?.seq as number;
   }
 
+  /** The open copies only: what is owed, not the history. */
   async pending(): Promise<OutboxEntry[]> {
-    const items = await this.query({ FilterExpression: 'pending = :yes', ExpressionAttributeValues: { ':yes': true } });
-    return items.map(entryOf);
+    const items = await queryAll(this.doc, this.table, itemKeys.eventsPartition, itemKeys.eventOpenPrefix, 'DynamoDB Query (open event entries)');
+    return items.map(entryOf).sort((a, b) => a.seq - b.seq);
   }
 
   async update(entry: OutboxEntry): Promise<void> {
-    await guarded('DynamoDB PutItem (event entry)', () => this.doc.send(new PutCommand({ TableName: this.table, Item: this.item(entry) })));
+    await transact(this.doc, 'event entry', this.writes(entry));
   }
 
   async recent(limit: number): Promise<OutboxEntry[]> {
     return (await this.query({ ScanIndexForward: false, Limit: limit }, limit)).map(entryOf);
+  }
+
+  /** The entry, and its open copy while a delivery is pending (deleted once none is). */
+  private writes(entry: OutboxEntry): TransactItem[] {
+    const item = this.item(entry);
+    const open = item.pending
+      ? { Put: { TableName: this.table, Item: { ...item, ...itemKeys.eventOpen(entry.seq) } } }
+      : { Delete: { TableName: this.table, Key: itemKeys.eventOpen(entry.seq) } };
+    return [{ Put: { TableName: this.table, Item: item } }, open];
   }
 
   private item(entry: OutboxEntry): Record<string, unknown> {
@@ -109,7 +119,7 @@ export class DynamoOutbox implements EventOutbox {
     };
   }
 
-  private async query(extra: { FilterExpression?: string; ExpressionAttributeValues?: Record<string, unknown>; ScanIndexForward?: boolean; Limit?: number }, limit = Infinity) {
+  private async query(extra: { ScanIndexForward?: boolean; Limit?: number }, limit = Infinity) {
     const items: Record<string, unknown>[] = [];
     let start: Record<string, unknown> | undefined;
     do {
@@ -117,7 +127,7 @@ export class DynamoOutbox implements EventOutbox {
         TableName: this.table, ConsistentRead: true, ...extra,
         KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
         ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
-        ExpressionAttributeValues: { ':pk': itemKeys.eventsPartition, ':prefix': itemKeys.eventEntryPrefix, ...extra.ExpressionAttributeValues },
+        ExpressionAttributeValues: { ':pk': itemKeys.eventsPartition, ':prefix': itemKeys.eventEntryPrefix },
         ...(start ? { ExclusiveStartKey: start } : {}),
       })));
       items.push(...(result.Items ?? []));
