@@ -130,8 +130,8 @@ async function localWebhookEvents(dataDir: string) {
 }
 
 async function dynamoEndpoint(options: AdminOptions): Promise<AdminEndpoint> {
-  const [{ createAwsStores }, { resolveBucket, resolveTable }, { createRegistry }] = await Promise.all([
-    import('../functions/adapters/aws/index'), import('./deployed'), import('../functions/core/index'),
+  const [{ createAwsStores }, { resolveBucket, resolveTable }, { createRegistry }, { awsWebhookEvents, readEventSettings }] = await Promise.all([
+    import('../functions/adapters/aws/index'), import('./deployed'), import('../functions/core/index'), import('../functions/adapters/aws/webhook-events'),
   ]);
   const table = await resolveTable(options);
   const bucket = await resolveBucket(options);
@@ -150,6 +150,8 @@ async function dynamoEndpoint(options: AdminOptions): Promise<AdminEndpoint> {
   const registry = createRegistry({
     blobs: stores.blobs, metadata: stores.metadata, policies: stores.policies, inventory: stores.metadata, config: { uploadSecret: randomBytes(32) },
     ...(bucket ? { gc: stores.gc } : {}),
+    // Webhooks in the table; what is recorded here (pings) the stack's events function delivers.
+    events: awsWebhookEvents(stores.clients.dynamodb, table, readEventSettings(process.env), { log() {} }),
   });
   return inProcess(`table ${table}`, registry, async () => {});
 }

@@ -19,12 +19,14 @@ import { readLambdaSettings } from './settings';
 import { LAMBDA_UPLOAD_LEASE_SECONDS, uploadEndpointGate, wakeDeadline, type InvocationTiming } from './upload-endpoint';
 import { loadUploadSecret } from '../adapters/aws/upload-secret';
 import { lambdaTaskQueue } from './task-queue';
+import { awsWebhookEvents, readEventSettings } from '../adapters/aws/webhook-events';
 
 const settings = readLambdaSettings(process.env);
 const powertools = new Logger({ serviceName: 'nimbus-registry' });
 const logger = powertoolsLogger(powertools);
 // fauxqs (dev:aws) refuses request bodies over 11 MiB; S3 takes parts of up to 5 GiB.
 const stores = createAwsStores({ bucket: settings.bucket, table: settings.table, emulator: settings.emulator, ...(settings.emulator ? { partSize: 8 * 1024 * 1024 } : {}) });
+const eventSettings = readEventSettings(process.env);
 const uploadGate = uploadEndpointGate(settings.uploadEndpoint, logger);
 const emulatorCredentials = settings.emulator ? { credentials: { accessKeyId: 'emulator', secretAccessKey: 'emulator' } } : {};
 const secrets = new SecretsManagerClient(emulatorCredentials);
@@ -55,6 +57,8 @@ async function start(): Promise<Serve> {
     logger,
     authorizer,
     ...(tasks ? { tasks } : {}),
+    // Changes record their events in the table's outbox; the events function delivers them.
+    events: awsWebhookEvents(stores.clients.dynamodb, settings.table, eventSettings, logger),
     config: {
       uploadSecret,
       // What one request can carry through API Gateway and Lambda; advertised as OCI-Chunk-Max-Length.

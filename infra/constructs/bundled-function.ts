@@ -17,6 +17,8 @@ export interface BundledFunctionProps {
   readonly memorySize: number;
   readonly timeout: Duration;
   readonly environment: Record<string, string>;
+  /** Invocations at once (the events function: 1, so its passes never overlap). @default unreserved */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -35,6 +37,7 @@ export function bundledFunction(scope: Construct, id: string, props: BundledFunc
     timeout: props.timeout,
     role: props.role,
     logGroup: props.logGroup,
+    ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
     environment: {
       ...props.environment,
       // Stack traces point into the TypeScript sources through the bundled source map.

@@ -30,6 +30,8 @@ export class MetadataTable extends Construct {
       billingMode: BILLING_MODE === 'PAY_PER_REQUEST' ? dynamodb.BillingMode.PAY_PER_REQUEST : dynamodb.BillingMode.PROVISIONED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: TTL_ATTRIBUTE,
+      // Wakes the events function when an outbox entry is written (keys only: it reads the outbox itself).
+      stream: dynamodb.StreamViewType.KEYS_ONLY,
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       deletionProtection: props.deletionProtection ?? false,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,

@@ -1,5 +1,6 @@
 import { RemovalPolicy, Stack, type Duration } from 'aws-cdk-lib';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type * as events from 'aws-cdk-lib/aws-events';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -11,6 +12,7 @@ import { RegistryDomain, type RegistryDomainProps } from './registry-domain';
 import { RegistryFunction } from './registry-function';
 import { VerifierFunction } from './verifier-function';
 import { GcFunction } from './gc-function';
+import { EventsFunction } from './events-function';
 import { TokenSigningSecret } from './token-secret';
 import type { UploadEndpoint } from './upload-endpoint';
 import { createUploadEndpoint, type UploadEndpointChoice } from './upload-endpoint-choice';
@@ -77,6 +79,17 @@ export interface NimbusRegistryProps {
   readonly gcSchedule?: scheduler.ScheduleExpression;
   /** GC's safety window: blobs unreferenced and untouched for less than this are kept. @default Duration.hours(24) */
   readonly gcMinAge?: Duration;
+  /**
+   * The EventBridge bus every registry event (pushes, deletions) is put on, besides webhooks.
+   * @default the account's default bus
+   */
+  readonly eventBus?: events.IEventBus;
+  /**
+   * Addresses webhook URLs may resolve to: `private` (public, private and loopback; link-local
+   * and cloud metadata refused), `public` only, or `any`. Checked when a webhook is added and
+   * at every delivery. @default 'private'
+   */
+  readonly webhookAddresses?: 'private' | 'public' | 'any';
 }
 
 /**
@@ -97,6 +110,8 @@ export class NimbusRegistry extends Construct {
   readonly verifier: VerifierFunction;
   /** Scheduled garbage collection. */
   readonly gc: GcFunction;
+  /** Delivers events to webhooks and the EventBridge bus. */
+  readonly events: EventsFunction;
   readonly api: RegistryApi;
   readonly domain: RegistryDomain | undefined;
   /** undefined when the kind is `off`. */
@@ -145,6 +160,10 @@ export class NimbusRegistry extends Construct {
       ...(props.gcSchedule ? { gcSchedule: props.gcSchedule } : {}),
       ...(props.gcMinAge ? { gcMinAge: props.gcMinAge } : {}),
     });
+    this.events = new EventsFunction(this, 'Events', {
+      bucket: this.blobs.bucket, table: this.metadata.table, logRetention, ...(props.eventBus ? { eventBus: props.eventBus } : {}),
+    });
+    for (const fn of [this.handler.function, this.events.function]) fn.addEnvironment(LAMBDA_ENV.webhookAddresses, props.webhookAddresses ?? 'private');
     this.uploadEndpoint = createUploadEndpoint(this, 'Uploads', {
       choice: props.uploadEndpoint,
       registryFunction: this.handler.function,

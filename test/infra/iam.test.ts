@@ -30,10 +30,12 @@ export const ACTIONS_OF: Record<string, string[]> = {
   Invoke: ['lambda:InvokeFunction'],
   // The upload endpoint's scale-to-zero (the function wakes it).
   UpdateService: ['ecs:UpdateService'],
+  // The events function: every event onto the EventBridge bus.
+  PutEvents: ['events:PutEvents'],
 };
 
-/** SDK commands the .ts files of `dir` send; `files` picks which (the GC's own files run only in the GC function). */
-export function commandsSentBy(dir: string, files: (name: string) => boolean = (name) => !/^gc[-.]/.test(name)): Set<string> {
+/** SDK commands the .ts files of `dir` send; `files` picks which (the GC's and the events function's own files run only there). */
+export function commandsSentBy(dir: string, files: (name: string) => boolean = (name) => !/^(gc|events)[-.]|^eventbridge-sink\.ts$/.test(name)): Set<string> {
   const found = new Set<string>();
   for (const file of readdirSync(dir).filter((name) => name.endsWith('.ts') && files(name))) {
     for (const match of readFileSync(join(dir, file), 'utf8').matchAll(/new (\w+)Command\(/g)) found.add(match[1]!);

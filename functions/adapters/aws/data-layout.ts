@@ -36,6 +36,22 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *     kind (blob | referrers), digest, repository?, at: "this may have become garbage"
  *   policy document                   POLICY                         retention | immutability
  *     document (JSON text), version (number, the ETag; +1 per write, conditioned on If-Match)
+ *   webhook                           WEBHOOKS                       <id>
+ *     webhook (JSON: url, events, repositories, header names, createdAt): what `webhook list` shows
+ *   webhook secret                    WEBHOOK#<id>                   SECRET
+ *     secrets (JSON: HMAC key and header values), read only to deliver; never listed
+ *   event journal                     EVENTS                         JOURNAL#<uuid>
+ *     events (JSON), at: a change's events, written before the change (dynamo-outbox.ts)
+ *   event sequence                    EVENTS                         SEQ
+ *     seq (ADD 1 per outbox entry, atomic)
+ *   outbox entry                      EVENTS                         ENTRY#<seq, 16 digits>
+ *     entry (JSON: the CloudEvent and its delivery states), pending, repository, type,
+ *     expiresAt (TTL, 14 days) once every delivery is finished
+ *   open entry                        EVENTS                         OPEN#<seq, 16 digits>
+ *     the entry's copy while a delivery is pending (deleted once all are finished), so a pass
+ *     reads what is owed without reading the 14 days of history
+ *   event marker                      EVENTS                         ID#<event id>
+ *     seq: the event has its entry (written with it, conditioned on being absent)
  *   upload session                    UPLOAD#<id>                    UPLOAD
  *     repository, handle, offset, parts (binary, part-codec.ts), tail?, hashState,
  *     hashAlgorithm, version, lease?, createdAt, updatedAt, expiresAt (TTL, epoch seconds),
@@ -147,6 +163,22 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *                               Scan blob records' locations; DeleteObjects what neither names
  *   Referrers of a deleted subject are deleted by the core (DELETE manifests/<digest> as above).
  *
+ * Events: why an outbox journalled around the change, not the change's transaction or a stream
+ *   A change that carries events (PUT/DELETE manifests, DELETE blobs, retention) goes:
+ *     PutItem journal; the change as above; per event UpdateItem SEQ (ADD 1) + TransactWriteItems
+ *     Put marker (if absent) + Put entry + Put open entry; DeleteItem journal. The events function (schedule
+ *     and table stream on new entries, functions/lambda/events.ts): Query EVENTS JOURNAL#
+ *     (older than 15 min: a crashed invocation's; GetItem manifest / tag / link to decide),
+ *     Query EVENTS OPEN#, per delivery GetItem webhook secret + Query WEBHOOKS,
+ *     EventBridge PutEvents, TransactWriteItems Put entry with its new state + Put (or Delete,
+ *     when finished) open entry.
+ *   Not in the change's TransactWriteItems: a push with over 45 references is several
+ *   transactions, and the events come from the core, which knows the actor and the reason.
+ *   Not a stream of the manifest and tag items: they are in two partitions (REPO#, TAGS#), so
+ *   a stream would not order a repository's events, and images carry no actor or reason. The
+ *   counter orders entries across Lambdas: a change made after another one committed gets a
+ *   larger seq; the stream only wakes the function (which then reads the outbox in seq order).
+ *
  * Garbage collection: why a push racing the collector never loses a blob
  *   G1 Bytes are deleted only after the record, and the record only by the collector's final
  *   transaction, conditioned on its own mark. Every link removes the mark in a transaction that
@@ -203,6 +235,8 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
 
 type Key = { [PARTITION_KEY]: string; [SORT_KEY]: string };
 
+const EVENT_ENTRY_PREFIX = 'ENTRY#';
+
 function key(pk: string, sk: string): Key {
   return { [PARTITION_KEY]: pk, [SORT_KEY]: sk };
 }
@@ -241,6 +275,19 @@ export const itemKeys = {
   gcReviewPrefix: 'GC#',
   gcReviewPartition: (shard: string) => `GC#${shard}`,
   policy: (kind: 'retention' | 'immutability' | 'cache') => key('POLICY', kind),
+
+  webhooksPartition: 'WEBHOOKS',
+  webhook: (id: string) => key('WEBHOOKS', id),
+  webhookSecret: (id: string) => key(`WEBHOOK#${id}`, 'SECRET'),
+  eventsPartition: 'EVENTS',
+  eventSequence: key('EVENTS', 'SEQ'),
+  eventJournal: (id: string) => key('EVENTS', `JOURNAL#${id}`),
+  eventJournalPrefix: 'JOURNAL#',
+  eventCommitted: (eventId: string) => key('EVENTS', `ID#${eventId}`),
+  eventEntry: (seq: number) => key('EVENTS', `${EVENT_ENTRY_PREFIX}${String(seq).padStart(16, '0')}`),
+  eventEntryPrefix: EVENT_ENTRY_PREFIX,
+  eventOpen: (seq: number) => key('EVENTS', `OPEN#${String(seq).padStart(16, '0')}`),
+  eventOpenPrefix: 'OPEN#',
 };
 
 const SAFE_ID = /^[A-Za-z0-9._-]{1,128}$/;

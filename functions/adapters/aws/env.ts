@@ -35,4 +35,12 @@ export const LAMBDA_ENV = {
   gcMinAgeMs: 'NIMBUS_GC_MIN_AGE_MS',
   /** Most invocations one GC pass chains to resume past the 15-minute limit (the GC function only). */
   gcMaxChain: 'NIMBUS_GC_MAX_CHAIN',
+  /** EventBridge bus every event is put on (name or ARN). Unset: events go to webhooks only. */
+  eventBus: 'NIMBUS_EVENT_BUS',
+  /** private (default), public or any: addresses webhook URLs may resolve to (as NIMBUS_WEBHOOK_ADDRESSES on npm start). */
+  webhookAddresses: 'NIMBUS_WEBHOOK_ADDRESSES',
+  /** Seconds a webhook receiver gets to answer. @default 10 */
+  webhookTimeoutSeconds: 'NIMBUS_WEBHOOK_TIMEOUT',
+  /** Attempts before a delivery is dead-lettered. @default 24 (1 s doubling to 1 h: about 12 hours) */
+  webhookMaxAttempts: 'NIMBUS_WEBHOOK_MAX_ATTEMPTS',
 } as const;

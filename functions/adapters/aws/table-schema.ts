@@ -12,8 +12,8 @@ export const PARTITION_KEY = 'pk';
 export const SORT_KEY = 'sk';
 
 /**
- * DynamoDB TTL attribute (epoch seconds). Only upload sessions carry it, so only
- * abandoned sessions expire; everything else lives until deleted.
+ * DynamoDB TTL attribute (epoch seconds). Upload sessions and finished outbox entries carry it, so
+ * only abandoned sessions and old delivery history expire; everything else lives until deleted.
  */
 export const TTL_ATTRIBUTE = 'expiresAt';
 

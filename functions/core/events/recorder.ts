@@ -24,6 +24,16 @@ export interface EventRecorderDeps {
   webhooks: WebhookStore;
   clock: Clock;
   logger: Logger;
+  /**
+   * Destinations that get every event, subscribed or not (AWS: the EventBridge bus). Each is
+   * a delivery of the entry like a webhook's, so it is retried and dead-lettered the same way.
+   */
+  sinks?: readonly string[];
+  /**
+   * How long the webhook list is trusted. Unset: until invalidate() (one process holds the
+   * store); on AWS other functions (and `nimbus --table`) add webhooks, so it expires.
+   */
+  webhookCacheMs?: number;
 }
 
 /**
@@ -35,6 +45,7 @@ export interface EventRecorderDeps {
 export class EventRecorder {
   private readonly queue = new KeyedQueue();
   private cached: Promise<Webhook[]> | undefined;
+  private cachedAt = 0;
   private readonly listeners: Array<(entries: OutboxEntry[]) => void> = [];
 
   constructor(private readonly deps: EventRecorderDeps) {}
@@ -116,16 +127,21 @@ export class EventRecorder {
   }
 
   private async drafts(events: readonly CloudEvent[]): Promise<OutboxDraft[]> {
+    const ttl = this.deps.webhookCacheMs;
+    if (ttl !== undefined && this.deps.clock.now() - this.cachedAt > ttl) this.cached = undefined;
+    if (!this.cached) this.cachedAt = this.deps.clock.now();
     this.cached ??= this.deps.webhooks.list().catch((error: unknown) => {
       this.cached = undefined;
       throw error;
     });
     const webhooks = await this.cached;
     const now = this.deps.clock.now();
+    const sinks = this.deps.sinks ?? [];
     return events.flatMap((event) => {
-      const targets = webhooks.filter((hook) => subscribed(hook.events, event.type) && patternMatches(hook.repositories, event.data.repository));
+      const targets = webhooks.filter((hook) => subscribed(hook.events, event.type) && patternMatches(hook.repositories, event.data.repository))
+        .map((hook) => hook.id).concat(sinks);
       if (targets.length === 0) return [];
-      return [{ event, deliveries: targets.map((hook) => ({ webhook: hook.id, state: 'pending' as const, attempts: 0, nextAttemptAt: now })) }];
+      return [{ event, deliveries: targets.map((target) => ({ webhook: target, state: 'pending' as const, attempts: 0, nextAttemptAt: now })) }];
     });
   }
 

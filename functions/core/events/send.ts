@@ -16,6 +16,8 @@ export interface Attempt {
   ok: boolean;
   error?: string;
   durationMs: number;
+  /** Retrying cannot help (the webhook was removed): dead-letter at once. */
+  final?: boolean;
 }
 
 /** One signed POST of `event` in CloudEvents structured mode; never throws. */

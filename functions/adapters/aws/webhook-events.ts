@@ -1,0 +1,59 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { nodeWebhookTransport, resolveHost } from '../node/webhook-transport';
+import { isAddressPolicy, type AddressPolicy } from '../../core/events/addresses';
+import type { BackoffPolicy } from '../../core/events/backoff';
+import { EventRecorder } from '../../core/events/recorder';
+import type { WebhookEvents } from '../../core/events/services';
+import type { Logger } from '../../core/index';
+import { DynamoOutbox } from './dynamo-outbox';
+import { DynamoWebhookStore } from './dynamo-webhook-store';
+import { LAMBDA_ENV } from './env';
+import { EVENTBRIDGE_SINK } from './eventbridge-sink';
+
+/** How long a registry function trusts its list of webhooks. */
+export const WEBHOOK_CACHE_MS = 10_000;
+
+export interface EventSettings {
+  /** The EventBridge bus (name or ARN) the events function puts every event on. @default "default" */
+  readonly bus: string;
+  readonly addresses: AddressPolicy;
+  readonly timeoutMs: number;
+  readonly backoff: BackoffPolicy;
+}
+
+/** The webhook and EventBridge settings both functions read (names: LAMBDA_ENV). */
+export function readEventSettings(env: NodeJS.ProcessEnv): EventSettings {
+  const addresses = env[LAMBDA_ENV.webhookAddresses] || 'private';
+  if (!isAddressPolicy(addresses)) throw new Error(`${LAMBDA_ENV.webhookAddresses} must be private, public or any, not "${addresses}"`);
+  return {
+    bus: env[LAMBDA_ENV.eventBus] || 'default',
+    addresses,
+    timeoutMs: positive(env, LAMBDA_ENV.webhookTimeoutSeconds, 10) * 1000,
+    backoff: { baseMs: 1000, maxMs: 3_600_000, maxAttempts: positive(env, LAMBDA_ENV.webhookMaxAttempts, 24) },
+  };
+}
+
+function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, not "${raw}"`);
+  return value;
+}
+
+/**
+ * Webhooks on the table (the registry function, and `nimbus --table`): every change records
+ * its events in the DynamoDB outbox, each with an EventBridge delivery besides the webhooks'
+ * (so every event reaches the bus, whether a webhook wants it or not); the events function
+ * delivers them. Pulled events are not counted on AWS.
+ */
+export function awsWebhookEvents(doc: DynamoDBDocumentClient, table: string, settings: EventSettings, logger: Logger): WebhookEvents {
+  const recorder = new EventRecorder({
+    outbox: new DynamoOutbox(doc, table), webhooks: new DynamoWebhookStore(doc, table), clock: { now: () => Date.now() }, logger, sinks: [EVENTBRIDGE_SINK],
+    // Webhooks added elsewhere (another function, `nimbus --table`) are seen within this long.
+    webhookCacheMs: WEBHOOK_CACHE_MS,
+  });
+  return {
+    recorder, transport: nodeWebhookTransport(settings.addresses), addressPolicy: settings.addresses, resolve: resolveHost, timeoutMs: settings.timeoutMs,
+  };
+}

@@ -1,0 +1,45 @@
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoOutbox } from '../adapters/aws/dynamo-outbox';
+import { DynamoWebhookStore } from '../adapters/aws/dynamo-webhook-store';
+import { eventBridgeSink, EVENTBRIDGE_SINK } from '../adapters/aws/eventbridge-sink';
+import { nodeWebhookTransport } from '../adapters/node/webhook-transport';
+import { drainOutbox, type DrainResult } from '../core/events/drain';
+import type { WebhookTransport } from '../core/events/ports';
+import { EventRecorder } from '../core/events/recorder';
+import type { Clock, Logger, MetadataStore } from '../core/index';
+import type { EventSettings } from '../adapters/aws/webhook-events';
+
+export interface EventsPassDeps {
+  doc: DynamoDBDocumentClient;
+  table: string;
+  metadata: MetadataStore;
+  eventBridge: EventBridgeClient;
+  settings: EventSettings;
+  clock: Clock;
+  logger: Logger;
+  /** @default node:http(s) with the address guard of settings.addresses */
+  transport?: WebhookTransport;
+}
+
+/**
+ * One invocation of the events function (a stream batch or the schedule, alike): journals
+ * a crashed registry invocation left are settled (committed if their change happened), then
+ * every due delivery is tried once (drainOutbox). Delivery failures are saved as retry or
+ * dead-letter state, never thrown; only a storage error fails the invocation (and is retried).
+ */
+export async function runEventsPass(deps: EventsPassDeps, remainingMs: number): Promise<DrainResult & { recovered: number }> {
+  const outbox = new DynamoOutbox(deps.doc, deps.table, { now: () => deps.clock.now() });
+  const webhooks = new DynamoWebhookStore(deps.doc, deps.table);
+  const recorder = new EventRecorder({ outbox, webhooks, clock: deps.clock, logger: deps.logger, sinks: [EVENTBRIDGE_SINK], webhookCacheMs: 0 });
+  const { committed } = await recorder.recover(deps.metadata);
+  const result = await drainOutbox({
+    outbox, webhooks, transport: deps.transport ?? nodeWebhookTransport(deps.settings.addresses),
+    sinks: [eventBridgeSink(deps.eventBridge, deps.settings.bus)], clock: deps.clock, logger: deps.logger,
+  }, {
+    timeoutMs: deps.settings.timeoutMs, backoff: deps.settings.backoff,
+    // Room for one more attempt (timeout) and saving its outcome.
+    deadline: deps.clock.now() + remainingMs - deps.settings.timeoutMs - 5000,
+  });
+  return { ...result, recovered: committed };
+}
