@@ -21,6 +21,7 @@ import { startSecretsStub, type SecretsStub } from './secrets-stub';
 import { startLambdaStub, type AsyncHandler } from './lambda-stub';
 import { startDevUploadEndpoint } from './upload-endpoint-process';
 import { devHelpText, DevSettingsError, readDevSettings } from './settings';
+import { startDevEventsLoop, type DevEventsLoop } from './events-loop';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
@@ -93,6 +94,9 @@ async function main(): Promise<void> {
     }
     // The stack passes the function its URL; here the port is known once the stand-in listens,
     // so it listens first and hands requests on once the handler has loaded.
+    // The events function (webhooks), in process: a pass after each change, and every second.
+    let events: DevEventsLoop | undefined;
+    const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
     let handlerLoaded!: (handler: LambdaHandler) => void;
     const loaded = new Promise<LambdaHandler>((resolve) => (handlerLoaded = resolve));
     const gateway: RunningGateway = await startGatewayServer({
@@ -100,13 +104,19 @@ async function main(): Promise<void> {
       host: settings.host,
       port: settings.port,
       function: { functionName, memoryLimitInMB: 1024, timeoutMs: API_GATEWAY_TIMEOUT_MS - 1000, region: REGION, accountId: ACCOUNT },
-      accessLog: (entry) => print('info', 'api gateway access', entry),
+      accessLog: (entry) => {
+        print('info', 'api gateway access', entry);
+        if (!READS.has(String(entry.method))) events?.kick();
+      },
     });
     stops.push(() => gateway.close());
     const publicUrl = settings.publicUrl ?? originOf(settings.host, new URL(gateway.url).port);
     process.env[LAMBDA_ENV.publicUrl] = publicUrl;
     // Imported only now: like a Lambda cold start, the module reads its environment on load.
     handlerLoaded(((await import('../lambda/registry')) as { handler: LambdaHandler }).handler);
+    const loop = await startDevEventsLoop(settings.table, settings.bucket, logger);
+    events = loop;
+    stops.push(() => loop.close());
     const nimbusCli = devNimbusCli(endpoints.dynamodb, settings.table);
     logger.announce('nimbus dev:aws listening', {
       url: gateway.url, publicUrl, s3: endpoints.s3, dynamodb: endpoints.dynamodb, table: settings.table, bucket: settings.bucket, nimbusCli,
