@@ -1,7 +1,8 @@
 /**
  * `npm run dev:aws`: the deployed path, offline. DynamoDB Local and an S3 emulator, a
  * stand-in for Secrets Manager's GetSecretValue and for Lambda's asynchronous Invoke (the
- * direct-upload verifier runs in this process), and the registry's real Lambda handler
+ * direct-upload verifier runs in this process), the events function's pass (webhooks, in
+ * this process: events-loop.ts), and the registry's real Lambda handler
  * (functions/lambda/registry.ts, configured through the same environment variables the
  * stack sets) behind an API-Gateway-faithful HTTP server. One difference remains: Lambda
  * runs one request per container, here they share a process, so per-invocation log keys
@@ -92,11 +93,12 @@ async function main(): Promise<void> {
       stops.push(() => upload.close());
       process.env[LAMBDA_ENV.uploadOrigin] = upload.url;
     }
+    // The events function (webhooks), in process: a pass after each change, and every second.
+    const events: DevEventsLoop = await startDevEventsLoop(settings.table, settings.bucket, logger);
+    stops.push(() => events.close());
+    const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
     // The stack passes the function its URL; here the port is known once the stand-in listens,
     // so it listens first and hands requests on once the handler has loaded.
-    // The events function (webhooks), in process: a pass after each change, and every second.
-    let events: DevEventsLoop | undefined;
-    const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
     let handlerLoaded!: (handler: LambdaHandler) => void;
     const loaded = new Promise<LambdaHandler>((resolve) => (handlerLoaded = resolve));
     const gateway: RunningGateway = await startGatewayServer({
@@ -106,7 +108,7 @@ async function main(): Promise<void> {
       function: { functionName, memoryLimitInMB: 1024, timeoutMs: API_GATEWAY_TIMEOUT_MS - 1000, region: REGION, accountId: ACCOUNT },
       accessLog: (entry) => {
         print('info', 'api gateway access', entry);
-        if (!READS.has(String(entry.method))) events?.kick();
+        if (!READS.has(String(entry.method))) events.kick();
       },
     });
     stops.push(() => gateway.close());
@@ -114,9 +116,6 @@ async function main(): Promise<void> {
     process.env[LAMBDA_ENV.publicUrl] = publicUrl;
     // Imported only now: like a Lambda cold start, the module reads its environment on load.
     handlerLoaded(((await import('../lambda/registry')) as { handler: LambdaHandler }).handler);
-    const loop = await startDevEventsLoop(settings.table, settings.bucket, logger);
-    events = loop;
-    stops.push(() => loop.close());
     const nimbusCli = devNimbusCli(endpoints.dynamodb, settings.table);
     logger.announce('nimbus dev:aws listening', {
       url: gateway.url, publicUrl, s3: endpoints.s3, dynamodb: endpoints.dynamodb, table: settings.table, bucket: settings.bucket, nimbusCli,
