@@ -86,6 +86,14 @@ export class ServerProcess {
     return new Error(`${this.name} ${message}\n--- ${this.name} output (last 40 lines) ---\n${this.options.log.text(40)}`);
   }
 
+  /** SIGKILL at once (kill -9: a crash, no shutdown), resolved once it has exited. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null || this.child.pid === undefined) return;
+    this.stopping = true;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
   /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
   async stop(graceMs = 15_000): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null || this.child.pid === undefined) return;

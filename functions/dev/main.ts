@@ -1,7 +1,8 @@
 /**
  * `npm run dev:aws`: the deployed path, offline. DynamoDB Local and an S3 emulator, a
  * stand-in for Secrets Manager's GetSecretValue and for Lambda's asynchronous Invoke (the
- * direct-upload verifier runs in this process), and the registry's real Lambda handler
+ * direct-upload verifier runs in this process), the events function's pass (webhooks, in
+ * this process: events-loop.ts), and the registry's real Lambda handler
  * (functions/lambda/registry.ts, configured through the same environment variables the
  * stack sets) behind an API-Gateway-faithful HTTP server. One difference remains: Lambda
  * runs one request per container, here they share a process, so per-invocation log keys
@@ -21,6 +22,7 @@ import { startSecretsStub, type SecretsStub } from './secrets-stub';
 import { startLambdaStub, type AsyncHandler } from './lambda-stub';
 import { startDevUploadEndpoint } from './upload-endpoint-process';
 import { devHelpText, DevSettingsError, readDevSettings } from './settings';
+import { startDevEventsLoop, type DevEventsLoop } from './events-loop';
 
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
@@ -91,6 +93,10 @@ async function main(): Promise<void> {
       stops.push(() => upload.close());
       process.env[LAMBDA_ENV.uploadOrigin] = upload.url;
     }
+    // The events function (webhooks), in process: a pass after each change, and every second.
+    const events: DevEventsLoop = await startDevEventsLoop(settings.table, settings.bucket, logger);
+    stops.push(() => events.close());
+    const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
     // The stack passes the function its URL; here the port is known once the stand-in listens,
     // so it listens first and hands requests on once the handler has loaded.
     let handlerLoaded!: (handler: LambdaHandler) => void;
@@ -100,7 +106,10 @@ async function main(): Promise<void> {
       host: settings.host,
       port: settings.port,
       function: { functionName, memoryLimitInMB: 1024, timeoutMs: API_GATEWAY_TIMEOUT_MS - 1000, region: REGION, accountId: ACCOUNT },
-      accessLog: (entry) => print('info', 'api gateway access', entry),
+      accessLog: (entry) => {
+        print('info', 'api gateway access', entry);
+        if (!READS.has(String(entry.method))) events.kick();
+      },
     });
     stops.push(() => gateway.close());
     const publicUrl = settings.publicUrl ?? originOf(settings.host, new URL(gateway.url).port);

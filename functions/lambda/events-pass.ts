@@ -4,7 +4,7 @@ import { DynamoOutbox } from '../adapters/aws/dynamo-outbox';
 import { DynamoWebhookStore } from '../adapters/aws/dynamo-webhook-store';
 import { eventBridgeSink, EVENTBRIDGE_SINK } from '../adapters/aws/eventbridge-sink';
 import { nodeWebhookTransport } from '../adapters/node/webhook-transport';
-import { drainOutbox, type DrainResult } from '../core/events/drain';
+import { drainOutbox, type DrainResult, type EventSink } from '../core/events/drain';
 import type { WebhookTransport } from '../core/events/ports';
 import { EventRecorder } from '../core/events/recorder';
 import type { Clock, Logger, MetadataStore } from '../core/index';
@@ -20,6 +20,8 @@ export interface EventsPassDeps {
   logger: Logger;
   /** @default node:http(s) with the address guard of settings.addresses */
   transport?: WebhookTransport;
+  /** Where the events meant for the bus go (dev:aws, which has no EventBridge, logs them). @default PutEvents on eventBridge */
+  bus?: EventSink;
 }
 
 /**
@@ -35,7 +37,7 @@ export async function runEventsPass(deps: EventsPassDeps, remainingMs: number): 
   const { committed } = await recorder.recover(deps.metadata);
   const result = await drainOutbox({
     outbox, webhooks, transport: deps.transport ?? nodeWebhookTransport(deps.settings.addresses),
-    sinks: [eventBridgeSink(deps.eventBridge, deps.settings.bus)], clock: deps.clock, logger: deps.logger,
+    sinks: [deps.bus ?? eventBridgeSink(deps.eventBridge, deps.settings.bus)], clock: deps.clock, logger: deps.logger,
   }, {
     timeoutMs: deps.settings.timeoutMs, backoff: deps.settings.backoff,
     // Room for one more attempt (timeout) and saving its outcome.

@@ -42,6 +42,8 @@ export interface RunningDevAws extends RunningTarget {
   readonly credentials: Credentials;
   /** The upload endpoint's process as last started (undefined when it is off). */
   uploadEndpoint(): { url: string; pid: number } | undefined;
+  /** kill -9 of dev:aws (no shutdown), then a start on the same emulators, state and port. */
+  crashAndRestart(): Promise<void>;
   /** Resolves with the first line dev:aws prints from now on that `match` accepts. */
   waitForLog<T>(match: (line: string) => T | undefined, timeoutMs?: number): Promise<T>;
 }
@@ -140,6 +142,12 @@ export function devAwsTarget(options: DevAwsOptions = {}): DevAwsTarget {
           if (options.ownEmulators) throw new Error('restart() needs the target to run the emulators (ownEmulators: false)');
           await current.server.stop();
           log.push('----- restart (same emulators and state, same port) -----');
+          current = await launch(port);
+        },
+        async crashAndRestart() {
+          if (options.ownEmulators) throw new Error('crashAndRestart() needs the target to run the emulators (ownEmulators: false)');
+          await current.server.kill();
+          log.push('----- kill -9, then restart (same emulators and state, same port) -----');
           current = await launch(port);
         },
         stop: () => cleanup(current.server),
