@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { GcReport } from '../functions/core/gc/ports';
 import { CliError } from './errors';
+import { formatBytes as humanBytes } from './push/progress';
 import { addAdminTargetOptions, expectOk, openAdminEndpoint, type AdminOptions } from './admin-endpoint';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
@@ -12,18 +13,6 @@ export function parseDuration(text: string): number {
   const seconds = Number(match[1]) * UNIT_SECONDS[match[2] || 's']!;
   if (seconds > 10 * 365 * 86_400) throw new CliError(`--min-age ${text} is longer than ten years`);
   return seconds * 1000;
-}
-
-/** 1536 → "1.5 KiB". */
-export function humanBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
 /** The human summary of a pass. */

@@ -4,6 +4,7 @@ import type { RetentionReport } from '../functions/core/policy/runner';
 import { addAdminTargetOptions, expectOk, openAdminEndpoint, type AdminEndpoint, type AdminOptions } from './admin-endpoint';
 import { CliError } from './errors';
 import { printTable } from './io';
+import { formatBytes as humanBytes } from './push/progress';
 
 const EXAMPLE = `{
   "rules": [
@@ -33,17 +34,6 @@ async function readDocument(file: string): Promise<string> {
   } catch (error) {
     throw new CliError(`cannot read ${file}: ${(error as Error).message}`);
   }
-}
-
-export function humanBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
 function printReport(report: RetentionReport, where: string): void {

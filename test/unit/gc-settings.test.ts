@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { startGcLoop } from '../../functions/local/gc-loop';
-import { humanBytes, parseDuration, summarize } from '../../cli/gc';
+import { parseDuration, summarize } from '../../cli/gc';
+import { formatBytes as humanBytes } from '../../cli/push/progress';
 import { gcOptionsOf } from '../../functions/core/handlers/gc';
 import { RegistryError } from '../../functions/core/errors';
 import type { GcOptions, GcReport, GcStore } from '../../functions/core/gc/ports';

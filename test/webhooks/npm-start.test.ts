@@ -1,57 +1,17 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CloudEvent } from '../../functions/core/events/cloud-events';
 import { runNimbus } from '../support/nimbus-cli';
+import { WebhookReceiver } from '../support/webhook-receiver';
 import { ROOT } from '../local/local-server';
 import { exitCode, start, type Started } from '../local/local-server';
 import { freePort } from '../../functions/dev/free-port';
 
 const SECRET = 'deploy-on-push-secret';
 const sha256 = (bytes: Uint8Array | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-
-/** A webhook receiver that checks each signature as the README's example does, and can go down and come back on its port. */
-class Receiver {
-  readonly events: Array<CloudEvent & { verified: boolean }> = [];
-  private server: Server | undefined;
-  private waiters: Array<() => void> = [];
-  port = 0;
-
-  async up(): Promise<void> {
-    this.server = createServer((request, response) => {
-      let body = '';
-      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      request.on('end', () => {
-        const [t, v1] = String(request.headers['nimbus-signature']).split(',').map((part) => part.split('=')[1] ?? '');
-        const expected = createHmac('sha256', SECRET).update(`${t}.${body}`).digest('hex');
-        const verified = v1!.length === expected.length && timingSafeEqual(Buffer.from(v1!), Buffer.from(expected));
-        this.events.push({ ...(JSON.parse(body) as CloudEvent), verified });
-        response.end('ok');
-        for (const wake of this.waiters.splice(0)) wake();
-      });
-    });
-    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-  }
-
-  async down(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((resolve) => this.server?.close(resolve));
-  }
-
-  async until(done: () => boolean): Promise<void> {
-    while (!done()) await new Promise<void>((resolve) => this.waiters.push(resolve));
-  }
-
-  tagsOf(repository: string): string[] {
-    return this.events.filter((event) => event.data.repository === repository && event.type === 'io.nimbus.manifest.pushed').map((event) => event.data.tag!);
-  }
-}
 
 /** Pushes a small image as repository:tag (its manifest unique to the tag); returns the manifest digest. */
 async function push(base: string, repository: string, tag: string): Promise<string> {
@@ -76,7 +36,7 @@ async function deliveries(base: string): Promise<Delivery[]> {
 describe('webhooks on npm start', () => {
   let dir: string;
   let server: Started;
-  const receiver = new Receiver();
+  const receiver = new WebhookReceiver(SECRET);
   const env = () => ({ HOST: '127.0.0.1', PORT: '0', NIMBUS_DATA_DIR: join(dir, 'data'), NIMBUS_FSYNC: 'on', NIMBUS_WEBHOOK_BACKOFF_MAX: '1' });
 
   beforeAll(async () => {
