@@ -1,6 +1,7 @@
 import type { Clock } from '../ports';
 import type { CacheSecrets, UpstreamCredentials, UpstreamHttp } from './ports';
 import { secretKeyOf, type CacheRule } from './rules';
+import { concat } from '../bytes';
 
 /** What a manifest request accepts: every manifest and index type the registry stores. */
 export const MANIFEST_ACCEPT = [
@@ -127,13 +128,7 @@ export async function readLimitedBytes(response: Response, limit: number): Promi
     }
     chunks.push(chunk);
   }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
+  return concat(chunks, size);
 }
 
 async function readLimited(response: Response, limit: number): Promise<string> {
