@@ -19,7 +19,7 @@ beforeAll(async () => {
 }, 180_000);
 afterAll(async () => registry?.stop(), 60_000);
 
-it('loses nothing pushed and kept while pushes, deletes and collections run together for 60 s', { timeout: RUN_MS + 180_000 }, async () => {
+it('loses nothing pushed and kept while pushes, deletes and collections run together for 60 s', { timeout: 3 * RUN_MS + 180_000 }, async () => {
   const auth = authHeaders(registry);
   const client = new GcTestClient(async (request) => {
     const headers = new Headers(request.headers);

@@ -34,7 +34,7 @@ async function blobFiles(): Promise<string[]> {
   return found.sort();
 }
 
-it('loses nothing pushed and kept while pushes, deletes and collections run together for 60 s', { timeout: RUN_MS + 90_000 }, async () => {
+it('loses nothing pushed and kept while pushes, deletes and collections run together for 60 s', { timeout: 3 * RUN_MS + 90_000 }, async () => {
   const client = new GcTestClient((request) => fetch(request), server.url);
   await stressGc({
     client,
