@@ -1,6 +1,7 @@
 /**
  * `npm run dev:aws`: the deployed path, offline. DynamoDB Local and an S3 emulator, a
- * stand-in for Secrets Manager's GetSecretValue and for Lambda's asynchronous Invoke (the
+ * stand-in for Secrets Manager (the stack's keys, and secrets written at run time, kept in
+ * the state directory) and for Lambda's asynchronous Invoke (the
  * direct-upload verifier runs in this process), the events function's pass (webhooks, in
  * this process: events-loop.ts), and the registry's real Lambda handler
  * (functions/lambda/registry.ts, configured through the same environment variables the
@@ -8,6 +9,7 @@
  * runs one request per container, here they share a process, so per-invocation log keys
  * of concurrent requests can interleave (each request line still names its own id).
  */
+import { join } from 'node:path';
 import { startAwsEmulators, type AwsEmulators } from './emulators';
 import { API_GATEWAY_TIMEOUT_MS } from '../adapters/apigw/limits';
 import { jsonLogger } from '../adapters/node/logger';
@@ -57,7 +59,7 @@ async function main(): Promise<void> {
     const secrets: SecretsStub = await startSecretsStub(new Map([
       [UPLOAD_KEY_ARN, Buffer.from(key).toString('hex')],
       [TOKEN_KEY_ARN, Buffer.from(tokenKey).toString('hex')],
-    ]));
+    ]), { persistTo: join(settings.stateDir, 'run-time-secrets.json') });
     stops.push(() => secrets.close());
 
     // The direct-upload verifier, invoked asynchronously as the stack does it.
@@ -81,6 +83,7 @@ async function main(): Promise<void> {
       AWS_ENDPOINT_URL_S3: endpoints.s3,
       AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+      [LAMBDA_ENV.secretPrefix]: 'nimbus/dev',
       AWS_ENDPOINT_URL_LAMBDA: lambdas.endpoint,
       [LAMBDA_ENV.verifierFunction]: verifierName,
       AWS_LAMBDA_FUNCTION_NAME: functionName,

@@ -1,5 +1,9 @@
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { SecretsManagerVault } from '../../functions/adapters/aws/secret-vault';
 import { loadKeySetFromSecret } from '../../functions/adapters/aws/secrets-manager-keys';
 import { startSecretsStub, type SecretsStub } from '../../functions/dev/secrets-stub';
 
@@ -25,4 +29,33 @@ it('answers GetSecretValue for AWSCURRENT, and like a never-rotated secret for A
 
 it('gives the token auth a key set of one signing key, as a fresh stack\'s secret does', async () => {
   expect((await loadKeySetFromSecret(client, ARN)).kids).toHaveLength(1);
+});
+
+it('keeps secrets the registry writes at run time through the vault, and across a restart when given a file', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'nimbus-secrets-'));
+  const start = async () => {
+    const persisted = await startSecretsStub(new Map(), { persistTo: join(dir, 'secrets.json') });
+    const sm = new SecretsManagerClient({ region: 'us-east-1', endpoint: persisted.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    return { persisted, sm, vault: new SecretsManagerVault(sm, 'nimbus/dev') };
+  };
+  try {
+    const first = await start();
+    expect(await first.vault.get('webhook/a')).toBeUndefined();
+    await first.vault.put('webhook/a', 'one');
+    await first.vault.put('webhook/a', 'two');
+    await first.vault.put('cache/b', 'three');
+    await first.vault.delete('cache/b');
+    await first.vault.delete('cache/never');
+    expect(await first.vault.get('webhook/a')).toBe('two');
+    first.sm.destroy();
+    await first.persisted.close();
+
+    const second = await start();
+    expect(await second.vault.get('webhook/a')).toBe('two');
+    expect(await second.vault.get('cache/b')).toBeUndefined();
+    second.sm.destroy();
+    await second.persisted.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

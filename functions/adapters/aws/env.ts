@@ -35,6 +35,12 @@ export const LAMBDA_ENV = {
   gcMinAgeMs: 'NIMBUS_GC_MIN_AGE_MS',
   /** Most invocations one GC pass chains to resume past the 15-minute limit (the GC function only). */
   gcMaxChain: 'NIMBUS_GC_MAX_CHAIN',
+  /**
+   * Name prefix of the secrets the registry writes at run time (webhook secrets, cache
+   * credentials), e.g. `nimbus/<stack>`: each is `<prefix>/<kind>/<id>` in Secrets Manager
+   * (SecretsManagerVault), and IAM grants only `secret:<prefix>/*`.
+   */
+  secretPrefix: 'NIMBUS_SECRET_PREFIX',
   /** EventBridge bus every event is put on (name or ARN). Unset: events go to webhooks only. */
   eventBus: 'NIMBUS_EVENT_BUS',
   /** private (default), public or any: addresses webhook URLs may resolve to (as NIMBUS_WEBHOOK_ADDRESSES on npm start). */
