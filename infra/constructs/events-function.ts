@@ -9,7 +9,6 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { itemKeys } from '../../functions/adapters/aws/data-layout';
@@ -18,6 +17,7 @@ import { PARTITION_KEY, SORT_KEY } from '../../functions/adapters/aws/table-sche
 import { prefixObjects } from './blob-bucket';
 import { bundledFunction } from './bundled-function';
 import { acknowledge, logicalIdOf } from './nag';
+import { deadLetterAlarm, deadLetterQueue, functionSchedule } from './scheduled-function';
 
 /**
  * The partitions the events function reads and writes: the outbox and webhooks, and (to settle
@@ -72,8 +72,7 @@ export class EventsFunction extends Construct {
     acknowledge(role, `AwsSolutions-IAM5[Resource::<${logicalIdOf(bucket)}.Arn>/manifests/*]`,
       'Recovery reads a large manifest\'s body to check its change happened; keys are repository and digest, limited to that prefix.');
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
-    acknowledge(this.deadLetterQueue, 'AwsSolutions-SQS3', 'This queue is itself the dead-letter destination of the events function\'s stream batches and schedule.');
+    this.deadLetterQueue = deadLetterQueue(this, 'the events function\'s stream batches and schedule');
     this.function.addEventSource(new sources.DynamoEventSource(table, {
       startingPosition: lambda.StartingPosition.LATEST, batchSize: 100, maxBatchingWindow: Duration.seconds(1), retryAttempts: 3,
       onFailure: new sources.SqsDlq(this.deadLetterQueue),
@@ -83,24 +82,15 @@ export class EventsFunction extends Construct {
       })],
     }));
     acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', 'dynamodb:ListStreams (added by the stream event source) has no resource-level permissions.');
-    const scheduleRole = new iam.Role(this, 'ScheduleRole', {
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
-      description: 'Nimbus events schedule: invokes the events function and dead-letters what fails',
-    });
-    new scheduler.Schedule(this, 'Schedule', {
+    functionSchedule(this, this.function, {
       schedule: scheduler.ScheduleExpression.rate(Duration.minutes(1)),
       description: 'Nimbus: retries due webhook and EventBridge deliveries',
-      target: new targets.LambdaInvoke(this.function, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 0, role: scheduleRole }),
+      roleDescription: 'Nimbus events schedule: invokes the events function and dead-letters what fails',
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: 0,
     });
-    acknowledge(scheduleRole, `AwsSolutions-IAM5[Resource::<${logicalIdOf(this.function)}.Arn>:*]`,
-      'aws-scheduler-targets grants the function and its versions; the schedule invokes this one function only.');
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription: 'Nimbus: an events function invocation failed every attempt (storage errors); see its dead-letter queue and logs',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }),
-      threshold: 1, evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    this.deadLetterAlarm = deadLetterAlarm(this, this.deadLetterQueue,
+      'Nimbus: an events function invocation failed every attempt (storage errors); see its dead-letter queue and logs');
   }
 }
 

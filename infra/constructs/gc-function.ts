@@ -7,7 +7,6 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { itemKeys } from '../../functions/adapters/aws/data-layout';
@@ -16,6 +15,7 @@ import { BUCKET_PREFIXES, PARTITION_KEY } from '../../functions/adapters/aws/tab
 import { prefixObjects } from './blob-bucket';
 import { bundledFunction } from './bundled-function';
 import { acknowledge, logicalIdOf } from './nag';
+import { deadLetterAlarm, deadLetterQueue, functionSchedule } from './scheduled-function';
 
 /**
  * The partitions garbage collection reads and writes (data-layout.ts): blob records, links,
@@ -88,34 +88,18 @@ export class GcFunction extends Construct {
     acknowledge(role, `AwsSolutions-IAM5[Resource::<${logicalIdOf(bucket)}.Arn>/${BUCKET_PREFIXES.manifests}*]`,
       'Bodies of deleted referrer manifests are keyed by repository and digest; access is limited to that prefix.');
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetters', { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
-    acknowledge(this.deadLetterQueue, 'AwsSolutions-SQS3',
-      'This queue is itself the dead-letter destination of the collector\'s scheduled and chained invocations; nothing consumes it automatically.');
+    this.deadLetterQueue = deadLetterQueue(this, 'the collector\'s scheduled and chained invocations; nothing consumes it automatically');
     this.function.configureAsyncInvoke({ onFailure: new destinations.SqsDestination(this.deadLetterQueue), retryAttempts: 2 });
-    // Its own role, so its grant (the function and its versions, <arn>:*) is acknowledged here.
-    const scheduleRole = new iam.Role(this, 'ScheduleRole', {
-      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com'),
-      description: 'Nimbus garbage collection schedule: invokes the collector and dead-letters what fails',
-    });
-    this.schedule = new scheduler.Schedule(this, 'Schedule', {
+    this.schedule = functionSchedule(this, this.function, {
       schedule: props.gcSchedule ?? scheduler.ScheduleExpression.rate(Duration.days(1)),
       description: 'Nimbus: an incremental garbage collection pass',
-      target: new targets.LambdaInvoke(this.function, {
-        input: scheduler.ScheduleTargetInput.fromObject({ full: false }),
-        deadLetterQueue: this.deadLetterQueue,
-        retryAttempts: 2,
-        role: scheduleRole,
-      }),
+      roleDescription: 'Nimbus garbage collection schedule: invokes the collector and dead-letters what fails',
+      input: scheduler.ScheduleTargetInput.fromObject({ full: false }),
+      deadLetterQueue: this.deadLetterQueue,
+      retryAttempts: 2,
     });
-    acknowledge(scheduleRole, `AwsSolutions-IAM5[Resource::<${logicalIdOf(this.function)}.Arn>:*]`,
-      'aws-scheduler-targets grants the function and its versions; the schedule invokes this one function only.');
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription: 'Nimbus: a garbage collection invocation failed every attempt; its event is in the collector\'s dead-letter queue',
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }),
-      threshold: 1, evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    this.deadLetterAlarm = deadLetterAlarm(this, this.deadLetterQueue,
+      'Nimbus: a garbage collection invocation failed every attempt; its event is in the collector\'s dead-letter queue');
   }
 }
 
