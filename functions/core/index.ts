@@ -9,3 +9,4 @@ export * from './errors';
 export { wasmHashing, WASM_STATE_PREFIX } from './hashing';
 export { matchRoute, ROUTES } from './routes';
 export { chunked, forEachLimited } from './concurrency';
+export { referrerDescriptorOf } from './manifest/references';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DeleteManifestOptions, Descriptor, ManifestRecord, ManifestReferences, PutManifestOptions } from '../../core/index';
-import { StoreConflictError, StoreInUseError, StoreReferenceMissingError, StoreTagConflictError, StoreThrottledError } from '../../core/index';
+import { referrerDescriptorOf, StoreConflictError, StoreInUseError, StoreReferenceMissingError, StoreTagConflictError, StoreThrottledError } from '../../core/index';
 import { guarded } from './aws-errors';
 import { itemKeys } from './data-layout';
 import { queryAll, retryOnConflict } from './dynamo-helpers';
@@ -214,7 +214,7 @@ export class ManifestIndex {
       Put: { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': PARTITION_KEY } },
     }];
     if (manifest.subject) {
-      actions.push({ Put: { TableName: this.table, Item: { ...itemKeys.referrer(repository, manifest.subject, manifest.digest), ...referrerDescriptor(manifest) } } });
+      actions.push({ Put: { TableName: this.table, Item: { ...itemKeys.referrer(repository, manifest.subject, manifest.digest), ...referrerDescriptorOf(manifest) } } });
     }
     if (tagging) actions.push(...this.tags.moveActions(repository, tag, current, manifest.digest, manifest.createdAt));
     return actions;
@@ -301,11 +301,4 @@ function newGeneration(): string {
 
 function storedBodyOf(item: Record<string, unknown>): StoredBody {
   return item.bodyKey !== undefined ? { bodyKey: item.bodyKey as string } : { body: item.body as Uint8Array };
-}
-
-function referrerDescriptor(manifest: ManifestRecord): Record<string, unknown> {
-  return {
-    mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size,
-    artifactType: manifest.artifactType, annotations: manifest.annotations,
-  };
 }

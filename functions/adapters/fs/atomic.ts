@@ -69,6 +69,14 @@ async function syncDirs(dirs: Iterable<string>, options: DurableOptions): Promis
   if (!options.syncs) await batch.flush();
 }
 
+/** Durable file operations (metadata-store.ts): with fsync, done when flushed, or at once without a batch. */
+export interface DurableFiles {
+  write(path: string, data: Uint8Array | string, syncs?: DirectorySyncs): Promise<void>;
+  remove(path: string, syncs?: DirectorySyncs): Promise<boolean>;
+  /** A batch of directory flushes: one fsync per directory, however many files changed in it. */
+  batch(): DirectorySyncs;
+}
+
 /**
  * mkdir -p that names every parent whose entries it changed: making a/b/c where only a
  * existed adds b to a, c to b. Those parents must be flushed for the new path to last.

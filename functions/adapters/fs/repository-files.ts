@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import type {
   Descriptor, DeleteManifestOptions, FoundReferences, ManifestRecord, ManifestReferences, Page, PageRequest, PutManifestOptions, BlobRecord,
 } from '../../core/index';
-import { forEachLimited, StoreInUseError, StoreReferenceMissingError, StoreTagConflictError, type ReferenceKind } from '../../core/index';
-import { isNotFound, readJson, type DirectorySyncs } from './atomic';
+import { forEachLimited, referrerDescriptorOf, StoreInUseError, StoreReferenceMissingError, StoreTagConflictError, type ReferenceKind } from '../../core/index';
+import { isNotFound, readJson, type DurableFiles } from './atomic';
 import { exists, listDir } from './files';
 import { KeyedMutex } from './keyed-mutex';
 import { DataLayout, escapeRepository, holderOfFile } from './paths';
 import { TagIndex } from './tag-index';
-import type { ReviewQueue } from './review-queue';
+import type { GcHooks } from './review-queue';
 import { TagTimes } from './tag-times';
 
 /** A manifest record on disk: everything but the body, plus what it references. */
@@ -17,20 +17,6 @@ type StoredManifest = Omit<ManifestRecord, 'body'> & { references?: ManifestRefe
 
 /** Files touched at once when checking or recording thousands of references. */
 const FILE_CONCURRENCY = 32;
-
-/** Durable file operations (metadata-store.ts): with fsync, done when flushed, or at once without a batch. */
-export interface DurableFiles {
-  write(path: string, data: Uint8Array | string, syncs?: DirectorySyncs): Promise<void>;
-  remove(path: string, syncs?: DirectorySyncs): Promise<boolean>;
-  /** A batch of directory flushes: one fsync per directory, however many files changed in it. */
-  batch(): DirectorySyncs;
-}
-
-/** What the garbage collector needs told (gc/ports.ts): when, and what may have become garbage. */
-export interface GcHooks {
-  now(): number;
-  readonly reviews: ReviewQueue;
-}
 
 /**
  * Everything under one repository: blob links, manifests, tags, referrers and the reference
@@ -245,7 +231,7 @@ export class RepositoryFiles {
     await this.files.write(this.layout.manifestRecord(repository, manifest.digest), JSON.stringify(stored), syncs);
     if (manifest.subject) {
       const referrer = this.layout.referrer(repository, manifest.subject, manifest.digest);
-      await this.files.write(referrer, JSON.stringify(referrerDescriptor(manifest)), syncs);
+      await this.files.write(referrer, JSON.stringify(referrerDescriptorOf(manifest)), syncs);
     }
     await syncs.flush();
   }
@@ -299,11 +285,4 @@ export class RepositoryFiles {
     }
     return index;
   }
-}
-
-function referrerDescriptor(manifest: ManifestRecord): Descriptor {
-  const descriptor: Descriptor = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
-  if (manifest.artifactType) descriptor.artifactType = manifest.artifactType;
-  if (manifest.annotations) descriptor.annotations = manifest.annotations;
-  return descriptor;
 }

@@ -11,6 +11,12 @@ export interface QueueFiles {
   remove(path: string, syncs?: DirectorySyncs): Promise<boolean>;
 }
 
+/** What the garbage collector needs told (gc/ports.ts): when, and what may have become garbage. */
+export interface GcHooks {
+  now(): number;
+  readonly reviews: ReviewQueue;
+}
+
 /**
  * The garbage collector's review queue under meta/gc/ (layout in paths.ts). One file per
  * blob, holding the time of the latest change, so a blob released again is reviewed once,

@@ -1,6 +1,6 @@
 import { RegistryError, StoreInUseError, StoreReferenceMissingError } from '../errors';
 import type { FoundReferences, ManifestReferences, MetadataStore } from '../ports';
-import type { Descriptor } from '../records';
+import type { Descriptor, ManifestRecord } from '../records';
 import type { ParsedManifest } from './parse';
 
 /**
@@ -96,4 +96,15 @@ function checkSize(descriptor: Descriptor, actual: number, kind: 'blob' | 'manif
   throw new RegistryError('MANIFEST_INVALID', `manifest gives ${kind} ${descriptor.digest} a size of ${descriptor.size}, but it holds ${actual} bytes`, {
     detail: { digest: descriptor.digest, declared: descriptor.size, actual },
   });
+}
+
+/**
+ * How a referrer is listed under its subject (the referrers API's descriptor): stores keep
+ * this beside the subject so listing needs no manifest read.
+ */
+export function referrerDescriptorOf(manifest: ManifestRecord): Descriptor {
+  const descriptor: Descriptor = { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size };
+  if (manifest.artifactType) descriptor.artifactType = manifest.artifactType;
+  if (manifest.annotations) descriptor.annotations = manifest.annotations;
+  return descriptor;
 }
