@@ -67,7 +67,7 @@ beforeEach(async () => {
     region: 'us-east-1', endpoint: secretsStub.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   }), `nimbus/${table}`);
   registry = createRegistry({
-    blobs: stores.blobs, metadata: stores.metadata, config: { uploadSecret: new Uint8Array(32).fill(9) },
+    blobs: stores.blobs, metadata: stores.metadata, gc: stores.gc, config: { uploadSecret: new Uint8Array(32).fill(9) },
     events: awsWebhookEvents(stores.clients.dynamodb, table, vault, settings, logger),
   });
   client = new RegistryClient(registry.fetch);
@@ -203,6 +203,29 @@ describe('webhooks and EventBridge on DynamoDB (the events function)', () => {
     expect(await pass(transport)).toMatchObject({ delivered: 1, failed: 0 });
     expect(eventBridge.commandCalls(PutEventsCommand).map((call) => call.args[0].input.Entries?.map((entry) => (JSON.parse(entry.Detail!) as CloudEvent).data.digest)))
       .toEqual([[first.digest, second.digest], [first.digest, second.digest], [second.digest]]);
+  });
+
+  it('records the blob bytes garbage collection deletes in the table\'s outbox with the deletion, and delivers them', async () => {
+    await addWebhook({ url: 'http://10.0.0.5/all', events: ['delete'], secret: 'a-secret-of-16-chars!' });
+    const repository = uniqueRepo('gc');
+    const image = await client.pushImage(repository, 'v1');
+    expect((await client.send('DELETE', `/v2/${repository}/manifests/${image.digest}`)).status).toBe(202);
+    const gcEvents = async () => {
+      expect((await client.send('POST', '/v2/_nimbus/gc?minAge=0')).status).toBe(200);
+      return (await new DynamoOutbox(stores.clients.dynamodb, table).recent(100)).filter((entry) => entry.event.data.reason === 'gc');
+    };
+    await expect.poll(async () => (await gcEvents()).length, { timeout: 20_000 }).toBeGreaterThan(0);
+    const entries = await gcEvents();
+    expect(entries.every((entry) => entry.event.type === EVENT_TYPES.blobDeleted && entry.event.data.repository === '')).toBe(true);
+    expect(entries.map((entry) => entry.event.data.digest)).toEqual(expect.arrayContaining([image.config.digest, ...image.layers.map((layer) => layer.digest)]));
+    for (const entry of entries) {
+      expect(entry.event.data.size).toBeGreaterThan(0);
+      expect((await stores.metadata.getBlob(entry.event.data.digest))).toBeUndefined();
+    }
+    const { received, transport } = receiver(() => 200);
+    await pass(transport);
+    expect(received.map(({ event }) => event.data.digest)).toEqual(expect.arrayContaining(entries.map((entry) => entry.event.data.digest)));
+    expect(bridged.map((event) => event.id)).toEqual(expect.arrayContaining(entries.map((entry) => entry.event.id)));
   });
 
   it('records for webhooks another function added once the list it trusts expires', async () => {
