@@ -45,6 +45,17 @@ export function webhookSecretVault(client: SecretsManagerClient, env: NodeJS.Pro
   return new SecretsManagerVault(client, prefix);
 }
 
+/**
+ * For functions that record events but never send them (the GC function): the recorder reads
+ * only the webhook list, never a secret, so this vault refuses every call, and the function's
+ * role has no Secrets Manager grant.
+ */
+export const NO_WEBHOOK_SECRETS: SecretVault = {
+  get: () => Promise.reject(new Error('this function records events only; it reads no webhook secret')),
+  put: () => Promise.reject(new Error('this function records events only; it writes no webhook secret')),
+  delete: () => Promise.reject(new Error('this function records events only; it deletes no webhook secret')),
+};
+
 function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
