@@ -228,6 +228,25 @@ describe('webhooks and EventBridge on DynamoDB (the events function)', () => {
     expect(bridged.map((event) => event.id)).toEqual(expect.arrayContaining(entries.map((entry) => entry.event.id)));
   });
 
+  it('keeps a repository\'s order across registry function containers: changes made one after another, passes in between', async () => {
+    await addWebhook({ url: 'http://10.0.0.5/hook', repositories: 'team/**', secret: 'a-secret-of-16-chars!' });
+    // Another container of the registry function: its own recorder, the same table and sequence.
+    const other = new RegistryClient(createRegistry({
+      blobs: stores.blobs, metadata: stores.metadata, config: { uploadSecret: new Uint8Array(32).fill(9) },
+      events: awsWebhookEvents(stores.clients.dynamodb, table, vault, settings, logger),
+    }).fetch);
+    const repository = `team/${uniqueRepo('containers')}`;
+    const { received, transport } = receiver(() => 200);
+    const tags = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
+    for (const [index, tag] of tags.entries()) {
+      await (index % 2 === 0 ? client : other).pushImage(repository, tag);
+      // The schedule or the stream may run a pass at any point between changes.
+      if (index % 3 === 1) await pass(transport);
+    }
+    await pass(transport);
+    expect(received.filter(({ event }) => event.subject === repository).map(({ event }) => event.data.tag)).toEqual(tags);
+  });
+
   it('records for webhooks another function added once the list it trusts expires', async () => {
     const outbox = new DynamoOutbox(stores.clients.dynamodb, table);
     const recorder = new EventRecorder({
