@@ -13,6 +13,7 @@ import type { Webhook, WebhookSecrets } from '../../functions/core/events/ports'
 import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
 import { startSecretsStub } from '../../functions/dev/secrets-stub';
 import { EVENTS_SECRET_CACHE_MS, eventsWebhookStore } from '../../functions/lambda/events-pass';
+import { runNimbus } from '../support/nimbus-cli';
 
 let emulators: AwsEmulators;
 let stores: AwsStores;
@@ -128,4 +129,26 @@ describe('webhook secrets in Secrets Manager (DynamoWebhookStore)', () => {
     }
     expect(() => webhookSecretVault(new SecretsManagerClient({ region: 'us-east-1' }), {})).toThrow(/NIMBUS_SECRET_PREFIX/);
   });
+
+  it('nimbus webhook add on a table puts the secret in the stack\'s Secrets Manager prefix, and refuses when the prefix is unknown', async () => {
+    const stub = await startSecretsStub(new Map());
+    try {
+      const secret = 'cli-secret-of-20-chars';
+      const [added, refused] = await Promise.all([
+        runNimbus(['webhook', 'add', 'http://10.0.0.5/hook', '--secret-stdin', '--dynamodb-local', emulators.endpoints.dynamodb, '--table', table], {
+          input: secret, env: { AWS_ENDPOINT_URL_SECRETS_MANAGER: stub.endpoint },
+        }),
+        runNimbus(['webhook', 'add', 'http://10.0.0.5/hook', '--table', table, '--region', 'us-east-1']),
+      ]);
+      expect(added.code, added.stderr).toBe(0);
+      const id = /webhook (wh-[0-9a-z]+) added/.exec(added.stdout)![1]!;
+      const client = new SecretsManagerClient({ region: 'us-east-1', endpoint: stub.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+      expect(JSON.parse((await new SecretsManagerVault(client, 'nimbus/dev').get(`webhook/${id}`))!)).toMatchObject({ secret });
+      expect(await legacyItem(id)).toBeUndefined();
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/--stack NAME, or set NIMBUS_SECRET_PREFIX/);
+    } finally {
+      await stub.close();
+    }
+  }, 60_000); // spawns the CLI twice (tsx start-up)
 });
