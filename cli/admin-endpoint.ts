@@ -32,6 +32,8 @@ export interface AdminOptions extends TargetOptions {
   s3Endpoint?: string;
   /** What the command needs the bucket for, when it cannot work on a table without it (garbage collection). */
   needsBucketFor?: string;
+  /** What the command needs the stack's Secrets Manager prefix for (webhook secrets), when --table alone cannot name it. */
+  needsSecretsFor?: string;
 }
 
 export function addAdminTargetOptions(command: Command): Command {
@@ -138,6 +140,9 @@ async function dynamoEndpoint(options: AdminOptions): Promise<AdminEndpoint> {
   if (!bucket && options.needsBucketFor) {
     throw new CliError(`${options.needsBucketFor} on a table needs its bucket too: --bucket NAME (the stack's BlobBucketName output${options.dynamodbLocal ? '; npm run dev:aws prints it' : ''})`);
   }
+  if (options.needsSecretsFor && !secretPrefixOf(options)) {
+    throw new CliError(`${options.needsSecretsFor} on a table needs the stack's Secrets Manager prefix (its webhook secrets are nimbus/<stack>/webhook/<id>): pass --stack NAME, or set NIMBUS_SECRET_PREFIX=nimbus/<stack>`);
+  }
   const local = options.dynamodbLocal;
   const stores = createAwsStores({
     table,
@@ -150,10 +155,37 @@ async function dynamoEndpoint(options: AdminOptions): Promise<AdminEndpoint> {
   const registry = createRegistry({
     blobs: stores.blobs, metadata: stores.metadata, policies: stores.policies, inventory: stores.metadata, config: { uploadSecret: randomBytes(32) },
     ...(bucket ? { gc: stores.gc } : {}),
-    // Webhooks in the table; what is recorded here (pings) the stack's events function delivers.
-    events: awsWebhookEvents(stores.clients.dynamodb, table, readEventSettings(process.env), { log() {} }),
+    // Webhooks in the table, their secrets in Secrets Manager; what is recorded here the stack's events function delivers.
+    events: awsWebhookEvents(stores.clients.dynamodb, table, await cliSecretVault(options), readEventSettings(process.env), { log() {} }),
   });
   return inProcess(`table ${table}`, registry, async () => {});
+}
+
+/**
+ * The prefix of a deployed stack's run-time secrets (webhook secrets): NIMBUS_SECRET_PREFIX, else
+ * `nimbus/<stack>` with --stack, else `nimbus/dev` with --dynamodb-local (dev:aws's stub, reached
+ * through AWS_ENDPOINT_URL_SECRETS_MANAGER). undefined with --table alone: the table does not
+ * say which stack it belongs to.
+ */
+export function secretPrefixOf(options: TargetOptions): string | undefined {
+  const fromEnv = process.env.NIMBUS_SECRET_PREFIX?.trim();
+  if (fromEnv) return fromEnv;
+  if (options.stack) return `nimbus/${options.stack}`;
+  return options.dynamodbLocal ? 'nimbus/dev' : undefined;
+}
+
+async function cliSecretVault(options: AdminOptions) {
+  const [{ SecretsManagerClient }, { SecretsManagerVault }] = await Promise.all([
+    import('@aws-sdk/client-secrets-manager'), import('../functions/adapters/aws/secret-vault'),
+  ]);
+  const prefix = secretPrefixOf(options);
+  const client = new SecretsManagerClient({
+    ...(options.region ? { region: options.region } : options.dynamodbLocal ? { region: 'us-east-1' } : {}),
+    ...(options.dynamodbLocal ? { credentials: { accessKeyId: 'emulator', secretAccessKey: 'emulator' } } : {}),
+  });
+  if (prefix) return new SecretsManagerVault(client, prefix);
+  const refuse = () => Promise.reject(new CliError('webhook secrets need the stack\'s secret prefix: pass --stack NAME or set NIMBUS_SECRET_PREFIX'));
+  return { get: refuse, put: refuse, delete: refuse };
 }
 
 /** The JSON of a successful answer, or a CliError with the registry's message. */

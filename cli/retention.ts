@@ -14,8 +14,8 @@ const EXAMPLE = `{
 }`;
 
 /** Runs `act` against the target, closing it afterwards. */
-export async function withEndpoint<T>(command: Command, act: (endpoint: AdminEndpoint) => Promise<T>): Promise<T> {
-  const endpoint = await openAdminEndpoint(command.optsWithGlobals<AdminOptions>());
+export async function withEndpoint<T>(command: Command, act: (endpoint: AdminEndpoint) => Promise<T>, needs: Pick<AdminOptions, 'needsSecretsFor'> = {}): Promise<T> {
+  const endpoint = await openAdminEndpoint({ ...command.optsWithGlobals<AdminOptions>(), ...needs });
   try {
     return await act(endpoint);
   } finally {

@@ -60,7 +60,7 @@ export function registerWebhookCommands(program: Command): void {
           await endpoint.request('POST', PATH, { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }), 'adding the webhook');
         console.log(`${endpoint.where}: webhook ${added.webhook.id} added: ${added.webhook.events.join(',')} of ${added.webhook.repositories} to ${added.webhook.url}`);
         if (added.secret) console.log(`signing secret (shown once, keep it with the receiver): ${added.secret}`);
-      });
+      }, { needsSecretsFor: 'webhook add' });
     });
 
   addAdminTargetOptions(webhook.command('list'))
@@ -87,7 +87,7 @@ export function registerWebhookCommands(program: Command): void {
         if (response.status === 404) throw new CliError(`no webhook ${id} (see: npx nimbus webhook list)`);
         if (!response.ok) await expectOk(response, 'removing the webhook');
         console.log(`${endpoint.where}: webhook ${id} removed`);
-      });
+      }, { needsSecretsFor: 'webhook remove' });
     });
 
   addAdminTargetOptions(webhook.command('test <id>'))
@@ -101,7 +101,7 @@ export function registerWebhookCommands(program: Command): void {
         const answer = result.status !== undefined ? `HTTP ${result.status}` : result.error;
         console.log(`${result.ok ? 'delivered' : 'failed'}: ${answer} in ${result.durationMs} ms`);
         if (!result.ok) process.exitCode = 1;
-      });
+      }, { needsSecretsFor: 'webhook test' });
     });
 
   addAdminTargetOptions(webhook.command('deliveries'))

@@ -7,7 +7,8 @@
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { createAwsStores } from '../adapters/aws/index';
-import { readEventSettings } from '../adapters/aws/webhook-events';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { readEventSettings, webhookSecretVault } from '../adapters/aws/webhook-events';
 import { EVENTBRIDGE_SINK } from '../adapters/aws/eventbridge-sink';
 import type { EventSink } from '../core/events/drain';
 import type { Logger } from '../core/index';
@@ -40,12 +41,14 @@ export function loggedBusSink(logger: Logger): EventSink {
   };
 }
 
-/** Call once the process environment holds the function's settings (table, bucket, endpoints). */
+/** Call once the process environment holds the function's settings (table, bucket, endpoints, secret prefix). */
 export async function startDevEventsLoop(table: string, bucket: string, logger: Logger): Promise<DevEventsLoop> {
-  const { runEventsPass } = await import('../lambda/events-pass');
+  const { eventsWebhookStore, runEventsPass } = await import('../lambda/events-pass');
   const stores = createAwsStores({ bucket, table, emulator: true });
+  // The Secrets Manager stub and prefix the registry function uses (AWS_ENDPOINT_URL_SECRETS_MANAGER, NIMBUS_SECRET_PREFIX).
+  const vault = webhookSecretVault(new SecretsManagerClient({ credentials: { accessKeyId: 'emulator', secretAccessKey: 'emulator' } }), process.env);
   const deps = {
-    doc: stores.clients.dynamodb, table, metadata: stores.metadata, eventBridge: new EventBridgeClient({}),
+    doc: stores.clients.dynamodb, table, metadata: stores.metadata, webhooks: eventsWebhookStore(stores.clients.dynamodb, table, vault), eventBridge: new EventBridgeClient({}),
     bus: loggedBusSink(logger), settings: readEventSettings(process.env), clock: { now: () => Date.now() }, logger,
   };
   let running: Promise<void> | undefined;

@@ -123,6 +123,8 @@ async function main(): Promise<void> {
     logger.announce('nimbus dev:aws listening', {
       url: gateway.url, publicUrl, s3: endpoints.s3, dynamodb: endpoints.dynamodb, table: settings.table, bucket: settings.bucket, nimbusCli,
       uploadUrl: upload?.url ?? null,
+      // For `nimbus webhook add|remove|test --dynamodb-local`: AWS_ENDPOINT_URL_SECRETS_MANAGER=<this>.
+      secretsManager: secrets.endpoint,
     });
     // For the person at the terminal (stdout stays JSON lines): auth is on, as when deployed.
     process.stderr.write(['', 'Auth is on, as when deployed. Add a user and log in:',

@@ -9,11 +9,28 @@ import type { WebhookTransport } from '../core/events/ports';
 import { EventRecorder } from '../core/events/recorder';
 import type { Clock, Logger, MetadataStore } from '../core/index';
 import type { EventSettings } from '../adapters/aws/webhook-events';
+import type { SecretVault } from '../adapters/aws/secret-vault';
+
+/**
+ * How long the events function reuses a webhook secret it read. A webhook's secret never
+ * changes for its id (a new secret is a new webhook) and a removed webhook is dropped from the
+ * list each pass reads, so a cached value is never wrong; reading it once per delivery would
+ * cost a GetSecretValue each (and latency) on every pass. Brief, so a removed webhook's secret
+ * does not linger in a warm container's memory.
+ */
+export const EVENTS_SECRET_CACHE_MS = 5 * 60_000;
+
+/** The events function's webhooks: secrets from the vault, each reused for EVENTS_SECRET_CACHE_MS. */
+export function eventsWebhookStore(doc: DynamoDBDocumentClient, table: string, vault: SecretVault): DynamoWebhookStore {
+  return new DynamoWebhookStore(doc, table, vault, { secretCacheMs: EVENTS_SECRET_CACHE_MS });
+}
 
 export interface EventsPassDeps {
   doc: DynamoDBDocumentClient;
   table: string;
   metadata: MetadataStore;
+  /** The webhooks, built once per container (eventsWebhookStore) so their secrets' cache outlives a pass. */
+  webhooks: DynamoWebhookStore;
   eventBridge: EventBridgeClient;
   settings: EventSettings;
   clock: Clock;
@@ -32,7 +49,7 @@ export interface EventsPassDeps {
  */
 export async function runEventsPass(deps: EventsPassDeps, remainingMs: number): Promise<DrainResult & { recovered: number }> {
   const outbox = new DynamoOutbox(deps.doc, deps.table, { now: () => deps.clock.now() });
-  const webhooks = new DynamoWebhookStore(deps.doc, deps.table);
+  const webhooks = deps.webhooks;
   const recorder = new EventRecorder({ outbox, webhooks, clock: deps.clock, logger: deps.logger, sinks: [EVENTBRIDGE_SINK], webhookCacheMs: 0 });
   const { committed } = await recorder.recover(deps.metadata);
   const result = await drainOutbox({

@@ -8,8 +8,9 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { createAwsStores } from '../adapters/aws/index';
-import { readEventSettings } from '../adapters/aws/webhook-events';
-import { runEventsPass } from './events-pass';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { readEventSettings, webhookSecretVault } from '../adapters/aws/webhook-events';
+import { eventsWebhookStore, runEventsPass } from './events-pass';
 import { powertoolsLogger } from './logger';
 import { readVerifierSettings } from './verifier-settings';
 
@@ -19,11 +20,14 @@ const powertools = new Logger({ serviceName: 'nimbus-events' });
 const logger = powertoolsLogger(powertools);
 const stores = createAwsStores({ bucket: settings.bucket, table: settings.table, emulator: settings.emulator });
 const eventBridge = new EventBridgeClient({});
+const emulatorCredentials = settings.emulator ? { credentials: { accessKeyId: 'emulator', secretAccessKey: 'emulator' } } : {};
+// Module scope: the secrets' cache lives as long as the container (see EVENTS_SECRET_CACHE_MS).
+const webhooks = eventsWebhookStore(stores.clients.dynamodb, settings.table, webhookSecretVault(new SecretsManagerClient(emulatorCredentials), process.env));
 
 export async function handler(_event: unknown, context: Context): Promise<void> {
   powertools.addContext(context);
   const result = await runEventsPass({
-    doc: stores.clients.dynamodb, table: settings.table, metadata: stores.metadata, eventBridge, settings: events,
+    doc: stores.clients.dynamodb, table: settings.table, metadata: stores.metadata, webhooks, eventBridge, settings: events,
     clock: { now: () => Date.now() }, logger,
   }, context.getRemainingTimeInMillis());
   powertools.info('events pass done', { ...result });

@@ -1,6 +1,7 @@
 import type { Clock, Logger, MetadataStore } from '../core/index';
 import type { GcReport, GcStore } from '../core/gc/ports';
 import { runGc } from '../core/gc/runner';
+import type { WebhookEvents } from '../core/events/services';
 
 /** What the scheduler sends, and what an invocation sends itself to resume. */
 export interface GcEvent {
@@ -30,6 +31,8 @@ export interface GcPassDeps {
   readonly minAgeMs: number;
   /** Most invocations in one chain. */
   readonly maxChain: number;
+  /** The outbox: what a pass deletes (referrers, blob bytes) is recorded with the deletion, for the events function. */
+  readonly events?: WebhookEvents;
 }
 
 /** Time left for the work after the pass stops: the report, the metrics and the resumption. */
@@ -45,7 +48,7 @@ export const WRAP_UP_MS = 60_000;
 export async function runGcInvocation(deps: GcPassDeps, event: GcEvent, remainingMs: number): Promise<GcReport> {
   const chain = event.chain ?? 1;
   const report = await runGc(
-    { gc: deps.gc, metadata: deps.metadata, clock: deps.clock, logger: deps.logger },
+    { gc: deps.gc, metadata: deps.metadata, clock: deps.clock, logger: deps.logger, ...(deps.events ? { events: deps.events } : {}) },
     { minAgeMs: deps.minAgeMs, full: event.full ?? false, dryRun: event.dryRun ?? false, deadline: deps.clock.now() + remainingMs - WRAP_UP_MS },
   );
   deps.emit(JSON.stringify(gcMetrics(report, chain, deps.clock.now())));

@@ -12,6 +12,7 @@ import { DEFAULT_GC_MIN_AGE_MS } from '../core/gc/ports';
 import { powertoolsLogger } from './logger';
 import { gcEventOf, runGcInvocation } from './gc-pass';
 import { readVerifierSettings } from './verifier-settings';
+import { awsWebhookEvents, NO_WEBHOOK_SECRETS, readEventSettings } from '../adapters/aws/webhook-events';
 
 const settings = readVerifierSettings(process.env);
 const minAgeMs = Number(process.env[LAMBDA_ENV.gcMinAgeMs] ?? DEFAULT_GC_MIN_AGE_MS);
@@ -21,11 +22,13 @@ const logger = powertoolsLogger(powertools);
 const stores = createAwsStores({ bucket: settings.bucket, table: settings.table, emulator: settings.emulator });
 const gc = new DynamoGcStore(stores.clients.dynamodb, stores.clients.s3, { table: settings.table, bucket: settings.bucket });
 const lambda = new LambdaClient({});
+// What a pass deletes goes into the outbox with the deletion (io.nimbus.*.deleted, reason gc); the events function delivers it.
+const events = awsWebhookEvents(stores.clients.dynamodb, settings.table, NO_WEBHOOK_SECRETS, readEventSettings(process.env), logger);
 
 export async function handler(event: unknown, context: Context): Promise<void> {
   powertools.addContext(context);
   const report = await runGcInvocation({
-    gc, metadata: stores.metadata, clock: { now: () => Date.now() }, logger, minAgeMs, maxChain,
+    gc, metadata: stores.metadata, clock: { now: () => Date.now() }, logger, minAgeMs, maxChain, events,
     emit: (line) => process.stdout.write(`${line}\n`),
     resume: async (next) => {
       await lambda.send(new InvokeCommand({ FunctionName: context.functionName, InvocationType: 'Event', Payload: new TextEncoder().encode(JSON.stringify(next)) }));

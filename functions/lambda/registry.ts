@@ -19,7 +19,7 @@ import { readLambdaSettings } from './settings';
 import { LAMBDA_UPLOAD_LEASE_SECONDS, uploadEndpointGate, wakeDeadline, type InvocationTiming } from './upload-endpoint';
 import { loadUploadSecret } from '../adapters/aws/upload-secret';
 import { lambdaTaskQueue } from './task-queue';
-import { awsWebhookEvents, readEventSettings } from '../adapters/aws/webhook-events';
+import { awsWebhookEvents, readEventSettings, webhookSecretVault } from '../adapters/aws/webhook-events';
 
 const settings = readLambdaSettings(process.env);
 const powertools = new Logger({ serviceName: 'nimbus-registry' });
@@ -58,7 +58,8 @@ async function start(): Promise<Serve> {
     authorizer,
     ...(tasks ? { tasks } : {}),
     // Changes record their events in the table's outbox; the events function delivers them.
-    events: awsWebhookEvents(stores.clients.dynamodb, settings.table, eventSettings, logger),
+    // Webhook secrets in Secrets Manager under the stack's prefix.
+    events: awsWebhookEvents(stores.clients.dynamodb, settings.table, webhookSecretVault(secrets, process.env), eventSettings, logger),
     config: {
       uploadSecret,
       // What one request can carry through API Gateway and Lambda; advertised as OCI-Chunk-Max-Length.

@@ -75,6 +75,7 @@ export class GcFunction extends Construct {
       },
     });
     grantCollection(role, bucket, table);
+    grantEventRecording(role, table);
     role.addToPolicy(new iam.PolicyStatement({ sid: 'OwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
     // A separate policy, which the function does not depend on: invoking itself would otherwise be a cycle.
     new iam.Policy(this, 'Resume', {
@@ -101,6 +102,26 @@ export class GcFunction extends Construct {
     this.deadLetterAlarm = deadLetterAlarm(this, this.deadLetterQueue,
       'Nimbus: a garbage collection invocation failed every attempt; its event is in the collector\'s dead-letter queue');
   }
+}
+
+/**
+ * What a pass deletes is recorded in the events outbox with the deletion (EVENTS: journal,
+ * sequence, entries), for the webhooks it lists (WEBHOOKS, read only); the events function
+ * delivers them. No webhook secret: recording never reads one.
+ */
+function grantEventRecording(role: iam.Role, table: dynamodb.ITable): void {
+  role.addToPolicy(new iam.PolicyStatement({
+    sid: 'EventOutbox',
+    actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
+    resources: [table.tableArn],
+    conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [itemKeys.eventsPartition] } },
+  }));
+  role.addToPolicy(new iam.PolicyStatement({
+    sid: 'WebhookList',
+    actions: ['dynamodb:Query'],
+    resources: [table.tableArn],
+    conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [itemKeys.webhooksPartition] } },
+  }));
 }
 
 /** What a pass touches: GC_PARTITIONS' items, the objects it deletes, and the listings it sweeps. */

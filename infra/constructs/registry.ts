@@ -13,6 +13,7 @@ import { RegistryFunction } from './registry-function';
 import { VerifierFunction } from './verifier-function';
 import { GcFunction } from './gc-function';
 import { EventsFunction } from './events-function';
+import { grantWebhookSecrets } from './webhook-secrets';
 import { TokenSigningSecret } from './token-secret';
 import type { UploadEndpoint } from './upload-endpoint';
 import { createUploadEndpoint, type UploadEndpointChoice } from './upload-endpoint-choice';
@@ -164,6 +165,9 @@ export class NimbusRegistry extends Construct {
       bucket: this.blobs.bucket, table: this.metadata.table, logRetention, ...(props.eventBus ? { eventBus: props.eventBus } : {}),
     });
     for (const fn of [this.handler.function, this.events.function]) fn.addEnvironment(LAMBDA_ENV.webhookAddresses, props.webhookAddresses ?? 'private');
+    // Webhook secrets in Secrets Manager: the registry function adds and removes them, the events function reads them.
+    grantWebhookSecrets(this.handler.function, 'manage');
+    grantWebhookSecrets(this.events.function, 'read');
     this.uploadEndpoint = createUploadEndpoint(this, 'Uploads', {
       choice: props.uploadEndpoint,
       registryFunction: this.handler.function,

@@ -1,4 +1,5 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -13,7 +14,9 @@ import type { WebhookTransport } from '../../functions/core/events/ports';
 import { verifySignature } from '../../functions/core/events/signing';
 import { createRegistry, type Registry } from '../../functions/core/index';
 import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
-import { runEventsPass } from '../../functions/lambda/events-pass';
+import { eventsWebhookStore, runEventsPass } from '../../functions/lambda/events-pass';
+import { SecretsManagerVault } from '../../functions/adapters/aws/secret-vault';
+import { startSecretsStub, type SecretsStub } from '../../functions/dev/secrets-stub';
 import { RegistryClient, uniqueRepo } from '../api/client';
 import { runNimbus } from '../support/nimbus-cli';
 
@@ -23,6 +26,8 @@ const eventBridge = mockClient(EventBridgeClient);
 const bridged: CloudEvent[] = [];
 
 let emulators: AwsEmulators;
+let secretsStub: SecretsStub;
+let vault: SecretsManagerVault;
 let stores: AwsStores;
 let table: string;
 let registry: Registry;
@@ -45,17 +50,25 @@ function receiver(answer: () => number) {
 
 beforeAll(async () => {
   emulators = await startAwsEmulators();
+  secretsStub = await startSecretsStub(new Map());
 });
-afterAll(async () => emulators?.stop());
+afterAll(async () => {
+  await secretsStub?.close();
+  await emulators?.stop();
+});
 
 beforeEach(async () => {
   const resources = await emulators.createResources();
   table = resources.table;
   const bucket = resources.bucket;
   stores = createAwsStores({ region: emulators.region, endpoints: emulators.endpoints, emulator: true, table, bucket });
+  // Webhook secrets in (the dev stub of) Secrets Manager, under a prefix of this test's own.
+  vault = new SecretsManagerVault(new SecretsManagerClient({
+    region: 'us-east-1', endpoint: secretsStub.endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  }), `nimbus/${table}`);
   registry = createRegistry({
-    blobs: stores.blobs, metadata: stores.metadata, config: { uploadSecret: new Uint8Array(32).fill(9) },
-    events: awsWebhookEvents(stores.clients.dynamodb, table, settings, logger),
+    blobs: stores.blobs, metadata: stores.metadata, gc: stores.gc, config: { uploadSecret: new Uint8Array(32).fill(9) },
+    events: awsWebhookEvents(stores.clients.dynamodb, table, vault, settings, logger),
   });
   client = new RegistryClient(registry.fetch);
   // Ahead of the registry's clock (which stamps entries due now): everything recorded is due.
@@ -82,19 +95,22 @@ async function addWebhook(body: Record<string, unknown>): Promise<{ id: string; 
 
 function pass(transport: WebhookTransport) {
   return runEventsPass({
-    doc: stores.clients.dynamodb, table, metadata: stores.metadata, eventBridge: new EventBridgeClient({ region: 'us-east-1' }),
+    doc: stores.clients.dynamodb, table, metadata: stores.metadata, webhooks: eventsWebhookStore(stores.clients.dynamodb, table, vault),
+    eventBridge: new EventBridgeClient({ region: 'us-east-1' }),
     settings, clock, logger, transport,
   }, 60_000);
 }
 
 describe('webhooks and EventBridge on DynamoDB (the events function)', () => {
-  it('keeps webhooks in the table with secrets apart; delivers signed events in order per repository and puts every event on the bus', async () => {
+  it('keeps webhooks in the table and their secrets in Secrets Manager; delivers signed events in order per repository and puts every event on the bus', async () => {
     const hook = await addWebhook({ url: 'http://10.0.0.5/hook', repositories: 'team/**', secret: 'a-secret-of-16-chars!' });
     const listed = await (await client.send('GET', '/v2/_nimbus/webhooks')).text();
     expect(listed).toContain(hook.id);
     expect(listed).not.toContain('a-secret-of-16-chars!');
     const stored = await stores.clients.dynamodb.send(new GetCommand({ TableName: table, Key: itemKeys.webhook(hook.id) }));
     expect(JSON.stringify(stored.Item)).not.toContain('a-secret-of-16-chars!');
+    expect(JSON.parse((await vault.get(`webhook/${hook.id}`))!)).toMatchObject({ secret: 'a-secret-of-16-chars!' });
+    expect((await stores.clients.dynamodb.send(new GetCommand({ TableName: table, Key: itemKeys.webhookSecret(hook.id) }))).Item).toBeUndefined();
 
     const repository = `team/${uniqueRepo('ev')}`;
     const first = await client.pushImage(repository, 'v1');
@@ -189,10 +205,52 @@ describe('webhooks and EventBridge on DynamoDB (the events function)', () => {
       .toEqual([[first.digest, second.digest], [first.digest, second.digest], [second.digest]]);
   });
 
+  it('records the blob bytes garbage collection deletes in the table\'s outbox with the deletion, and delivers them', async () => {
+    await addWebhook({ url: 'http://10.0.0.5/all', events: ['delete'], secret: 'a-secret-of-16-chars!' });
+    const repository = uniqueRepo('gc');
+    const image = await client.pushImage(repository, 'v1');
+    expect((await client.send('DELETE', `/v2/${repository}/manifests/${image.digest}`)).status).toBe(202);
+    const gcEvents = async () => {
+      expect((await client.send('POST', '/v2/_nimbus/gc?minAge=0')).status).toBe(200);
+      return (await new DynamoOutbox(stores.clients.dynamodb, table).recent(100)).filter((entry) => entry.event.data.reason === 'gc');
+    };
+    await expect.poll(async () => (await gcEvents()).length, { timeout: 20_000 }).toBeGreaterThan(0);
+    const entries = await gcEvents();
+    expect(entries.every((entry) => entry.event.type === EVENT_TYPES.blobDeleted && entry.event.data.repository === '')).toBe(true);
+    expect(entries.map((entry) => entry.event.data.digest)).toEqual(expect.arrayContaining([image.config.digest, ...image.layers.map((layer) => layer.digest)]));
+    for (const entry of entries) {
+      expect(entry.event.data.size).toBeGreaterThan(0);
+      expect((await stores.metadata.getBlob(entry.event.data.digest))).toBeUndefined();
+    }
+    const { received, transport } = receiver(() => 200);
+    await pass(transport);
+    expect(received.map(({ event }) => event.data.digest)).toEqual(expect.arrayContaining(entries.map((entry) => entry.event.data.digest)));
+    expect(bridged.map((event) => event.id)).toEqual(expect.arrayContaining(entries.map((entry) => entry.event.id)));
+  });
+
+  it('keeps a repository\'s order across registry function containers: changes made one after another, passes in between', async () => {
+    await addWebhook({ url: 'http://10.0.0.5/hook', repositories: 'team/**', secret: 'a-secret-of-16-chars!' });
+    // Another container of the registry function: its own recorder, the same table and sequence.
+    const other = new RegistryClient(createRegistry({
+      blobs: stores.blobs, metadata: stores.metadata, config: { uploadSecret: new Uint8Array(32).fill(9) },
+      events: awsWebhookEvents(stores.clients.dynamodb, table, vault, settings, logger),
+    }).fetch);
+    const repository = `team/${uniqueRepo('containers')}`;
+    const { received, transport } = receiver(() => 200);
+    const tags = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
+    for (const [index, tag] of tags.entries()) {
+      await (index % 2 === 0 ? client : other).pushImage(repository, tag);
+      // The schedule or the stream may run a pass at any point between changes.
+      if (index % 3 === 1) await pass(transport);
+    }
+    await pass(transport);
+    expect(received.filter(({ event }) => event.subject === repository).map(({ event }) => event.data.tag)).toEqual(tags);
+  });
+
   it('records for webhooks another function added once the list it trusts expires', async () => {
     const outbox = new DynamoOutbox(stores.clients.dynamodb, table);
     const recorder = new EventRecorder({
-      outbox, webhooks: new DynamoWebhookStore(stores.clients.dynamodb, table), clock, logger, sinks: ['eventbridge'], webhookCacheMs: 10_000,
+      outbox, webhooks: new DynamoWebhookStore(stores.clients.dynamodb, table, vault), clock, logger, sinks: ['eventbridge'], webhookCacheMs: 10_000,
     });
     const targets = async () => {
       const event = cloudEvent(EVENT_TYPES.manifestPushed, { repository: 'team/app', digest: 'sha256:0' }, time);
@@ -201,7 +259,7 @@ describe('webhooks and EventBridge on DynamoDB (the events function)', () => {
     };
     expect(await targets()).toEqual(['eventbridge']);
     // Added elsewhere (another registry function, or nimbus --table).
-    await new DynamoWebhookStore(stores.clients.dynamodb, table).add(
+    await new DynamoWebhookStore(stores.clients.dynamodb, table, vault).add(
       { id: 'wh-elsewhere', url: 'http://10.0.0.5/', events: ['push'], repositories: '**', headerNames: [], createdAt: time }, { secret: 'x'.repeat(16), headers: {} });
     time += 5000;
     expect(await targets()).toEqual(['eventbridge']);

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoGcStore } from '../../functions/adapters/aws/index';
+import { DynamoOutbox } from '../../functions/adapters/aws/dynamo-outbox';
+import { awsWebhookEvents, NO_WEBHOOK_SECRETS, readEventSettings } from '../../functions/adapters/aws/webhook-events';
 import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
 import { GC_METRICS_NAMESPACE, runGcInvocation, WRAP_UP_MS, type GcEvent } from '../../functions/lambda/gc-pass';
 import { RegistryClient, rand, sha256, uniqueRepo } from '../api/client';
@@ -14,7 +16,7 @@ beforeAll(async () => {
 afterAll(async () => emulators?.stop());
 
 describe('the GC Lambda pass', () => {
-  it('stops by the deadline, resumes in chained invocations until done, and reports EMF metrics each time', async () => {
+  it('stops by the deadline, resumes in chained invocations until done, reports EMF metrics each time, and records each deleted blob in the outbox', async () => {
     const client = new RegistryClient(fixture.registry.fetch);
     const repository = uniqueRepo('gc-lambda');
     const loose = Array.from({ length: 12 }, (_, index) => rand(100 + index));
@@ -37,6 +39,8 @@ describe('the GC Lambda pass', () => {
       await runGcInvocation({
         gc, metadata: fixture.stores.metadata, clock, minAgeMs: 0, maxChain: 50,
         logger: { log: (_level, message) => logs.push(message) },
+        // As functions/lambda/gc.ts wires it: every event goes to the bus, so each deletion is recorded.
+        events: awsWebhookEvents(fixture.stores.clients.dynamodb, fixture.table, NO_WEBHOOK_SECRETS, readEventSettings({}), { log() {} }),
         emit: (line) => lines.push(line),
         resume: async (next) => {
           queued.push(next);
@@ -54,6 +58,10 @@ describe('the GC Lambda pass', () => {
     const bytes = records.reduce((sum, record) => sum + (record.BytesReclaimed as number), 0);
     expect(bytes).toBe(loose.reduce((sum, blob) => sum + blob.byteLength, 0));
     for (const blob of loose) expect(await fixture.stores.metadata.getBlob(sha256(blob))).toBeUndefined();
+    const recorded = (await new DynamoOutbox(fixture.stores.clients.dynamodb, fixture.table).recent(1000))
+      .filter((entry) => entry.event.type === 'io.nimbus.blob.deleted' && entry.event.data.reason === 'gc');
+    expect(recorded.map((entry) => [entry.event.data.digest, entry.event.data.size, entry.deliveries.map((each) => each.webhook)]).sort())
+      .toEqual(loose.map((blob) => [sha256(blob), blob.byteLength, ['eventbridge']]).sort());
     // The EMF envelope CloudWatch needs: a namespace, dimension sets and metrics named as top-level fields.
     for (const record of records) {
       const aws = record._aws as { Timestamp: number; CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> };

@@ -80,6 +80,25 @@ describe('the events function (webhooks and EventBridge)', () => {
     for (const command of commands) for (const action of ACTIONS_OF[command] ?? [`unknown ${command}`]) expect(allowed, `${command} needs ${action}`).toContain(action);
   });
 
+  it('keeps webhook secrets in Secrets Manager under nimbus/<stack>: the registry function manages them, the events function only reads them', () => {
+    const arn = { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':secret:nimbus/Nimbus/webhook/*']] };
+    const registryStatements = Object.values(tpl.findResources('AWS::IAM::Policy'))
+      .filter((policy) => (policy.Properties.Roles as Array<{ Ref?: string }>).some((ref) => /^RegistryFunctionRole/.test(ref.Ref ?? '')))
+      .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+    const registryWebhookSecrets = registryStatements.filter((statement) => statement.Sid === 'WebhookSecrets');
+    expect(registryWebhookSecrets).toHaveLength(1);
+    expect(actionsOf(registryWebhookSecrets[0]!).sort()).toEqual([
+      'secretsmanager:CreateSecret', 'secretsmanager:DeleteSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue',
+    ]);
+    expect(registryWebhookSecrets[0]!.Resource).toEqual(arn);
+    expect(actionsOf(bySid.WebhookSecrets!)).toEqual(['secretsmanager:GetSecretValue']);
+    expect(bySid.WebhookSecrets!.Resource).toEqual(arn);
+    // The events function reads no other secret, and writes none.
+    expect(statements.flatMap(actionsOf).filter((action) => action.startsWith('secretsmanager:'))).toEqual(['secretsmanager:GetSecretValue']);
+    const registryFn = Object.entries(tpl.findResources('AWS::Lambda::Function')).find(([id]) => /^RegistryFunctionHandler/.test(id))![1];
+    for (const each of [fn, registryFn]) expect(each.Properties.Environment.Variables[LAMBDA_ENV.secretPrefix]).toBe('nimbus/Nimbus');
+  });
+
   it('puts events on the bus given as a prop, and only that one', () => {
     const bus = events.EventBus.fromEventBusArn(new Stack(new App(), 'Elsewhere'), 'Bus', 'arn:aws:events:eu-west-1:123456789012:event-bus/ci');
     const custom = template({ eventBus: bus });

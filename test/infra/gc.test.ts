@@ -61,6 +61,21 @@ describe('scheduled garbage collection', () => {
     expect(actionsOf(bySid.CollectionScan!)).toEqual(['dynamodb:Scan']);
   });
 
+  it('records what it deletes in the events outbox (EVENTS), reads the webhook list only, and no secret', () => {
+    expect(leadingKeys('EventOutbox')).toEqual(['EVENTS']);
+    expect(actionsOf(bySid.EventOutbox!).sort()).toEqual([
+      'dynamodb:ConditionCheckItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem',
+    ]);
+    expect(leadingKeys('WebhookList')).toEqual(['WEBHOOKS']);
+    expect(actionsOf(bySid.WebhookList!)).toEqual(['dynamodb:Query']);
+    expect(statements.flatMap(actionsOf).filter((action) => action.startsWith('secretsmanager:'))).toEqual([]);
+    const root = fileURLToPath(new URL('../../functions/', import.meta.url));
+    const allowed = new Set(statements.flatMap(actionsOf));
+    for (const command of commandsSentBy(`${root}adapters/aws`, (name) => ['dynamo-outbox.ts', 'dynamo-helpers.ts', 'transactions.ts'].includes(name))) {
+      for (const action of ACTIONS_OF[command] ?? [`unknown ${command}`]) expect(allowed, `${command} needs ${action}`).toContain(action);
+    }
+  });
+
   it('allows every call the GC code sends, and touches objects only under its three prefixes', () => {
     const root = fileURLToPath(new URL('../../functions/', import.meta.url));
     const allowed = new Set(statements.flatMap(actionsOf));

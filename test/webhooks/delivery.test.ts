@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsOutbox } from '../../functions/adapters/fs/outbox';
 import { FsWebhookStore } from '../../functions/adapters/fs/webhook-store';
 import { nodeWebhookTransport } from '../../functions/adapters/node/webhook-transport';
-import { cloudEvent, EVENT_TYPES, type CloudEvent } from '../../functions/core/events/cloud-events';
+import { cloudEvent, EVENT_TYPES, REGISTRY_WIDE, type CloudEvent } from '../../functions/core/events/cloud-events';
 import { DeliveryWorker, type DeliveryOptions } from '../../functions/core/events/delivery';
 import type { WebhookTransport } from '../../functions/core/events/ports';
 import { EventRecorder } from '../../functions/core/events/recorder';
@@ -174,6 +174,19 @@ describe('webhook delivery', () => {
     expect(await recorder.recover(metadata)).toEqual({ committed: 1, discarded: 1 });
     expect((await outbox.pending()).map((entry) => entry.event.id)).toEqual([happened.id]);
     expect(await readdir(join(dir, 'meta', 'events', 'journal'))).toEqual([]);
+  });
+
+  it('settles a crash-left journal of a blob garbage collection was deleting by whether the blob is gone', async () => {
+    const gone = cloudEvent(EVENT_TYPES.blobDeleted, { repository: REGISTRY_WIDE, digest: 'sha256:gone', size: 3, reason: 'gc' }, clock.now());
+    const kept = cloudEvent(EVENT_TYPES.blobDeleted, { repository: REGISTRY_WIDE, digest: 'sha256:kept', size: 3, reason: 'gc' }, clock.now());
+    await outbox.prepare([gone]);
+    await outbox.prepare([kept]);
+    const metadata = {
+      getBlob: async (digest: string) => (digest === 'sha256:kept' ? { digest, size: 3 } : undefined),
+      isBlobLinked: async () => false,
+    } as unknown as MetadataStore;
+    expect(await recorder.recover(metadata)).toEqual({ committed: 1, discarded: 1 });
+    expect((await outbox.pending()).map((entry) => entry.event.id)).toEqual([gone.id]);
   });
 
   it('keeps no event for a change that failed or changed nothing, and writes nothing when no webhook subscribes', async () => {

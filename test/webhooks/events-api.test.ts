@@ -115,6 +115,32 @@ describe('registry events', () => {
     ]);
   });
 
+  it('records the blob bytes garbage collection deletes, with size and reason "gc", for webhooks watching every repository', async () => {
+    const everything = await call('POST', '/v2/_nimbus/webhooks', { url: 'http://ci.internal/all', events: ['delete'] });
+    const everythingId = ((await everything.json()) as { webhook: { id: string } }).webhook.id;
+    expect((await call('POST', '/v2/_nimbus/webhooks', { url: 'http://ci.internal/team', events: ['delete'], repositories: 'team/**' })).status).toBe(201);
+    const image = await push(env.registry, 'team/app', 'v1');
+    const manifestBytes = (await (await call('GET', `/v2/team/app/manifests/${image.digest}`)).arrayBuffer()).byteLength;
+    expect(manifestBytes).toBeGreaterThan(0);
+    expect((await call('DELETE', `/v2/team/app/manifests/${image.digest}`)).status).toBe(202);
+    env.advance(5000);
+    // The first pass settles the deleted manifest's reviews; the config's bytes go once nothing uses them.
+    const collected = async () => {
+      expect((await call('POST', '/v2/_nimbus/gc?minAge=0')).status).toBe(200);
+      return (await env.outbox.recent(100)).filter((entry) => entry.event.data.reason === 'gc');
+    };
+    await expect.poll(collected, { timeout: 10_000 }).toHaveLength(1);
+    const [entry] = await collected();
+    expect([entry!.event.type, entry!.event.subject, entry!.event.data]).toEqual([
+      'io.nimbus.blob.deleted', '', { repository: '', digest: image.config, size: new TextEncoder().encode('{"tag":"v1"}').byteLength, reason: 'gc' },
+    ]);
+    // Only the webhook that watches every repository gets registry-wide events.
+    expect(entry!.deliveries.map((delivery) => delivery.webhook)).toEqual([everythingId]);
+    expect((await call('GET', `/v2/team/app/blobs/${image.config}`)).status).toBe(404);
+    // A later pass finds nothing more to delete and records nothing more.
+    expect(await collected()).toHaveLength(1);
+  });
+
   it('aggregates pulls per window for webhooks that subscribe to them: one event per manifest and tag, with the count', async () => {
     expect((await call('POST', '/v2/_nimbus/webhooks', { url: 'http://ci.internal/pushes', events: ['push'] })).status).toBe(201);
     const { digest } = await push(env.registry, 'team/app', 'v1');

@@ -278,6 +278,7 @@ export const itemKeys = {
 
   webhooksPartition: 'WEBHOOKS',
   webhook: (id: string) => key('WEBHOOKS', id),
+  /** Legacy: stacks deployed before Secrets Manager kept a webhook's secret here (read and deleted only). */
   webhookSecret: (id: string) => key(`WEBHOOK#${id}`, 'SECRET'),
   eventsPartition: 'EVENTS',
   eventSequence: key('EVENTS', 'SEQ'),

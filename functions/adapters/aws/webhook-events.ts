@@ -1,4 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { nodeWebhookTransport, resolveHost } from '../node/webhook-transport';
 import { isAddressPolicy, type AddressPolicy } from '../../core/events/addresses';
 import type { BackoffPolicy } from '../../core/events/backoff';
@@ -9,6 +10,7 @@ import { DynamoOutbox } from './dynamo-outbox';
 import { DynamoWebhookStore } from './dynamo-webhook-store';
 import { LAMBDA_ENV } from './env';
 import { EVENTBRIDGE_SINK } from './eventbridge-sink';
+import { SecretsManagerVault, type SecretVault } from './secret-vault';
 
 /** How long a registry function trusts its list of webhooks. */
 export const WEBHOOK_CACHE_MS = 10_000;
@@ -33,6 +35,27 @@ export function readEventSettings(env: NodeJS.ProcessEnv): EventSettings {
   };
 }
 
+/**
+ * Where webhook secrets live: Secrets Manager, under the stack's prefix (NIMBUS_SECRET_PREFIX,
+ * `nimbus/<stack>`; `nimbus/dev` under dev:aws), as `<prefix>/webhook/<id>`.
+ */
+export function webhookSecretVault(client: SecretsManagerClient, env: NodeJS.ProcessEnv): SecretVault {
+  const prefix = env[LAMBDA_ENV.secretPrefix]?.trim().replace(/\/+$/, '');
+  if (!prefix) throw new Error(`${LAMBDA_ENV.secretPrefix} must name the prefix of the stack's secrets (nimbus/<stack>)`);
+  return new SecretsManagerVault(client, prefix);
+}
+
+/**
+ * For functions that record events but never send them (the GC function): the recorder reads
+ * only the webhook list, never a secret, so this vault refuses every call, and the function's
+ * role has no Secrets Manager grant.
+ */
+export const NO_WEBHOOK_SECRETS: SecretVault = {
+  get: () => Promise.reject(new Error('this function records events only; it reads no webhook secret')),
+  put: () => Promise.reject(new Error('this function records events only; it writes no webhook secret')),
+  delete: () => Promise.reject(new Error('this function records events only; it deletes no webhook secret')),
+};
+
 function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -47,9 +70,9 @@ function positive(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
  * (so every event reaches the bus, whether a webhook wants it or not); the events function
  * delivers them. Pulled events are not counted on AWS.
  */
-export function awsWebhookEvents(doc: DynamoDBDocumentClient, table: string, settings: EventSettings, logger: Logger): WebhookEvents {
+export function awsWebhookEvents(doc: DynamoDBDocumentClient, table: string, vault: SecretVault, settings: EventSettings, logger: Logger): WebhookEvents {
   const recorder = new EventRecorder({
-    outbox: new DynamoOutbox(doc, table), webhooks: new DynamoWebhookStore(doc, table), clock: { now: () => Date.now() }, logger, sinks: [EVENTBRIDGE_SINK],
+    outbox: new DynamoOutbox(doc, table), webhooks: new DynamoWebhookStore(doc, table, vault), clock: { now: () => Date.now() }, logger, sinks: [EVENTBRIDGE_SINK],
     // Webhooks added elsewhere (another function, `nimbus --table`) are seen within this long.
     webhookCacheMs: WEBHOOK_CACHE_MS,
   });

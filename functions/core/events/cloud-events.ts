@@ -1,3 +1,5 @@
+import { patternMatches } from '../policy/patterns';
+
 /**
  * Registry events as CloudEvents 1.0 (structured JSON mode): what webhooks receive and what a
  * bus would carry. The type names are stable API; receivers dedupe on `id`, which a retried
@@ -22,7 +24,7 @@ export const EVENT_GROUPS: Record<EventGroup, readonly EventType[]> = {
   pull: [EVENT_TYPES.manifestPulled],
 };
 
-/** Why something was deleted: a client's DELETE, a retention run, or garbage collection (referrers of a deleted subject). */
+/** Why something was deleted: a client's DELETE, a retention run, or garbage collection (referrers of a deleted subject, unused blob bytes). */
 export type DeletionReason = 'request' | 'retention' | 'gc';
 
 export interface EventData {
@@ -49,6 +51,17 @@ export interface CloudEvent {
   time: string;
   datacontenttype: 'application/json';
   data: EventData;
+}
+
+/**
+ * The repository of an event about the registry as a whole: blob bytes garbage collection
+ * deleted once no repository used them. Only webhooks watching every repository (`**`) get it.
+ */
+export const REGISTRY_WIDE = '';
+
+/** Whether a webhook's repository pattern covers an event's repository. */
+export function watches(pattern: string, repository: string): boolean {
+  return repository === REGISTRY_WIDE ? pattern === '**' : patternMatches(pattern, repository);
 }
 
 /** The CloudEvents `source` of every Nimbus event. */

@@ -1,6 +1,5 @@
 import type { Clock, Logger, MetadataStore } from '../ports';
-import { patternMatches } from '../policy/patterns';
-import { EVENT_TYPES, subscribed, type CloudEvent } from './cloud-events';
+import { EVENT_TYPES, REGISTRY_WIDE, subscribed, watches, type CloudEvent } from './cloud-events';
 import type { EventOutbox, OutboxDraft, OutboxEntry, Webhook, WebhookStore } from './ports';
 
 /** Serialises async sections per key (one process holds a data dir, so this orders its changes). */
@@ -138,7 +137,7 @@ export class EventRecorder {
     const now = this.deps.clock.now();
     const sinks = this.deps.sinks ?? [];
     return events.flatMap((event) => {
-      const targets = webhooks.filter((hook) => subscribed(hook.events, event.type) && patternMatches(hook.repositories, event.data.repository))
+      const targets = webhooks.filter((hook) => subscribed(hook.events, event.type) && watches(hook.repositories, event.data.repository))
         .map((hook) => hook.id).concat(sinks);
       if (targets.length === 0) return [];
       return [{ event, deliveries: targets.map((target) => ({ webhook: target, state: 'pending' as const, attempts: 0, nextAttemptAt: now })) }];
@@ -163,6 +162,8 @@ async function happened(metadata: MetadataStore, event: CloudEvent): Promise<boo
     case EVENT_TYPES.tagDeleted:
       return tag !== undefined && (await metadata.resolveTag(repository, tag)) !== digest;
     case EVENT_TYPES.blobDeleted:
+      // Garbage collection deletes the blob itself; a DELETE unlinks it from the repository.
+      if (repository === REGISTRY_WIDE) return (await metadata.getBlob(digest)) === undefined;
       return !(await metadata.isBlobLinked(repository, digest));
     default:
       return false;

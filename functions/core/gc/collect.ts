@@ -2,7 +2,7 @@ import { StoreInUseError } from '../errors';
 import type { Clock, Logger, MetadataStore } from '../ports';
 import type { BlobVerdict, GcReview, GcStore } from './ports';
 import type { GcTally } from './tally';
-import { cloudEvent, EVENT_TYPES } from '../events/cloud-events';
+import { cloudEvent, EVENT_TYPES, REGISTRY_WIDE } from '../events/cloud-events';
 import { recordChange, type WebhookEvents } from '../events/services';
 
 /** What one pass works with: the stores, its cutoff and whether it may change anything. */
@@ -21,10 +21,31 @@ export interface PassContext {
 export async function decideBlob(pass: PassContext, digest: string): Promise<BlobVerdict['state']> {
   const earlier = pass.tally.decided(digest);
   if (earlier) return earlier; // a review and the full walk may both name it: its verdict stands
-  const verdict = pass.dryRun ? await pass.gc.inspectBlob(digest, pass.cutoff) : await pass.gc.collectBlob(digest, pass.cutoff);
+  const verdict = pass.dryRun ? await pass.gc.inspectBlob(digest, pass.cutoff)
+    : pass.events ? await collectRecorded(pass, pass.events, digest) : await pass.gc.collectBlob(digest, pass.cutoff);
   if (verdict.state === 'garbage') pass.tally.blobDeleted(digest, verdict.size);
   pass.tally.decide(digest, verdict.state);
   return verdict.state;
+}
+
+/**
+ * Collects a blob with its `io.nimbus.blob.deleted` event (reason "gc") recorded in the outbox
+ * with the deletion, as a DELETE's is. The event names the size, so it is made before the
+ * change from what collecting would do now (inspectBlob); a blob that is not garbage then is
+ * left for a later pass, and the journal is dropped when collecting finds it no longer garbage.
+ * Blob bytes belong to no repository once collected: the event's repository is empty, and it
+ * goes to webhooks that watch every repository (and the bus).
+ */
+async function collectRecorded(pass: PassContext, events: WebhookEvents, digest: string): Promise<BlobVerdict> {
+  const looked = await pass.gc.inspectBlob(digest, pass.cutoff);
+  if (looked.state !== 'garbage') return looked;
+  const deleted = cloudEvent(EVENT_TYPES.blobDeleted, { repository: REGISTRY_WIDE, digest, size: looked.size, reason: 'gc' }, pass.clock.now());
+  let verdict: BlobVerdict = looked;
+  await events.recorder.record(REGISTRY_WIDE, [deleted], async () => {
+    verdict = await pass.gc.collectBlob(digest, pass.cutoff);
+    return verdict.state === 'garbage';
+  });
+  return verdict;
 }
 
 /** Whether a review is done with: what stays recent or busy is looked at again by a later pass. */
