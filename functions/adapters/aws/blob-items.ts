@@ -11,8 +11,8 @@ import { transactConditions } from './transactions';
 
 
 /**
- * Blob records and links (keys and reasoning in data-layout.ts), written so that garbage
- * collection can delete a blob atomically with respect to them:
+ * Blob records and links (keys in data-layout.ts, reasoning G1–G6 in gc-collector.ts),
+ * written so that garbage collection can delete a blob atomically with respect to them:
  * - creating a record queues a review in the same transaction;
  * - linking "rescues" the record: it removes a collector's mark (`gcToken`) and stamps the
  *   link, in one transaction conditioned on the record existing, so a collector whose final

@@ -179,58 +179,8 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *   counter orders entries across Lambdas: a change made after another one committed gets a
  *   larger seq; the stream only wakes the function (which then reads the outbox in seq order).
  *
- * Garbage collection: why a push racing the collector never loses a blob
- *   G1 Bytes are deleted only after the record, and the record only by the collector's final
- *   transaction, conditioned on its own mark. Every link removes the mark in a transaction that
- *   also needs the record to exist, so a link that commits before the final transaction makes it
- *   fail, and one that comes after finds no record.
- *   G2 The final transaction deletes the record together with every link, each conditioned on no
- *   manifest counting it (refs 0) and on its times; links made before the mark are seen by the
- *   Query after the mark, links made after it removed the mark. So a link never outlives its
- *   record, and a manifest, which counts its blobs on their links (conditioned on the link
- *   existing), never references a collected blob: a count that commits first fails the final
- *   transaction, and one that comes after finds no link.
- *   G3 A link whose record is gone is refused while the tombstone lives (2 days, far longer than a
- *   request): the caller, an upload completing or the verifier, then stores its own bytes (it
- *   drops them only after its link succeeded); a mount falls back to an upload. A blob with no
- *   record and no tombstone (never stored) links as before.
- *   G4 An upload's own record is busy while no repository links it yet and it is younger than a
- *   request can run (15 min), so the collector never takes it between putBlob and link.
- *   G5 S3 locations are per upload id (blobs/<upload-id>): bytes stored again never share the
- *   object being deleted. Reviews are written with or before the change that causes them, so a
- *   crash leaves an extra review, never a missing one; a review stays queued while its blob is
- *   recent or busy, and is settled once the blob is garbage, referenced or absent.
- *   G6 The orphan sweep reads sessions before it scans records: an upload writes its record while
- *   its session exists, so an object whose session is gone already has any record it will get.
- *
- * References: how the store keeps its invariants (ports.ts) across Lambda instances and crashes
- *   I1 (a listed tag resolves): a tag and its back-reference change in one transaction with a bump
- *   of the manifest's tagRev, conditioned on the manifest existing; a delete removes the tags it
- *   finds, then the manifest only if tagRev is unchanged, so a tag added meanwhile is found on retry.
- *   I2 (a served manifest's references are readable): each reference a manifest needs is one small
- *   item plus +1 on a counter on what it references (the link item of a blob, the manifest item of an
- *   index child), in one transaction, conditioned on that link or manifest existing. Unlinking a blob
- *   and deleting a manifest are conditioned on their counter being 0, so the two orders serialise in
- *   DynamoDB itself, with no check-then-act. Why this shape:
- *   - a counter makes the refusal one conditional write (DynamoDB cannot condition on "no item with
- *     this prefix"); the reference items name a holder in a 405 with one Query, and let garbage
- *     collection (issue 12) see who uses what. They live in the target's partition (BLOB#…), so
- *     recording 10,000 references spreads over 10,000 partitions, not one.
- *   - a manifest is written only if absent, and only in or after the transaction(s) that count its
- *     references: it is never visible before everything it needs is counted. Storing it again only
- *     tags it, so re-pushes never count twice.
- *   - every attempt to store a manifest is a generation (random id): its reference items, reference
- *     list and large body carry it. Two concurrent first pushes of one manifest each count their own
- *     generation; the one whose manifest write loses releases its own (nobody else relies on them),
- *     and a delete releases exactly the generation it deleted, never a concurrent re-push's.
- *   - up to 45 references go into the manifest's own transaction (≤ 100 actions). More are counted
- *     first, 50 per transaction; a missing target releases what was counted. A crash between those
- *     transactions leaves a generation counted that never became visible, or (deleting) one no
- *     longer visible: a leak that keeps a blob from being unlinked, never a dangling manifest.
- *     Garbage collection releases a reference item whose generation is not the stored manifest's
- *     and whose `at` is older than any request can run (15 min): gc-collector.ts releaseLeaks.
- *   - linkBlob updates the link with ADD refs 0: linking again keeps the count (G1 above for the rest).
- *   Manifests stored before references were recorded have no generation and hold nothing.
+ * Garbage collection: why a push racing the collector never loses a blob (G1–G6): gc-collector.ts.
+ * References: how the store keeps its invariants across Lambdas and crashes (I1, I2): reference-records.ts.
  */
 
 type Key = { [PARTITION_KEY]: string; [SORT_KEY]: string };

@@ -26,11 +26,34 @@ const LINKS_PER_TRANSACTION = 97;
 type Item = Record<string, unknown>;
 
 /**
- * Decides and collects garbage blobs (protocol and argument in data-layout.ts, "Garbage
- * collection"): mark the record, re-read its partition, then delete record and links in one
- * transaction conditioned on the mark and on every link being unreferenced and untouched
+ * Decides and collects garbage blobs (items: data-layout.ts; the argument below): mark the
+ * record, re-read its partition, then delete record and links in one transaction conditioned on the mark and on every link being unreferenced and untouched
  * since the cutoff, leave a tombstone, and only then delete the bytes. Linking the blob
  * removes the mark (blob-items.ts), so a racing push makes the final transaction fail.
+ *
+ * Garbage collection: why a push racing the collector never loses a blob
+ *   G1 Bytes are deleted only after the record, and the record only by the collector's final
+ *   transaction, conditioned on its own mark. Every link removes the mark in a transaction that
+ *   also needs the record to exist, so a link that commits before the final transaction makes it
+ *   fail, and one that comes after finds no record.
+ *   G2 The final transaction deletes the record together with every link, each conditioned on no
+ *   manifest counting it (refs 0) and on its times; links made before the mark are seen by the
+ *   Query after the mark, links made after it removed the mark. So a link never outlives its
+ *   record, and a manifest, which counts its blobs on their links (conditioned on the link
+ *   existing), never references a collected blob: a count that commits first fails the final
+ *   transaction, and one that comes after finds no link.
+ *   G3 A link whose record is gone is refused while the tombstone lives (2 days, far longer than a
+ *   request): the caller, an upload completing or the verifier, then stores its own bytes (it
+ *   drops them only after its link succeeded); a mount falls back to an upload. A blob with no
+ *   record and no tombstone (never stored) links as before.
+ *   G4 An upload's own record is busy while no repository links it yet and it is younger than a
+ *   request can run (15 min), so the collector never takes it between putBlob and link.
+ *   G5 S3 locations are per upload id (blobs/<upload-id>): bytes stored again never share the
+ *   object being deleted. Reviews are written with or before the change that causes them, so a
+ *   crash leaves an extra review, never a missing one; a review stays queued while its blob is
+ *   recent or busy, and is settled once the blob is garbage, referenced or absent.
+ *   G6 The orphan sweep reads sessions before it scans records: an upload writes its record while
+ *   its session exists, so an object whose session is gone already has any record it will get.
  */
 export class BlobCollector {
   constructor(

@@ -13,7 +13,7 @@ type Item = Record<string, unknown>;
 interface Listed { key: string; id: string; modified: number; size: number }
 
 /**
- * What garbage collection sweeps besides blobs (argument in data-layout.ts): abandoned
+ * What garbage collection sweeps besides blobs (argument G1–G6 in gc-collector.ts): abandoned
  * uploads (found from S3's in-progress multipart uploads and staged tails, so the cost
  * follows the uploads in flight, not the table) and, on full passes, orphaned blob objects.
  */

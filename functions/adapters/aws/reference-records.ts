@@ -33,12 +33,41 @@ export function targetsOf(references: ManifestReferences): ReferenceTarget[] {
 }
 
 /**
- * The references between manifests and what they use (layout and reasoning: data-layout.ts).
+ * The references between manifests and what they use (items: data-layout.ts; the reasoning below).
  * For each target a manifest references, one reference item names the holder and the
  * generation (one attempt to store it), and the target's `refs` counter counts those items:
  * both change in the same transaction, so the counter equals the number of reference items,
  * and a link or manifest is deleted only while its counter is 0. A holder's generation also
  * lists its targets (reference-list items), so it can be released without parsing anything.
+ *
+ * References: how the store keeps its invariants (ports.ts) across Lambda instances and crashes
+ *   I1 (a listed tag resolves): a tag and its back-reference change in one transaction with a bump
+ *   of the manifest's tagRev, conditioned on the manifest existing; a delete removes the tags it
+ *   finds, then the manifest only if tagRev is unchanged, so a tag added meanwhile is found on retry.
+ *   I2 (a served manifest's references are readable): each reference a manifest needs is one small
+ *   item plus +1 on a counter on what it references (the link item of a blob, the manifest item of an
+ *   index child), in one transaction, conditioned on that link or manifest existing. Unlinking a blob
+ *   and deleting a manifest are conditioned on their counter being 0, so the two orders serialise in
+ *   DynamoDB itself, with no check-then-act. Why this shape:
+ *   - a counter makes the refusal one conditional write (DynamoDB cannot condition on "no item with
+ *     this prefix"); the reference items name a holder in a 405 with one Query, and let garbage
+ *     collection (issue 12) see who uses what. They live in the target's partition (BLOB#…), so
+ *     recording 10,000 references spreads over 10,000 partitions, not one.
+ *   - a manifest is written only if absent, and only in or after the transaction(s) that count its
+ *     references: it is never visible before everything it needs is counted. Storing it again only
+ *     tags it, so re-pushes never count twice.
+ *   - every attempt to store a manifest is a generation (random id): its reference items, reference
+ *     list and large body carry it. Two concurrent first pushes of one manifest each count their own
+ *     generation; the one whose manifest write loses releases its own (nobody else relies on them),
+ *     and a delete releases exactly the generation it deleted, never a concurrent re-push's.
+ *   - up to 45 references go into the manifest's own transaction (≤ 100 actions). More are counted
+ *     first, 50 per transaction; a missing target releases what was counted. A crash between those
+ *     transactions leaves a generation counted that never became visible, or (deleting) one no
+ *     longer visible: a leak that keeps a blob from being unlinked, never a dangling manifest.
+ *     Garbage collection releases a reference item whose generation is not the stored manifest's
+ *     and whose `at` is older than any request can run (15 min): gc-collector.ts releaseLeaks.
+ *   - linkBlob updates the link with ADD refs 0: linking again keeps the count (G1 in gc-collector.ts for the rest).
+ *   Manifests stored before references were recorded have no generation and hold nothing.
  */
 export class ReferenceRecords {
   constructor(
