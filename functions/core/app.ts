@@ -61,6 +61,8 @@ export function createRegistry(deps: RegistryDeps): Registry {
     services.cache = new PullThroughCache({
       policies: deps.policies, secrets: deps.cache.secrets, marks: deps.cache.marks ?? memoryCacheMarks(), http: deps.cache.http, blobs: deps.blobs, metadata: deps.metadata, hashing, clock, logger,
       authorizer: services.authorizer, blobLocks: deps.blobLocks, maxManifestBytes: config.maxManifestBytes, tagRecheckSeconds: deps.cache.tagRecheckSeconds ?? 3600,
+      blobFills: deps.cache.blobFills ?? 'stream', maxBlobFillBytes: deps.cache.maxBlobFillBytes,
+      fillLeases: deps.cache.fillLeases && { leases: deps.cache.fillLeases, leaseMs: (deps.cache.fillLeaseSeconds ?? 900) * 1000, waitMs: (deps.cache.fillWaitSeconds ?? 600) * 1000 },
     });
   }
 

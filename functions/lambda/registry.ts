@@ -20,6 +20,7 @@ import { LAMBDA_UPLOAD_LEASE_SECONDS, uploadEndpointGate, wakeDeadline, type Inv
 import { loadUploadSecret } from '../adapters/aws/upload-secret';
 import { lambdaTaskQueue } from './task-queue';
 import { awsWebhookEvents, readEventSettings } from '../adapters/aws/webhook-events';
+import { awsCacheDeps } from './cache';
 
 const settings = readLambdaSettings(process.env);
 const powertools = new Logger({ serviceName: 'nimbus-registry' });
@@ -59,6 +60,8 @@ async function start(): Promise<Serve> {
     ...(tasks ? { tasks } : {}),
     // Changes record their events in the table's outbox; the events function delivers them.
     events: awsWebhookEvents(stores.clients.dynamodb, settings.table, eventSettings, logger),
+    // Pull-through cache: rules in the table, credentials in Secrets Manager, fills within the request.
+    ...(settings.cache ? { cache: awsCacheDeps(settings.cache, stores.clients.dynamodb, settings.table, secrets) } : {}),
     config: {
       uploadSecret,
       // What one request can carry through API Gateway and Lambda; advertised as OCI-Chunk-Max-Length.

@@ -8,12 +8,13 @@ import type { BlobLocks } from '../gc/ports';
 import type { PolicyStore } from '../policy/ports';
 import { CONTENT_DIGEST_HEADER } from '../http/headers';
 import { emptyResponse } from '../http/responses';
-import type { CacheMarks, CacheSecrets, UpstreamHttp } from './ports';
+import type { CacheMarks, CacheSecrets, FillLeases, UpstreamHttp } from './ports';
 import { matchCacheRule, parseCacheRules, type CacheMatch, type CacheRulesDocument } from './rules';
 import { UpstreamClient, UpstreamUnavailableError } from './upstream';
 import { fillManifest, headUpstreamTag, type ManifestFillDeps } from './manifest-fill';
 import { startBlobFill, type BlobFillDeps } from './blob-fill';
 import { SingleFlight } from './single-flight';
+import { fillShared } from './shared-fill';
 
 export interface PullThroughCacheDeps {
   policies: PolicyStore;
@@ -30,6 +31,11 @@ export interface PullThroughCacheDeps {
   maxManifestBytes: number;
   /** A cached tag is checked upstream (HEAD) at most this often; digests never are. */
   tagRecheckSeconds: number;
+  /** `store-first`: a fill answers once stored (no streaming through the host). */
+  blobFills: 'stream' | 'store-first';
+  maxBlobFillBytes: number | undefined;
+  /** Single flight across processes (lease per blob), with its timings. */
+  fillLeases: { leases: FillLeases; leaseMs: number; waitMs: number } | undefined;
 }
 
 type ManifestReference = { kind: 'digest'; digest: string } | { kind: 'tag'; tag: string };
@@ -136,13 +142,17 @@ export class PullThroughCache {
       let started!: (response: Response) => void;
       const leader = new Promise<Response>((resolve) => { started = resolve; });
       // When another request started this fill meanwhile, ours never runs and `stored` is theirs.
-      const stored = this.blobFlights.run(key, async () => {
+      const fillHere = async () => {
         const fill = await startBlobFill(this.fillDeps(), match, repository, digest);
         started(fill.response);
         return fill.stored;
-      });
-      // A Range request waits for the stored copy; a whole GET streams as the bytes arrive.
-      if (ctx.request.headers.get('range') !== null) return await stored;
+      };
+      const shared = this.deps.fillLeases;
+      const stored = this.blobFlights.run(key, shared
+        ? () => fillShared({ ...shared, metadata: this.deps.metadata, clock: this.deps.clock }, repository, digest.value, fillHere)
+        : fillHere);
+      // A Range request waits for the stored copy; a whole GET streams as the bytes arrive (unless the host cannot).
+      if (ctx.request.headers.get('range') !== null || this.deps.blobFills === 'store-first') return await stored;
       stored.catch((error: unknown) => this.deps.logger.log('warn', 'cache blob fill failed', { repository, digest: digest.value, error: String(error) }));
       return await Promise.race([leader, stored]);
     } catch (error) {
@@ -171,7 +181,7 @@ export class PullThroughCache {
 
   private fillDeps(): ManifestFillDeps & BlobFillDeps {
     const { metadata, blobs, hashing, clock, logger, blobLocks, maxManifestBytes } = this.deps;
-    return { metadata, blobs, hashing, clock, logger, blobLocks, maxManifestBytes, upstream: this.upstream };
+    return { metadata, blobs, hashing, clock, logger, blobLocks, maxManifestBytes, upstream: this.upstream, maxBlobBytes: this.deps.maxBlobFillBytes };
   }
 }
 
