@@ -1,6 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { CacheDeps } from '../core/config';
+import type { CacheDeps } from '../core/index';
 import { DynamoCacheMarks, DynamoFillLeases, VaultCacheSecrets } from '../adapters/aws/cache-stores';
 import { SecretsManagerVault } from '../adapters/aws/secret-vault';
 import { nodeUpstreamHttp } from '../adapters/node/upstream-http';

@@ -6,7 +6,7 @@ import { batchGet, itemId } from './batch-get';
 import { itemKeys } from './data-layout';
 import { queryAll, retryOnConflict } from './dynamo-helpers';
 import { PARTITION_KEY, SORT_KEY } from './table-schema';
-import { blobReviews, queueReviews, RELEASED_AT } from './gc-reviews';
+import { blobReviews, LINKED_AT, queueReviews, RELEASED_AT } from './gc-reviews';
 import { MAX_TRANSACTION_ACTIONS, transactConditions, type TransactItem } from './transactions';
 
 export interface ReferenceTarget {
@@ -50,10 +50,23 @@ export class ReferenceRecords {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Adds the reference item and counts it on the target, which must exist. */
-  recordActions(repository: string, holder: string, generation: string, target: ReferenceTarget): TransactItem[] {
+  /**
+   * Adds the reference item and counts it on the target, which must exist; or, for a blob with
+   * `deferred` (a cached manifest's, filled later), on the blob's link, created if absent: a link
+   * without a record is a blob not stored yet, which the cache fills on its first GET.
+   */
+  recordActions(repository: string, holder: string, generation: string, target: ReferenceTarget, deferred = false): TransactItem[] {
+    const reference: TransactItem = { Put: { TableName: this.table, Item: { ...this.referenceKey(repository, holder, generation, target), holder, generation, at: this.now() } } };
+    if (deferred && target.kind === 'blob') {
+      return [reference, {
+        Update: {
+          TableName: this.table, Key: this.counterKey(repository, target), UpdateExpression: 'SET #at = if_not_exists(#at, :now) ADD #refs :one',
+          ExpressionAttributeNames: { '#refs': REFS, '#at': LINKED_AT }, ExpressionAttributeValues: { ':one': 1, ':now': this.now() },
+        },
+      }];
+    }
     return [
-      { Put: { TableName: this.table, Item: { ...this.referenceKey(repository, holder, generation, target), holder, generation, at: this.now() } } },
+      reference,
       {
         Update: {
           TableName: this.table, Key: this.counterKey(repository, target),
@@ -122,7 +135,7 @@ export class ReferenceRecords {
    * transaction definitely failed, what this generation recorded is released again. Returns
    * the missing target, if any.
    */
-  async record(repository: string, holder: string, generation: string, targets: ReferenceTarget[]): Promise<ReferenceTarget | undefined> {
+  async record(repository: string, holder: string, generation: string, targets: ReferenceTarget[], deferred = false): Promise<ReferenceTarget | undefined> {
     const lists = this.listItems(repository, holder, generation, targets);
     for (const item of lists) {
       await guarded('DynamoDB PutItem (reference list)', () => this.doc.send(new PutCommand({ TableName: this.table, Item: item })));
@@ -133,7 +146,7 @@ export class ReferenceRecords {
     try {
       await forEachLimited(chunked(targets, this.perTransaction), TRANSACTION_CONCURRENCY, async (chunk) => {
         if (missing) return;
-        const actions = chunk.flatMap((target) => this.recordActions(repository, holder, generation, target));
+        const actions = chunk.flatMap((target) => this.recordActions(repository, holder, generation, target, deferred));
         const failed = await retryOnConflict(() => transactConditions(this.doc, 'record references', actions));
         if (failed.length === 0) recorded.push(...chunk);
         else missing ??= chunk[Math.floor(failed[0]! / 2)];
