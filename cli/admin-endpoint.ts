@@ -130,8 +130,9 @@ async function localWebhookEvents(dataDir: string) {
 }
 
 async function dynamoEndpoint(options: AdminOptions): Promise<AdminEndpoint> {
-  const [{ createAwsStores }, { resolveBucket, resolveTable }, { createRegistry }, { awsWebhookEvents, readEventSettings }] = await Promise.all([
+  const [{ createAwsStores }, { resolveBucket, resolveTable }, { createRegistry }, { awsWebhookEvents, readEventSettings }, { tableCacheDeps }] = await Promise.all([
     import('../functions/adapters/aws/index'), import('./deployed'), import('../functions/core/index'), import('../functions/adapters/aws/webhook-events'),
+    import('./table-cache'),
   ]);
   const table = await resolveTable(options);
   const bucket = await resolveBucket(options);
@@ -152,6 +153,8 @@ async function dynamoEndpoint(options: AdminOptions): Promise<AdminEndpoint> {
     ...(bucket ? { gc: stores.gc } : {}),
     // Webhooks in the table; what is recorded here (pings) the stack's events function delivers.
     events: awsWebhookEvents(stores.clients.dynamodb, table, readEventSettings(process.env), { log() {} }),
+    // Cache rules in the table, credentials in the stack's Secrets Manager prefix.
+    cache: await tableCacheDeps(options),
   });
   return inProcess(`table ${table}`, registry, async () => {});
 }
