@@ -66,7 +66,7 @@ export class ManifestIndex {
     const deferred = options?.deferReferences === true;
     await retryOnConflict(async () => {
       if (await this.getItem(repository, manifest.digest, [PARTITION_KEY])) return this.retag(repository, manifest, tag, keepTag);
-      const targets = deferred ? await this.deferredTargets(repository, references) : targetsOf(references);
+      const targets = deferred ? await this.references.deferredTargets(repository, references) : targetsOf(references);
       try {
         return await (targets.length <= this.inline
           ? this.createInline(repository, manifest, targets, tag, keepTag, deferred)
@@ -77,19 +77,6 @@ export class ManifestIndex {
         throw error;
       }
     });
-  }
-
-  /**
-   * What a cached manifest (deferReferences) holds: every blob it lists, counted on the blob's
-   * link (created if absent, so garbage collection keeps a blob filled later), and the child
-   * manifests stored already. A child filled later is not held by its index: deleting it is not
-   * refused, and the cache fills it again on the next pull of it.
-   */
-  private async deferredTargets(repository: string, references: ManifestReferences): Promise<ReferenceTarget[]> {
-    const children = references.manifests.length === 0
-      ? new Map<string, unknown>()
-      : (await this.references.find(repository, { blobs: [], manifests: references.manifests })).manifests;
-    return targetsOf({ blobs: references.blobs, manifests: references.manifests.filter((digest) => children.has(digest)) });
   }
 
   async get(repository: string, digest: string): Promise<ManifestRecord | undefined> {

@@ -203,6 +203,17 @@ export class ReferenceRecords {
     return (stored ?? candidates[0])?.holder;
   }
 
+  /**
+   * What a cached manifest (deferReferences) holds: every blob it lists, counted on the blob's
+   * link (created if absent, so garbage collection keeps a blob filled later), and the child
+   * manifests stored already. A child filled later is not held by its index: deleting it is not
+   * refused, and the cache fills it again on the next pull of it.
+   */
+  async deferredTargets(repository: string, references: ManifestReferences): Promise<ReferenceTarget[]> {
+    const children = references.manifests.length === 0 ? new Map<string, unknown>() : (await this.find(repository, { blobs: [], manifests: references.manifests })).manifests;
+    return targetsOf({ blobs: references.blobs, manifests: references.manifests.filter((digest) => children.has(digest)) });
+  }
+
   /** Bulk lookup for the core's reference check: linked blobs' records and stored manifests. */
   async find(repository: string, references: ManifestReferences): Promise<FoundReferences> {
     const keys = [
