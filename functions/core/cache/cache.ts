@@ -176,7 +176,10 @@ export class PullThroughCache {
   }
 
   private async mayFill(ctx: RequestContext, match: CacheMatch, repository: string): Promise<boolean> {
-    return match.rule.openFills === true || this.deps.authorizer.can(ctx.principal, repository, 'push');
+    if (match.rule.openFills === true) return true;
+    const { authorizer } = this.deps;
+    // Push rights as granted, not as the pull's token scoped them.
+    return authorizer.holds ? authorizer.holds(ctx.principal, repository, 'push') : authorizer.can(ctx.principal, repository, 'push');
   }
 
   private fillDeps(): ManifestFillDeps & BlobFillDeps {
