@@ -235,6 +235,14 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *     and whose `at` is older than any request can run (15 min): gc-collector.ts releaseLeaks.
  *   - linkBlob updates the link with ADD refs 0: linking again keeps the count (G1 above for the rest).
  *   Manifests stored before references were recorded have no generation and hold nothing.
+ *   Cached manifests (deferReferences, core/cache/) relax I2 only for what is filled later: each
+ *   blob they list is counted on its link item, created if absent (no condition), so a blob filled
+ *   later is held from the moment it is stored; a link without a record is a blob not filled yet,
+ *   which reads as BLOB_UNKNOWN (and the cache fills it). Links never block collection of a record
+ *   made after them, so a fill racing a collector at worst finds the record gone and fills again.
+ *   Child manifests are counted only when already stored (their item holds the counter and cannot
+ *   be created empty): a child filled later is not held by its index. Releasing a deferred blob
+ *   reference leaves its link (refs 0) behind, with no record for garbage collection to visit.
  */
 
 type Key = { [PARTITION_KEY]: string; [SORT_KEY]: string };
