@@ -82,6 +82,11 @@ export interface CacheDeps {
    * storage), for hosts that cannot stream a layer (Lambda behind API Gateway). @default 'stream'
    */
   readonly blobFills?: 'stream' | 'store-first';
+  /**
+   * Blob fills run on this origin (the upload endpoint on AWS, which can hold a long request):
+   * a miss answers 307 there, with a signed capability (core/cache/fill-link.ts). @default fills run here
+   */
+  readonly fillOrigin?: string;
   /** Largest blob a fill takes from upstream (bytes); larger ones answer 503. @default no limit */
   readonly maxBlobFillBytes?: number;
   /**

@@ -18,11 +18,12 @@ const FILL_WAIT_SECONDS = 20;
  * The pull-through cache on Lambda (README "Pull-through cache"): upstream credentials in Secrets
  * Manager under the stack's prefix, root-mirror marks and fill leases in the table, so one blob
  * is filled once across every function instance. Blobs cannot stream through API Gateway (10 MB,
- * 30 s): a fill answers once the blob is in S3, with the usual redirect, so it is limited to what
- * one invocation can move (maxFillBytes).
+ * 30 s): with an upload endpoint, a blob miss is redirected there (functions/upload-server/
+ * cache-fills.ts); without one, the function fills it and answers once it is in S3, with the
+ * usual redirect, so it is limited to what one invocation can move (maxFillBytes).
  */
 export function awsCacheDeps(
-  settings: NonNullable<LambdaSettings['cache']>, dynamodb: DynamoDBDocumentClient, table: string, secrets: SecretsManagerClient,
+  settings: NonNullable<LambdaSettings['cache']>, dynamodb: DynamoDBDocumentClient, table: string, secrets: SecretsManagerClient, fillOrigin: string | undefined,
 ): CacheDeps {
   return {
     http: nodeUpstreamHttp(),
@@ -34,5 +35,7 @@ export function awsCacheDeps(
     fillLeases: new DynamoFillLeases(dynamodb, table),
     fillLeaseSeconds: FILL_LEASE_SECONDS,
     fillWaitSeconds: FILL_WAIT_SECONDS,
+    // With an upload endpoint, blob fills go there (any size, streamed); without, they run here.
+    ...(fillOrigin ? { fillOrigin } : {}),
   };
 }

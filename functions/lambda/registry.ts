@@ -60,8 +60,8 @@ async function start(): Promise<Serve> {
     ...(tasks ? { tasks } : {}),
     // Changes record their events in the table's outbox; the events function delivers them.
     events: awsWebhookEvents(stores.clients.dynamodb, settings.table, eventSettings, logger),
-    // Pull-through cache: rules in the table, credentials in Secrets Manager, fills within the request.
-    ...(settings.cache ? { cache: awsCacheDeps(settings.cache, stores.clients.dynamodb, settings.table, secrets) } : {}),
+    // Pull-through cache: rules in the table, credentials in Secrets Manager, blob fills on the upload endpoint (else here).
+    ...(settings.cache ? { cache: awsCacheDeps(settings.cache, stores.clients.dynamodb, settings.table, secrets, settings.uploadEndpoint?.origin) } : {}),
     config: {
       uploadSecret,
       // What one request can carry through API Gateway and Lambda; advertised as OCI-Chunk-Max-Length.

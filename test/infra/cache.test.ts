@@ -34,3 +34,19 @@ describe('pull-through cache on the registry function', () => {
     }
   });
 });
+
+describe('pull-through cache fills on the upload endpoint', () => {
+  it('gives the Fargate task the secrets prefix (the web function: web-function.test.ts)', () => {
+    const task = Object.values(tpl.findResources('AWS::ECS::TaskDefinition'))[0]!.Properties as { ContainerDefinitions: Array<{ Environment: Array<{ Name: string; Value: unknown }> }> };
+    const env = Object.fromEntries(task.ContainerDefinitions[0]!.Environment.map((entry) => [entry.Name, entry.Value]));
+    expect(env[LAMBDA_ENV.secretPrefix]).toBe('nimbus/Nimbus');
+  });
+
+  it('lets the endpoint read, never write, cache credentials', () => {
+    const task = statementsBySid(tpl, /^RegistryUploadsTaskTaskRole/);
+    expect(task.CacheFillCredentials!.Action).toBe('secretsmanager:GetSecretValue');
+    expect(task.CacheFillCredentials!.Resource).toEqual(cacheSecretArn);
+    const writes = statementsOfRole(tpl, /^RegistryUploadsTaskTaskRole/).flatMap(actionsOf).filter((action) => /secretsmanager:(Create|Put|Delete)/.test(action));
+    expect(writes).toEqual([]);
+  });
+});
