@@ -8,6 +8,7 @@ import { FsMetadataStore } from '../../functions/adapters/fs/metadata-store';
 import { FsPolicyStore } from '../../functions/adapters/fs/policy-store';
 import { createRegistry, wasmHashing, type CacheDeps, type Registry } from '../../functions/core/index';
 import type { CacheSecrets, FillLeases, UpstreamCredentials, UpstreamHttp } from '../../functions/core/cache/ports';
+import { ManualTime } from './manual-time';
 
 const sha256 = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
@@ -76,14 +77,14 @@ describe('pull-through cache across instances (store-first fills, shared leases)
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function instances(count: number, cache: Partial<CacheDeps>): Promise<Registry[]> {
+  async function instances(count: number, cache: Partial<CacheDeps>, clock?: ManualTime): Promise<Registry[]> {
     const metadata = new FsMetadataStore(join(dir, 'down'), { fsync: false });
     const blobs = new FsBlobStore(join(dir, 'down'), { fsync: false });
     await Promise.all([metadata.init(), blobs.init()]);
     const policies = new FsPolicyStore(join(dir, 'down'), { fsync: false });
     const secrets = memorySecrets();
     const made = Array.from({ length: count }, () => createRegistry({
-      blobs, metadata, policies, hashing: wasmHashing, config: { uploadSecret: new Uint8Array(32).fill(2), blobRedirectSeconds: 0 },
+      blobs, metadata, policies, hashing: wasmHashing, config: { uploadSecret: new Uint8Array(32).fill(2), blobRedirectSeconds: 0 }, ...(clock ? { clock } : {}),
       cache: { http, secrets, blobFills: 'store-first', fillLeaseSeconds: 30, fillWaitSeconds: 20, ...cache },
     }));
     const added = await made[0]!.fetch(new Request('http://nimbus/v2/_nimbus/cache', { method: 'POST', body: JSON.stringify({ prefix: 'mirror', upstream: 'http://upstream.test' }) }));
@@ -144,6 +145,31 @@ describe('pull-through cache across instances (store-first fills, shared leases)
     expect(taken.status).toBe(200);
     expect(sha256(new Uint8Array(await taken.arrayBuffer()))).toBe(digest);
     expect(gets.filter((path) => path.endsWith(digest))).toHaveLength(2);
+  });
+
+  it('sends a blob miss to the fill host with a link bound to the repository, the blob and 5 minutes', async () => {
+    const time = new ManualTime();
+    // Two processes on one data dir: the registry, which redirects fills, and the fill host.
+    const [registryWithOrigin] = await instances(1, { fillOrigin: 'https://fill.example' }, time);
+    const [fillHost] = await instances(1, {}, time);
+    const digest = await upstreamBlob(4096);
+    const redirect = await get(registryWithOrigin!, digest);
+    expect(redirect.status).toBe(307);
+    const link = new URL(redirect.headers.get('location')!);
+    expect(`${link.origin}${link.pathname}`).toBe(`https://fill.example/v2/mirror/team/app/_nimbus/fill/${digest}`);
+    expect(gets).toEqual([]);
+    const onHost = (url: string) => fillHost!.fetch(new Request(url.replace('https://fill.example', 'http://nimbus')));
+    // Bound to the repository and the blob.
+    expect((await onHost(link.href.replace('/mirror/team/app/', '/mirror/team/other/'))).status).toBe(403);
+    const other = await upstreamBlob(100);
+    expect((await onHost(link.href.replace(`/fill/${digest}`, `/fill/${other}`))).status).toBe(403);
+    const filled = await onHost(link.href);
+    expect(filled.status).toBe(200);
+    expect(sha256(new Uint8Array(await filled.arrayBuffer()))).toBe(digest);
+    expect(gets).toEqual([`/v2/team/app/blobs/${digest}`]);
+    // Expired after 5 minutes.
+    time.advance(301_000);
+    expect((await onHost(link.href)).status).toBe(403);
   });
 
   it('refuses a blob over maxBlobFillBytes with a 503 saying what to do, storing nothing', async () => {
