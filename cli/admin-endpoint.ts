@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { createRegistry } from '../functions/core/index';
+import type { SecretVault } from '../functions/adapters/aws/secret-vault';
 import { CliError } from './errors';
 import { errorMessage } from './push/auth';
 import { localDataDir, type TargetOptions } from './target';
@@ -132,8 +133,9 @@ async function localWebhookEvents(dataDir: string) {
 }
 
 async function dynamoEndpoint(options: AdminOptions): Promise<AdminEndpoint> {
-  const [{ createAwsStores }, { resolveBucket, resolveTable }, { createRegistry }, { awsWebhookEvents, readEventSettings }] = await Promise.all([
+  const [{ createAwsStores }, { resolveBucket, resolveTable }, { createRegistry }, { awsWebhookEvents, readEventSettings }, { tableCacheDeps }] = await Promise.all([
     import('../functions/adapters/aws/index'), import('./deployed'), import('../functions/core/index'), import('../functions/adapters/aws/webhook-events'),
+    import('./table-cache'),
   ]);
   const table = await resolveTable(options);
   const bucket = await resolveBucket(options);
@@ -156,7 +158,9 @@ async function dynamoEndpoint(options: AdminOptions): Promise<AdminEndpoint> {
     blobs: stores.blobs, metadata: stores.metadata, policies: stores.policies, inventory: stores.metadata, config: { uploadSecret: randomBytes(32) },
     ...(bucket ? { gc: stores.gc } : {}),
     // Webhooks in the table, their secrets in Secrets Manager; what is recorded here the stack's events function delivers.
-    events: awsWebhookEvents(stores.clients.dynamodb, table, await cliSecretVault(options), readEventSettings(process.env), { log() {} }),
+    events: awsWebhookEvents(stores.clients.dynamodb, table, await webhookSecretVault(options), readEventSettings(process.env), { log() {} }),
+    // Cache rules in the table, credentials in the stack's Secrets Manager prefix.
+    cache: await tableCacheDeps(options),
   });
   return inProcess(`table ${table}`, registry, async () => {});
 }
@@ -174,18 +178,26 @@ export function secretPrefixOf(options: TargetOptions): string | undefined {
   return options.dynamodbLocal ? 'nimbus/dev' : undefined;
 }
 
-async function cliSecretVault(options: AdminOptions) {
+/**
+ * The stack's run-time secrets (webhook secrets, cache credentials) in Secrets Manager, as the
+ * deployed functions keep them; undefined when the stack's prefix is not known (secretPrefixOf).
+ */
+export async function cliSecretVault(options: AdminOptions): Promise<SecretVault | undefined> {
+  const prefix = secretPrefixOf(options);
+  if (!prefix) return undefined;
   const [{ SecretsManagerClient }, { SecretsManagerVault }] = await Promise.all([
     import('@aws-sdk/client-secrets-manager'), import('../functions/adapters/aws/secret-vault'),
   ]);
-  const prefix = secretPrefixOf(options);
   const client = new SecretsManagerClient({
     ...(options.region ? { region: options.region } : options.dynamodbLocal ? { region: 'us-east-1' } : {}),
     ...(options.dynamodbLocal ? { credentials: { accessKeyId: 'emulator', secretAccessKey: 'emulator' } } : {}),
   });
-  if (prefix) return new SecretsManagerVault(client, prefix);
+  return new SecretsManagerVault(client, prefix);
+}
+
+async function webhookSecretVault(options: AdminOptions): Promise<SecretVault> {
   const refuse = () => Promise.reject(new CliError('webhook secrets need the stack\'s secret prefix: pass --stack NAME or set NIMBUS_SECRET_PREFIX'));
-  return { get: refuse, put: refuse, delete: refuse };
+  return (await cliSecretVault(options)) ?? { get: refuse, put: refuse, delete: refuse };
 }
 
 /** The JSON of a successful answer, or a CliError with the registry's message. */

@@ -83,6 +83,14 @@ export function createTokenAuthorizer(options: TokenAuthOptions): Authorizer {
       return authority.kind === 'token' ? covers(authority.access, scope) : identityMay(authority.identity, scope);
     },
 
+    async holds(caller: Principal, repository: string, action: Action): Promise<boolean> {
+      const authority = authorities.get(caller);
+      if (!authority) return false;
+      const scope: ResourceAccess = { type: 'repository', name: repository, actions: [action] };
+      if (authority.kind !== 'token') return identityMay(authority.identity, scope);
+      return covers(authority.access, scope) || (caller.subject !== undefined && (await subjectMay(caller.subject, scope)));
+    },
+
     handle: (request: Request) => handleTokenRequest(auth, request),
   };
 }

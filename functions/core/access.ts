@@ -35,6 +35,11 @@ export interface Authorizer {
   authorize(request: Request, access: AccessRequest): Promise<Principal>;
   /** Whether an already-authenticated caller may perform `action` on another repository (mounts). */
   can(principal: Principal, repository: string, action: Action): Promise<boolean>;
+  /**
+   * Whether the caller's grants allow `action` now, whatever the scopes its token asked for
+   * (docker pull asks for pull only): who may trigger a pull-through cache fill. @default can
+   */
+  holds?(principal: Principal, repository: string, action: Action): Promise<boolean>;
   /** Extra routes the scheme serves (the token endpoint), matched before the registry's. */
   handle?(request: Request): Promise<Response | undefined>;
 }

@@ -14,6 +14,10 @@ import type { RegistryTask, Timers } from './ports';
 import { serialGc } from './gc/serial';
 import { PullThroughCache } from './cache/cache';
 import { memoryCacheMarks } from './cache/ports';
+import { fillLinks } from './cache/fill-link';
+
+/** How long a fill link (a blob GET's redirect to the fill host) is valid: clients follow it at once. */
+const FILL_LINK_SECONDS = 300;
 
 export interface Registry {
   /** Serves one Distribution API request. Never throws: every failure becomes a spec error. */
@@ -61,6 +65,9 @@ export function createRegistry(deps: RegistryDeps): Registry {
     services.cache = new PullThroughCache({
       policies: deps.policies, secrets: deps.cache.secrets, marks: deps.cache.marks ?? memoryCacheMarks(), http: deps.cache.http, blobs: deps.blobs, metadata: deps.metadata, hashing, clock, logger,
       authorizer: services.authorizer, blobLocks: deps.blobLocks, maxManifestBytes: config.maxManifestBytes, tagRecheckSeconds: deps.cache.tagRecheckSeconds ?? 3600,
+      blobFills: deps.cache.blobFills ?? 'stream', maxBlobFillBytes: deps.cache.maxBlobFillBytes,
+      fillRedirect: deps.cache.fillOrigin ? fillLinks(deps.cache.fillOrigin, services.signer, clock, FILL_LINK_SECONDS) : undefined,
+      fillLeases: deps.cache.fillLeases && { leases: deps.cache.fillLeases, leaseMs: (deps.cache.fillLeaseSeconds ?? 900) * 1000, waitMs: (deps.cache.fillWaitSeconds ?? 600) * 1000 },
     });
   }
 

@@ -3,7 +3,7 @@ import type { PolicyInventory, PolicyStore } from './policy/ports';
 import type { BlobStore, Clock, Hashing, Logger, MetadataStore, TaskQueue, Timers } from './ports';
 import type { BlobLocks, GcStore } from './gc/ports';
 import type { WebhookEvents } from './events/services';
-import type { CacheMarks, CacheSecrets, UpstreamHttp } from './cache/ports';
+import type { CacheMarks, CacheSecrets, FillLeases, UpstreamHttp } from './cache/ports';
 
 export interface RegistryConfig {
   /** HMAC key (≥ 32 bytes) that signs upload Location capabilities. */
@@ -76,6 +76,26 @@ export interface CacheDeps {
   readonly marks?: CacheMarks;
   /** A cached tag is rechecked upstream (HEAD) at most this often. @default 3600 */
   readonly tagRecheckSeconds?: number;
+  /**
+   * How a blob fill answers its first requester: `stream` sends the upstream's bytes as they
+   * arrive; `store-first` answers once the blob is stored, as any stored blob (a redirect to
+   * storage), for hosts that cannot stream a layer (Lambda behind API Gateway). @default 'stream'
+   */
+  readonly blobFills?: 'stream' | 'store-first';
+  /**
+   * Blob fills run on this origin (the upload endpoint on AWS, which can hold a long request):
+   * a miss answers 307 there, with a signed capability (core/cache/fill-link.ts). @default fills run here
+   */
+  readonly fillOrigin?: string;
+  /** Largest blob a fill takes from upstream (bytes); larger ones answer 503. @default no limit */
+  readonly maxBlobFillBytes?: number;
+  /**
+   * Single flight across processes: one fill per blob among all of them, with how long a lease
+   * lasts (longer than a fill can run) and how long others wait for it. @default this process only
+   */
+  readonly fillLeases?: FillLeases;
+  readonly fillLeaseSeconds?: number;
+  readonly fillWaitSeconds?: number;
 }
 
 export interface ResolvedConfig {

@@ -1,6 +1,6 @@
 /** The protocol core's public surface, for adapters and entry points. */
 export { createRegistry, type Registry } from './app';
-export type { RegistryConfig, RegistryDeps } from './config';
+export type { CacheDeps, RegistryConfig, RegistryDeps } from './config';
 export type * from './ports';
 export type * from './records';
 export type { Authorizer, AccessRequest, Action, Principal } from './access';

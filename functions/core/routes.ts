@@ -11,6 +11,7 @@ import { runGcPass } from './handlers/gc';
 import { browseManifest, browseTags, repositoryStorage, searchRepositories } from './handlers/browse';
 import { serveUi } from './handlers/ui';
 import { addCacheRule, listCacheRules, removeCacheRule } from './handlers/cache';
+import { fillCachedBlob } from './handlers/cache-fill';
 import { getImmutability, getRetention, putImmutability, putRetention, runRetentionNow } from './handlers/policies';
 import { addWebhook, listDeliveries, listWebhooks, pingWebhook, removeWebhook } from './handlers/webhooks';
 import { cancelDirectUpload, completeDirectUpload, directPartUrls, directUploadStatus, startDirectUpload } from './handlers/direct';
@@ -132,6 +133,12 @@ export const ROUTES: readonly Route[] = [
     methods: {
       GET: { handler: listCacheRules, access: admin }, POST: { handler: addCacheRule, access: admin }, DELETE: { handler: removeCacheRule, access: admin },
     },
+  },
+  // Pull-through cache fills on the fill host; the signed capability in the query authorises them.
+  {
+    name: 'cache-fill',
+    pattern: /^\/v2\/(?<name>.+)\/_nimbus\/fill\/(?<digest>[^/]+)$/,
+    methods: { GET: { handler: fillCachedBlob, access: 'capability' } },
   },
   {
     name: 'tags',

@@ -20,6 +20,7 @@ import { LAMBDA_UPLOAD_LEASE_SECONDS, uploadEndpointGate, wakeDeadline, type Inv
 import { loadUploadSecret } from '../adapters/aws/upload-secret';
 import { lambdaTaskQueue } from './task-queue';
 import { awsWebhookEvents, readEventSettings, webhookSecretVault } from '../adapters/aws/webhook-events';
+import { awsCacheDeps } from './cache';
 
 const settings = readLambdaSettings(process.env);
 const powertools = new Logger({ serviceName: 'nimbus-registry' });
@@ -60,6 +61,8 @@ async function start(): Promise<Serve> {
     // Changes record their events in the table's outbox; the events function delivers them.
     // Webhook secrets in Secrets Manager under the stack's prefix.
     events: awsWebhookEvents(stores.clients.dynamodb, settings.table, webhookSecretVault(secrets, process.env), eventSettings, logger),
+    // Pull-through cache: rules in the table, credentials in Secrets Manager, blob fills on the upload endpoint (else here).
+    ...(settings.cache ? { cache: awsCacheDeps(settings.cache, stores.clients.dynamodb, settings.table, secrets, settings.uploadEndpoint?.origin) } : {}),
     config: {
       uploadSecret,
       // What one request can carry through API Gateway and Lambda; advertised as OCI-Chunk-Max-Length.

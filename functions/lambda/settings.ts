@@ -20,7 +20,18 @@ export interface LambdaSettings {
   readonly uploadEndpoint: { origin: string; ecs: { cluster: string; service: string } | undefined } | undefined;
   /** Where direct uploads are verified; unset: within the completing request (fine for small blobs only). */
   readonly verifierFunction: string | undefined;
+  /**
+   * The pull-through cache, when the stack names where its credentials go (NIMBUS_SECRET_PREFIX,
+   * `nimbus/<stack>`); unset: no cache, and the cache routes answer 404 UNSUPPORTED.
+   */
+  readonly cache: { secretPrefix: string; recheckMinutes: number; maxFillBytes: number } | undefined;
 }
+
+/**
+ * The largest blob the function fills from upstream by default: it must arrive and be stored
+ * within one invocation (29 s), which 128 MiB does from a registry serving 10 MB/s or more.
+ */
+export const DEFAULT_CACHE_MAX_FILL_BYTES = 128 * 1024 * 1024;
 
 /** Reads the function's configuration; a missing value fails the cold start with its name. */
 export function readLambdaSettings(env: NodeJS.ProcessEnv): LambdaSettings {
@@ -36,6 +47,18 @@ export function readLambdaSettings(env: NodeJS.ProcessEnv): LambdaSettings {
     emulator: env[LAMBDA_ENV.emulator] === '1',
     uploadEndpoint: uploadEndpoint(env),
     verifierFunction: env[LAMBDA_ENV.verifierFunction] || undefined,
+    cache: cacheSettings(env),
+  };
+}
+
+function cacheSettings(env: NodeJS.ProcessEnv): LambdaSettings['cache'] {
+  const secretPrefix = env[LAMBDA_ENV.secretPrefix]?.replace(/\/+$/, '');
+  if (!secretPrefix) return undefined;
+  if (!/^[A-Za-z0-9/_+=.@-]{1,400}$/.test(secretPrefix)) throw new Error(`${LAMBDA_ENV.secretPrefix} must be a secret name prefix like nimbus/<stack>, not "${secretPrefix}"`);
+  return {
+    secretPrefix,
+    recheckMinutes: integer(env, LAMBDA_ENV.cacheRecheckMinutes) ?? 60,
+    maxFillBytes: integer(env, LAMBDA_ENV.cacheMaxFillBytes) ?? DEFAULT_CACHE_MAX_FILL_BYTES,
   };
 }
 

@@ -83,7 +83,9 @@ export class UploadEndpointGate {
     return async (request) => {
       const uploadPost = isUploadPost(request);
       const response = await inner(request);
-      if (uploadPost && response.status === 202) await this.ensureAwake(deadline);
+      // A cache fill redirected to the endpoint (a blob miss the caller may fill) needs it up too.
+      const fill = response.status === 307 && response.headers.get('location')?.startsWith(`${this.options.origin}/`) === true;
+      if ((uploadPost && response.status === 202) || fill) await this.ensureAwake(deadline);
       return response;
     };
   }

@@ -11,6 +11,7 @@ import { loadUploadSecret } from '../adapters/aws/upload-secret';
 import type { IdleMonitor } from './idle-monitor';
 import type { WakeAnswer } from './idle-shutdown';
 import { uploadEndpointFetch } from './upload-app';
+import { endpointCacheDeps } from './cache-fills';
 import { UploadServerSettingsError, type UploadServerSettings } from './settings';
 
 /**
@@ -41,6 +42,8 @@ export async function startUploadEndpoint(options: UploadEndpointOptions): Promi
     blobs: stores.blobs,
     metadata: stores.metadata,
     logger,
+    // Pull-through cache fills the registry function redirects here: this host can hold a layer's whole transfer.
+    ...(settings.cacheSecretPrefix ? { policies: stores.policies, cache: endpointCacheDeps(settings.cacheSecretPrefix, stores.clients.dynamodb, settings.table, secrets) } : {}),
     config: {
       uploadSecret: await loadUploadSecret(secrets, settings.uploadSecretArn),
       uploadLeaseSeconds: settings.leaseSeconds,

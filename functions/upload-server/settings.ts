@@ -20,6 +20,7 @@ export const UPLOAD_SERVER_SETTINGS = [
   ['NIMBUS_ECS_CLUSTER', '(none)', 'With NIMBUS_IDLE_SHUTDOWN_MINUTES: the ECS cluster of this service.'],
   ['NIMBUS_ECS_SERVICE', '(none)', 'With NIMBUS_IDLE_SHUTDOWN_MINUTES: the ECS service to scale to zero.'],
   ['NIMBUS_LOG_LEVEL', 'info', 'debug, info, warn or error. One JSON line per request at info.'],
+  [LAMBDA_ENV.secretPrefix, '(none)', 'Pull-through cache: fill cached blobs here (the registry function redirects blob misses), with upstream credentials under this Secrets Manager prefix (nimbus/<stack>). Unset: no fills.'],
   [LAMBDA_ENV.emulator, '(off)', '1 under `npm run dev:aws` only: talk to local emulators (endpoints from AWS_ENDPOINT_URL_*).'],
 ] as const;
 
@@ -37,6 +38,8 @@ export interface UploadServerSettings {
   idleShutdown: { minutes: number; cluster: string; service: string } | undefined;
   logLevel: LogLevel;
   emulator: boolean;
+  /** The pull-through cache's fills, when the stack names where upstream credentials are. */
+  cacheSecretPrefix: string | undefined;
 }
 
 export class UploadServerSettingsError extends Error {}
@@ -67,6 +70,7 @@ export function readUploadServerSettings(env: NodeJS.ProcessEnv): UploadServerSe
     idleShutdown,
     logLevel,
     emulator: env[LAMBDA_ENV.emulator] === '1',
+    cacheSecretPrefix: env[LAMBDA_ENV.secretPrefix]?.replace(/\/+$/, '') || undefined,
   };
 }
 

@@ -19,8 +19,8 @@ const silent = { log() {} };
 
 /**
  * The upload endpoint's request handling: the registry's upload-session routes (PATCH, PUT,
- * GET, DELETE on an upload Location, authorised by its signed capability) and the two
- * probes. Every other route answers 404 in the spec's JSON: pulls, manifests and upload
+ * GET, DELETE on an upload Location, authorised by its signed capability), pull-through cache
+ * fills (GET on a fill link, authorised the same way) and the two probes. Every other route answers 404 in the spec's JSON: pulls, manifests and upload
  * POSTs stay on the registry function.
  */
 export function uploadEndpointFetch(registry: Registry, idle: IdleMonitor, wake: () => WakeAnswer = ALWAYS_SERVING): (request: Request) => Promise<Response> {
@@ -33,7 +33,8 @@ export function uploadEndpointFetch(registry: Registry, idle: IdleMonitor, wake:
       const body = { status: answer.ready ? 'ok' : answer.state, ...(answer.upForMs !== undefined ? { upForMs: answer.upForMs } : {}) };
       return Response.json(body, { status: answer.ready ? 200 : 503, headers: { 'cache-control': 'no-store' } });
     }
-    if (matchRoute(pathname)?.route.name !== 'upload') {
+    const route = matchRoute(pathname)?.route.name;
+    if (route !== 'upload' && route !== 'cache-fill') {
       const requestId = request.headers.get('x-request-id') ?? crypto.randomUUID();
       return errorResponse(new RegistryError('UNSUPPORTED', 'this host serves upload sessions only; use the registry\'s own host for everything else', { status: 404 }), silent, requestId);
     }

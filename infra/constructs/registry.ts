@@ -9,6 +9,7 @@ import { BlobBucket, DEFAULT_NONCURRENT_VERSION_DAYS, DEFAULT_UPLOAD_SESSION_TTL
 import { MetadataTable } from './metadata-table';
 import { RegistryApi } from './registry-api';
 import { RegistryDomain, type RegistryDomainProps } from './registry-domain';
+import { grantCacheSecrets } from './cache-secrets';
 import { RegistryFunction } from './registry-function';
 import { VerifierFunction } from './verifier-function';
 import { GcFunction } from './gc-function';
@@ -153,6 +154,8 @@ export class NimbusRegistry extends Construct {
       ...(props.memorySize !== undefined ? { memorySize: props.memorySize } : {}),
       ...(props.blobRedirectSeconds !== undefined ? { blobRedirectSeconds: props.blobRedirectSeconds } : {}),
     });
+    // Pull-through cache: upstream credentials as secrets under nimbus/<stack>/cache/.
+    grantCacheSecrets(this.handler.function);
     // Direct uploads (`nimbus push`) are verified in the background, never inside an API request.
     this.verifier = new VerifierFunction(this, 'Verifier', { bucket: this.blobs.bucket, table: this.metadata.table, logRetention });
     this.verifier.grantEnqueue(this.handler.function);

@@ -7,6 +7,7 @@ import { itemKeys } from '../../functions/adapters/aws/data-layout';
 import { LAMBDA_ENV } from '../../functions/adapters/aws/env';
 import { BUCKET_PREFIXES, PARTITION_KEY } from '../../functions/adapters/aws/table-schema';
 import { prefixObjects } from './blob-bucket';
+import { cacheFillEnvironment, grantCacheFills } from './cache-secrets';
 import { acknowledge, logicalIdOf } from './nag';
 
 /**
@@ -88,6 +89,8 @@ export function grantUploadData(role: iam.IRole & IConstruct, props: UploadDataP
   }));
   for (const statement of uploadItemStatements(table)) role.addToPrincipalPolicy(statement);
   role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'UploadKey', actions: ['secretsmanager:GetSecretValue'], resources: [uploadSecret.secretArn] }));
+  // Pull-through cache blob fills, which the registry function redirects here.
+  grantCacheFills(role, table);
   for (const prefix of [BUCKET_PREFIXES.blobs, BUCKET_PREFIXES.staging]) {
     acknowledge(role, `AwsSolutions-IAM5[Resource::<${logicalIdOf(bucket)}.Arn>/${prefix}*]`,
       'Blob and staged-tail object keys are created per upload at run time, so object actions are granted on the blobs/ and staging/ prefixes of this one bucket; no other prefix, bucket or bucket administration.');
@@ -107,5 +110,6 @@ export function uploadServerEnvironment(props: {
     [LAMBDA_ENV.uploadSecretArn]: props.uploadSecret.secretArn,
     [LAMBDA_ENV.uploadSessionTtlSeconds]: String(props.uploadSessionTtlSeconds),
     NIMBUS_PART_SIZE_MIB: String(props.partSizeMiB ?? 16),
+    ...cacheFillEnvironment(props.table),
   };
 }

@@ -14,7 +14,7 @@ import type { Action } from '../../functions/core/access';
 import { loadOrCreateKeySet } from '../../functions/adapters/fs/key-file';
 import { hashSecret } from '../../functions/auth/secret-hash';
 import type { KeySet } from '../../functions/auth/keyset';
-import { createRegistry, type Registry } from '../../functions/core/index';
+import { createRegistry, type CacheDeps, type Registry } from '../../functions/core/index';
 import { CLIENT_ADDRESS_HEADER } from '../../functions/core/http/headers';
 
 export const ORIGIN = 'http://registry.test';
@@ -40,7 +40,7 @@ export interface AuthHarness {
 }
 
 /** The registry in-process with token auth on filesystem stores in a temp dir. */
-export async function authHarness(options: Partial<TokenAuthOptions> & { address?: string; withGc?: boolean } = {}): Promise<AuthHarness> {
+export async function authHarness(options: Partial<TokenAuthOptions> & { address?: string; withGc?: boolean; cache?: CacheDeps } = {}): Promise<AuthHarness> {
   const dataDir = await mkdtemp(join(tmpdir(), 'nimbus-auth-'));
   const blobs = new FsBlobStore(dataDir, { fsync: false });
   const metadata = new FsMetadataStore(dataDir, { fsync: false });
@@ -48,12 +48,13 @@ export async function authHarness(options: Partial<TokenAuthOptions> & { address
   const store = options.store ?? new FsIdentityStore(dataDir, { fsync: false });
   const keys = options.keys ?? (await loadOrCreateKeySet(dataDir));
   const clock = new ManualClock();
-  const { withGc, ...authOptions } = options;
+  const { withGc, cache, ...authOptions } = options;
   const blobLocks = new KeyedMutex();
   const registry = createRegistry({
     blobs,
     metadata,
     ...(withGc ? { gc: new FsGcStore(dataDir, { metadata, locks: blobLocks, fsync: false }), blobLocks } : {}),
+    ...(cache ? { cache } : {}),
     policies: new FsPolicyStore(dataDir, { fsync: false }),
     inventory: metadata,
     hashing: nodeHashing(),

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { awsClients } from '../../functions/adapters/aws/clients';
 import { DynamoIdentityStore } from '../../functions/adapters/aws/dynamo-identity-store';
 import { verifySecret } from '../../functions/auth/secret-hash';
 import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
+import { startSecretsStub } from '../../functions/dev/secrets-stub';
 import { template } from '../infra/stacks';
 import { collect, runNimbus, type Run } from '../support/nimbus-cli';
 
@@ -89,4 +90,40 @@ it('reaches the table of npm run dev:aws with --dynamodb-local, without AWS cred
   const withoutTable = await nimbus(['--dynamodb-local', emulators.endpoints.dynamodb, 'user', 'list'], '', bare);
   expect(withoutTable.code).toBe(1);
   expect(withoutTable.stderr).toMatch(/--dynamodb-local needs --table/);
+});
+
+it('manages pull-through cache rules on a stack\'s table, credentials in Secrets Manager under nimbus/<stack>/cache/', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'nimbus-cli-cache-'));
+  const secretsFile = join(dir, 'secrets.json');
+  const secrets = await startSecretsStub(new Map(), { persistTo: secretsFile });
+  try {
+    const { table: fresh } = await emulators.createResources();
+    await writeFile(join(dir, 'cdk-outputs.json'), JSON.stringify({ CacheStack: { MetadataTableName: fresh } }));
+    const env = { ...adminEnv(), AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint };
+    const run = (args: string[], input = '', extra: Record<string, string> = {}) => runNimbus(args, { cwd: dir, env: { ...env, ...extra }, input });
+    const password = 'upstream-password-never-printed';
+
+    const added = await run(['--stack', 'CacheStack', 'cache', 'add', 'ghcr', 'https://ghcr.io', '--username', 'me', '--password-stdin'], `${password}\n`);
+    expect(added.code, added.stderr).toBe(0);
+    const listed = await run(['--stack', 'CacheStack', 'cache', 'list']);
+    expect(listed.stdout).toMatch(/ghcr.*https:\/\/ghcr\.io.*yes/);
+    for (const output of [added, listed]) expect(output.stdout + output.stderr).not.toContain(password);
+    const name = `nimbus/CacheStack/cache/${Buffer.from('ghcr').toString('hex')}`;
+    const stored = JSON.parse(await readFile(secretsFile, 'utf8')) as Record<string, string>;
+    expect(Object.keys(stored)).toEqual([name]);
+    expect(JSON.parse(stored[name]!)).toEqual({ username: 'me', password });
+
+    // --table alone does not say where the stack keeps its secrets: listing works, a change says what to give.
+    expect((await run(['--table', fresh, 'cache', 'list'])).stdout).toMatch(/ghcr/);
+    const unnamed = await run(['--table', fresh, 'cache', 'remove', 'ghcr']);
+    expect(unnamed.code).toBe(1);
+    expect(unnamed.stderr).toMatch(/--stack NAME, or set NIMBUS_SECRET_PREFIX=nimbus\/<stack name>/);
+    const removed = await run(['--table', fresh, 'cache', 'remove', 'ghcr'], '', { NIMBUS_SECRET_PREFIX: 'nimbus/CacheStack' });
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(JSON.parse(await readFile(secretsFile, 'utf8'))).toEqual({});
+    expect((await run(['--stack', 'CacheStack', 'cache', 'list'])).stdout).not.toMatch(/ghcr/);
+  } finally {
+    await secrets.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -5,6 +5,7 @@ import { FsBlobStore } from '../../functions/adapters/fs/blob-store';
 import { FsMetadataStore } from '../../functions/adapters/fs/metadata-store';
 import { blobStoreContract } from './blob-store.contract';
 import { metadataStoreContract } from './metadata-store.contract';
+import { metadataDeferredContract } from './metadata-deferred.contract';
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'nimbus-contract-'));
@@ -19,6 +20,13 @@ blobStoreContract('filesystem', async () => {
 });
 
 metadataStoreContract('filesystem', async () => {
+  const dir = await tempDir();
+  const store = new FsMetadataStore(dir, { fsync: false });
+  await store.init();
+  return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
+});
+
+metadataDeferredContract('filesystem', async () => {
   const dir = await tempDir();
   const store = new FsMetadataStore(dir, { fsync: false });
   await store.init();

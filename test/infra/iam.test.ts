@@ -27,7 +27,7 @@ export const ACTIONS_OF: Record<string, string[]> = {
   TransactWriteItems: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
   // The Lambda entry.
   GetSecretValue: ['secretsmanager:GetSecretValue'],
-  // Run-time secrets (SecretsManagerVault: webhook secrets).
+  // Run-time secrets (secret-vault.ts): webhook secrets and cache credentials.
   CreateSecret: ['secretsmanager:CreateSecret'], PutSecretValue: ['secretsmanager:PutSecretValue'], DeleteSecret: ['secretsmanager:DeleteSecret'],
   Invoke: ['lambda:InvokeFunction'],
   // The upload endpoint's scale-to-zero (the function wakes it).

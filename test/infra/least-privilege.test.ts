@@ -10,10 +10,10 @@ const fargate = template();
 const web = template({ uploadEndpoint: { kind: 'webFunction' } });
 
 /** The roles that run code taking upload bytes: they must not reach identity or manifest items. */
-const UPLOAD_ROLES: Array<[string, Template, RegExp]> = [
-  ['the Fargate upload task', fargate, /^RegistryUploadsTaskTaskRole/],
-  ['the direct-upload verifier', fargate, /^RegistryVerifierRole/],
-  ['the upload web function', web, /^RegistryUploadsRole[0-9A-F]{8}$/],
+const UPLOAD_ROLES: Array<[string, Template, RegExp, { fillsCache: boolean }]> = [
+  ['the Fargate upload task', fargate, /^RegistryUploadsTaskTaskRole/, { fillsCache: true }],
+  ['the direct-upload verifier', fargate, /^RegistryVerifierRole/, { fillsCache: false }],
+  ['the upload web function', web, /^RegistryUploadsRole[0-9A-F]{8}$/, { fillsCache: true }],
 ];
 
 /** IAM StringLike: `*` any run of characters, `?` one character, case-sensitive. */
@@ -48,13 +48,14 @@ describe('least privilege of the code that takes upload bytes', () => {
     expect(authPartitions()).toEqual(expect.arrayContaining(['AUTH#PRINCIPALS', 'AUTH#GRANTS', 'AUTH#FEDERATIONS', 'AUTH#ATTEMPTS#some-key']));
   });
 
-  for (const [who, tpl, role] of UPLOAD_ROLES) {
+  for (const [who, tpl, role, { fillsCache }] of UPLOAD_ROLES) {
     describe(who, () => {
       const statements = statementsOfRole(tpl, role);
       const dynamo = dynamoStatements(statements);
 
-      it('reaches table items only through dynamodb:LeadingKeys on upload-session, blob and catalog partitions', () => {
-        expect(dynamo.map((s) => s.Sid).sort()).toEqual(['BlobItems', 'GcReviewItems', 'UploadSessionItems']);
+      it('reaches table items only through dynamodb:LeadingKeys on upload-session, blob and catalog partitions (and the cache\'s rules and fill leases)', () => {
+        const cacheSids = fillsCache ? ['CacheFillLeases', 'CacheRules'] : [];
+        expect(dynamo.map((s) => s.Sid).sort()).toEqual(['BlobItems', ...cacheSids, 'GcReviewItems', 'UploadSessionItems']);
         for (const statement of dynamo) {
           expect(statement.Effect).toBe('Allow');
           expect(Object.keys(statement.Condition ?? {})).toEqual(['ForAllValues:StringLike']);
@@ -72,6 +73,12 @@ describe('least privilege of the code that takes upload bytes', () => {
         // A new blob record queues its garbage-collection review (only adding to the queue).
         expect(leadingKeys(bySid.GcReviewItems!)).toEqual(['GC#*']);
         expect(actionsOf(bySid.GcReviewItems!)).toEqual(['dynamodb:PutItem']);
+        if (!fillsCache) return;
+        // Pull-through cache fills: read the rules (POLICY items, no secret in them), take and release fill leases.
+        expect(leadingKeys(bySid.CacheRules!)).toEqual(['POLICY']);
+        expect(actionsOf(bySid.CacheRules!)).toEqual(['dynamodb:GetItem']);
+        expect(leadingKeys(bySid.CacheFillLeases!)).toEqual(['CACHEFILL#*']);
+        expect(actionsOf(bySid.CacheFillLeases!)).toEqual(['dynamodb:PutItem', 'dynamodb:DeleteItem']);
       });
 
       it('can reach every item the upload path writes, and no user, grant, federation, login counter, manifest or tag', () => {

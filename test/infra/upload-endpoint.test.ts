@@ -107,7 +107,14 @@ describe('upload endpoint (fargate, the default)', () => {
   it('grants the task its bucket prefixes, upload items, key and own service only', () => {
     const sids = statementsBySid(tpl, TASK_ROLE);
     const bucketArn = { 'Fn::GetAtt': [expect.stringMatching(/^RegistryBlobs/), 'Arn'] };
-    expect(Object.keys(sids).sort()).toEqual(['BlobItems', 'GcReviewItems', 'ScaleToZero', 'StagedTailListing', 'UploadKey', 'UploadObjects', 'UploadSessionItems']);
+    expect(Object.keys(sids).sort()).toEqual([
+      'BlobItems', 'CacheFillCredentials', 'CacheFillLeases', 'CacheRules', 'GcReviewItems', 'ScaleToZero', 'StagedTailListing', 'UploadKey', 'UploadObjects', 'UploadSessionItems',
+    ]);
+    // Pull-through cache fills read upstream credentials under the stack's cache/ prefix, never write them.
+    expect(sids.CacheFillCredentials).toMatchObject({
+      Action: 'secretsmanager:GetSecretValue',
+      Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':secret:nimbus/Nimbus/cache/*']] },
+    });
     expect(sids.UploadObjects!.Action).toEqual(['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload']);
     expect(sids.UploadObjects!.Resource).toEqual([{ 'Fn::Join': ['', [bucketArn, '/blobs/*']] }, { 'Fn::Join': ['', [bucketArn, '/staging/*']] }]);
     expect(sids.StagedTailListing).toMatchObject({ Action: 's3:ListBucket', Resource: bucketArn, Condition: { StringLike: { 's3:prefix': ['staging/*'] } } });

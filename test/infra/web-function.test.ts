@@ -29,6 +29,8 @@ describe('upload endpoint as a Lambda web function', () => {
       [LAMBDA_ENV.uploadSecretArn]: { Ref: expect.stringMatching(/^RegistryUploadKey/) },
       [LAMBDA_ENV.uploadSessionTtlSeconds]: '86400',
       NIMBUS_PART_SIZE_MIB: '16',
+      // Pull-through cache fills: upstream credentials under nimbus/<stack>/cache/.
+      [LAMBDA_ENV.secretPrefix]: 'nimbus/Nimbus',
       NODE_OPTIONS: '--enable-source-maps',
       AWS_LAMBDA_NODEJS_ENTRYPOINT: 'index.mjs',
     });

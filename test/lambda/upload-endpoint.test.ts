@@ -122,6 +122,17 @@ describe('upload endpoint gate', () => {
     await invoke(post('/v2/team/app/blobs/uploads/?mount=sha256:00&from=x'));
     const refused = gate.wrap(async () => new Response(null, { status: 401 }), now() + 20_000);
     await refused(post());
+    const toStorage = gate.wrap(async () => new Response(null, { status: 307, headers: { location: 'https://bucket.s3.amazonaws.com/blobs/x?X-Amz-Signature=1' } }), now() + 20_000);
+    await toStorage(new Request(`${REGISTRY}/v2/team/app/blobs/sha256:00`));
     expect(probes).toEqual([]);
+  });
+
+  it('wakes the endpoint before a pull-through cache fill is redirected there', async () => {
+    const { gate, probes, scaler, now } = setup({ up: false, upAfterMs: 8000 });
+    const fill = gate.wrap(async () => new Response(null, { status: 307, headers: { location: `${ORIGIN}/v2/mirror/app/_nimbus/fill/sha256:00?_state=x` } }), now() + 20_000);
+    expect((await fill(new Request(`${REGISTRY}/v2/mirror/app/blobs/sha256:00`))).status).toBe(307);
+    expect(scaler.setDesiredCount).toHaveBeenCalledWith(1);
+    expect(probes.length).toBeGreaterThan(1);
+    expect(now()).toBeGreaterThanOrEqual(8000);
   });
 });

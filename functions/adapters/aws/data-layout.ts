@@ -52,6 +52,10 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *     reads what is owed without reading the 14 days of history
  *   event marker                      EVENTS                         ID#<event id>
  *     seq: the event has its entry (written with it, conditioned on being absent)
+ *   cache: root-mirror tag mark       CACHE#<repo>                   FILLED#<tag>
+ *     "the root mirror filled this tag", so it rechecks and moves only tags it filled (core/cache/)
+ *   cache: blob fill lease            CACHEFILL#<repo>@<digest>      LEASE
+ *     until (epoch ms), expiresAt (TTL): one fill of the blob at a time across function instances
  *   upload session                    UPLOAD#<id>                    UPLOAD
  *     repository, handle, offset, parts (binary, part-codec.ts), tail?, hashState,
  *     hashAlgorithm, version, lease?, createdAt, updatedAt, expiresAt (TTL, epoch seconds),
@@ -221,6 +225,9 @@ export const itemKeys = {
   referrer: (repository: string, subject: string, digest: string) => key(`REFERRERS#${repository}#${subject}`, digest),
 
   upload: (id: string) => key(`UPLOAD#${id}`, 'UPLOAD'),
+
+  cacheFilledTag: (repository: string, tag: string) => key(`CACHE#${repository}`, `FILLED#${tag}`),
+  cacheFillLease: (name: string) => key(`CACHEFILL#${name}`, 'LEASE'),
 
   gcReviewPrefix: 'GC#',
   gcReviewPartition: (shard: string) => `GC#${shard}`,

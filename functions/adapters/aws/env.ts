@@ -41,6 +41,10 @@ export const LAMBDA_ENV = {
    * (SecretsManagerVault), and IAM grants only `secret:<prefix>/*`.
    */
   secretPrefix: 'NIMBUS_SECRET_PREFIX',
+  /** Pull-through cache: a cached tag is rechecked upstream at most this often, minutes. @default 60 */
+  cacheRecheckMinutes: 'NIMBUS_CACHE_RECHECK_MINUTES',
+  /** Pull-through cache: the largest blob the function fills from upstream within one request, bytes. */
+  cacheMaxFillBytes: 'NIMBUS_CACHE_MAX_FILL_BYTES',
   /** EventBridge bus every event is put on (name or ARN). Unset: events go to webhooks only. */
   eventBus: 'NIMBUS_EVENT_BUS',
   /** private (default), public or any: addresses webhook URLs may resolve to (as NIMBUS_WEBHOOK_ADDRESSES on npm start). */

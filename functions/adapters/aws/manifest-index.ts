@@ -62,13 +62,20 @@ export class ManifestIndex {
   }
 
   async put(repository: string, manifest: ManifestRecord, references: ManifestReferences, tag?: string, options?: PutManifestOptions): Promise<void> {
-    const targets = targetsOf(references);
     const keepTag = options?.keepTag ?? false;
+    const deferred = options?.deferReferences === true;
     await retryOnConflict(async () => {
       if (await this.getItem(repository, manifest.digest, [PARTITION_KEY])) return this.retag(repository, manifest, tag, keepTag);
-      return targets.length <= this.inline
-        ? this.createInline(repository, manifest, targets, tag, keepTag)
-        : this.createStaged(repository, manifest, targets, tag, keepTag);
+      const targets = deferred ? await this.references.deferredTargets(repository, references) : targetsOf(references);
+      try {
+        return await (targets.length <= this.inline
+          ? this.createInline(repository, manifest, targets, tag, keepTag, deferred)
+          : this.createStaged(repository, manifest, targets, tag, keepTag, deferred));
+      } catch (error) {
+        // Deferred: a child manifest deleted since we looked is simply not held; look again.
+        if (deferred && error instanceof StoreReferenceMissingError) throw new StoreConflictError(`a child of ${manifest.digest} was deleted concurrently`);
+        throw error;
+      }
     });
   }
 
@@ -144,7 +151,7 @@ export class ManifestIndex {
 
   /** One transaction: the manifest, its reference list and references, referrer entry and tag. */
   private async createInline(
-    repository: string, manifest: ManifestRecord, targets: ReferenceTarget[], tag: string | undefined, keepTag: boolean,
+    repository: string, manifest: ManifestRecord, targets: ReferenceTarget[], tag: string | undefined, keepTag: boolean, deferred: boolean,
   ): Promise<void> {
     const generation = newGeneration();
     const stored = await this.bodies.store(repository, manifest, generation);
@@ -153,7 +160,7 @@ export class ManifestIndex {
       throw error;
     });
     const lists = this.references.listItems(repository, manifest.digest, generation, targets).map((Item) => ({ Put: { TableName: this.table, Item } }));
-    const recording = targets.flatMap((target) => this.references.recordActions(repository, manifest.digest, generation, target));
+    const recording = targets.flatMap((target) => this.references.recordActions(repository, manifest.digest, generation, target, deferred));
     const failed = await this.discardOnFailure(stored, () => transactConditions(this.doc, 'put manifest', [...lists, ...recording, ...creation]));
     if (failed.length === 0) return;
     await this.bodies.remove(stored);
@@ -171,11 +178,11 @@ export class ManifestIndex {
    * never became visible: a leak (they keep targets from being deleted), never a dangle.
    */
   private async createStaged(
-    repository: string, manifest: ManifestRecord, targets: ReferenceTarget[], tag: string | undefined, keepTag: boolean,
+    repository: string, manifest: ManifestRecord, targets: ReferenceTarget[], tag: string | undefined, keepTag: boolean, deferred: boolean,
   ): Promise<void> {
     const generation = newGeneration();
     const stored = await this.bodies.store(repository, manifest, generation);
-    const missing = await this.discardOnFailure(stored, () => this.references.record(repository, manifest.digest, generation, targets));
+    const missing = await this.discardOnFailure(stored, () => this.references.record(repository, manifest.digest, generation, targets, deferred));
     if (missing) {
       await this.bodies.remove(stored);
       throw new StoreReferenceMissingError(missing.kind, missing.digest);

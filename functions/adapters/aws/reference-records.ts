@@ -6,7 +6,7 @@ import { batchGet, itemId } from './batch-get';
 import { itemKeys } from './data-layout';
 import { queryAll, retryOnConflict } from './dynamo-helpers';
 import { PARTITION_KEY, SORT_KEY } from './table-schema';
-import { blobReviews, queueReviews, RELEASED_AT } from './gc-reviews';
+import { blobReviews, LINKED_AT, queueReviews, RELEASED_AT } from './gc-reviews';
 import { MAX_TRANSACTION_ACTIONS, transactConditions, type TransactItem } from './transactions';
 
 export interface ReferenceTarget {
@@ -68,6 +68,14 @@ export function targetsOf(references: ManifestReferences): ReferenceTarget[] {
  *     and whose `at` is older than any request can run (15 min): gc-collector.ts releaseLeaks.
  *   - linkBlob updates the link with ADD refs 0: linking again keeps the count (G1 in gc-collector.ts for the rest).
  *   Manifests stored before references were recorded have no generation and hold nothing.
+ *   Cached manifests (deferReferences, core/cache/) relax I2 only for what is filled later: each
+ *   blob they list is counted on its link item, created if absent (no condition), so a blob filled
+ *   later is held from the moment it is stored; a link without a record is a blob not filled yet,
+ *   which reads as BLOB_UNKNOWN (and the cache fills it). Links never block collection of a record
+ *   made after them, so a fill racing a collector at worst finds the record gone and fills again.
+ *   Child manifests are counted only when already stored (their item holds the counter and cannot
+ *   be created empty): a child filled later is not held by its index. Releasing a deferred blob
+ *   reference leaves its link (refs 0) behind, with no record for garbage collection to visit.
  */
 export class ReferenceRecords {
   constructor(
@@ -79,10 +87,23 @@ export class ReferenceRecords {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Adds the reference item and counts it on the target, which must exist. */
-  recordActions(repository: string, holder: string, generation: string, target: ReferenceTarget): TransactItem[] {
+  /**
+   * Adds the reference item and counts it on the target, which must exist; or, for a blob with
+   * `deferred` (a cached manifest's, filled later), on the blob's link, created if absent: a link
+   * without a record is a blob not stored yet, which the cache fills on its first GET.
+   */
+  recordActions(repository: string, holder: string, generation: string, target: ReferenceTarget, deferred = false): TransactItem[] {
+    const reference: TransactItem = { Put: { TableName: this.table, Item: { ...this.referenceKey(repository, holder, generation, target), holder, generation, at: this.now() } } };
+    if (deferred && target.kind === 'blob') {
+      return [reference, {
+        Update: {
+          TableName: this.table, Key: this.counterKey(repository, target), UpdateExpression: 'SET #at = if_not_exists(#at, :now) ADD #refs :one',
+          ExpressionAttributeNames: { '#refs': REFS, '#at': LINKED_AT }, ExpressionAttributeValues: { ':one': 1, ':now': this.now() },
+        },
+      }];
+    }
     return [
-      { Put: { TableName: this.table, Item: { ...this.referenceKey(repository, holder, generation, target), holder, generation, at: this.now() } } },
+      reference,
       {
         Update: {
           TableName: this.table, Key: this.counterKey(repository, target),
@@ -151,7 +172,7 @@ export class ReferenceRecords {
    * transaction definitely failed, what this generation recorded is released again. Returns
    * the missing target, if any.
    */
-  async record(repository: string, holder: string, generation: string, targets: ReferenceTarget[]): Promise<ReferenceTarget | undefined> {
+  async record(repository: string, holder: string, generation: string, targets: ReferenceTarget[], deferred = false): Promise<ReferenceTarget | undefined> {
     const lists = this.listItems(repository, holder, generation, targets);
     for (const item of lists) {
       await guarded('DynamoDB PutItem (reference list)', () => this.doc.send(new PutCommand({ TableName: this.table, Item: item })));
@@ -162,7 +183,7 @@ export class ReferenceRecords {
     try {
       await forEachLimited(chunked(targets, this.perTransaction), TRANSACTION_CONCURRENCY, async (chunk) => {
         if (missing) return;
-        const actions = chunk.flatMap((target) => this.recordActions(repository, holder, generation, target));
+        const actions = chunk.flatMap((target) => this.recordActions(repository, holder, generation, target, deferred));
         const failed = await retryOnConflict(() => transactConditions(this.doc, 'record references', actions));
         if (failed.length === 0) recorded.push(...chunk);
         else missing ??= chunk[Math.floor(failed[0]! / 2)];
@@ -217,6 +238,17 @@ export class ReferenceRecords {
     const manifests = await batchGet(this.doc, this.table, candidates.map((c) => itemKeys.manifest(repository, c.holder)), ['generation'], 'DynamoDB BatchGetItem (holders)');
     const stored = candidates.find((c) => manifests.get(itemId(itemKeys.manifest(repository, c.holder)))?.generation === c.generation);
     return (stored ?? candidates[0])?.holder;
+  }
+
+  /**
+   * What a cached manifest (deferReferences) holds: every blob it lists, counted on the blob's
+   * link (created if absent, so garbage collection keeps a blob filled later), and the child
+   * manifests stored already. A child filled later is not held by its index: deleting it is not
+   * refused, and the cache fills it again on the next pull of it.
+   */
+  async deferredTargets(repository: string, references: ManifestReferences): Promise<ReferenceTarget[]> {
+    const children = references.manifests.length === 0 ? new Map<string, unknown>() : (await this.find(repository, { blobs: [], manifests: references.manifests })).manifests;
+    return targetsOf({ blobs: references.blobs, manifests: references.manifests.filter((digest) => children.has(digest)) });
   }
 
   /** Bulk lookup for the core's reference check: linked blobs' records and stored manifests. */

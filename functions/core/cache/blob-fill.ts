@@ -17,6 +17,8 @@ export interface BlobFillDeps {
   logger: Logger;
   blobLocks: BlobLocks | undefined;
   upstream: UpstreamClient;
+  /** Largest blob taken from upstream; undefined: no limit. */
+  maxBlobBytes?: number | undefined;
 }
 
 /** A fill under way: the first requester's streamed answer, and the stored record once verified. */
@@ -42,6 +44,12 @@ export async function startBlobFill(deps: BlobFillDeps, match: CacheMatch, repos
     await response.body?.cancel();
     throw new RegistryError('UNAVAILABLE', `upstream ${match.rule.upstream} answered HTTP ${response.status} for blob ${digest.value}`);
   }
+  const length = response.headers.get('content-length');
+  const announced = length !== null && /^\d+$/.test(length) ? Number(length) : undefined;
+  if (deps.maxBlobBytes !== undefined && announced !== undefined && announced > deps.maxBlobBytes) {
+    await response.body.cancel();
+    throw tooLarge(digest, `${announced} bytes`, deps.maxBlobBytes);
+  }
   const leader = new LeaderStream(deps.blobs);
   const stored = store(deps, repository, digest, response.body, (chunk) => leader.push(chunk)).then((record) => {
     leader.finish(record);
@@ -50,10 +58,9 @@ export async function startBlobFill(deps: BlobFillDeps, match: CacheMatch, repos
     leader.fail(error);
     throw error;
   });
-  const length = response.headers.get('content-length');
   const headers: Record<string, string> = {
     'Content-Type': 'application/octet-stream', [CONTENT_DIGEST_HEADER]: digest.value, ETag: `"${digest.value}"`,
-    ...(length !== null && /^\d+$/.test(length) ? { 'Content-Length': length } : {}),
+    ...(announced !== undefined ? { 'Content-Length': String(announced) } : {}),
   };
   return { response: new Response(leader.stream, { status: 200, headers }), stored };
 }
@@ -70,6 +77,7 @@ async function store(
     for await (const chunk of body) {
       hasher.update(chunk);
       size += chunk.byteLength;
+      if (deps.maxBlobBytes !== undefined && size > deps.maxBlobBytes) throw tooLarge(digest, `over ${deps.maxBlobBytes} bytes`, deps.maxBlobBytes);
       forward(chunk);
       yield chunk;
     }
@@ -127,4 +135,13 @@ async function writeParts(blobs: BlobStore, ref: UploadRef, source: ByteSource):
   }
   if (pendingSize > 0 || parts.length === 0) await flush();
   return parts;
+}
+
+/**
+ * A blob larger than this registry fills from upstream (on AWS without a fill component, what
+ * the function can move within one request). Retrying will not help; copying the image in will.
+ */
+function tooLarge(digest: Digest, size: string, max: number): RegistryError {
+  return new RegistryError('UNAVAILABLE', `blob ${digest.value} is ${size}: this registry fills blobs of at most ${max} bytes from upstream `
+    + '(NIMBUS_CACHE_MAX_FILL_BYTES); copy the image into this repository instead (skopeo copy, crane copy, or docker pull + push)');
 }

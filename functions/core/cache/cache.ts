@@ -1,5 +1,5 @@
 import { RegistryError } from '../errors';
-import { parseDigest } from '../digest';
+import { parseDigest, type Digest } from '../digest';
 import type { RequestContext } from '../context';
 import type { BlobStore, Clock, Hashing, Logger, MetadataStore } from '../ports';
 import type { BlobRecord, ManifestRecord } from '../records';
@@ -8,12 +8,13 @@ import type { BlobLocks } from '../gc/ports';
 import type { PolicyStore } from '../policy/ports';
 import { CONTENT_DIGEST_HEADER } from '../http/headers';
 import { emptyResponse } from '../http/responses';
-import type { CacheMarks, CacheSecrets, UpstreamHttp } from './ports';
+import type { CacheMarks, CacheSecrets, FillLeases, UpstreamHttp } from './ports';
 import { matchCacheRule, parseCacheRules, type CacheMatch, type CacheRulesDocument } from './rules';
 import { UpstreamClient, UpstreamUnavailableError } from './upstream';
 import { fillManifest, headUpstreamTag, type ManifestFillDeps } from './manifest-fill';
 import { startBlobFill, type BlobFillDeps } from './blob-fill';
 import { SingleFlight } from './single-flight';
+import { fillShared } from './shared-fill';
 
 export interface PullThroughCacheDeps {
   policies: PolicyStore;
@@ -30,6 +31,16 @@ export interface PullThroughCacheDeps {
   maxManifestBytes: number;
   /** A cached tag is checked upstream (HEAD) at most this often; digests never are. */
   tagRecheckSeconds: number;
+  /** `store-first`: a fill answers once stored (no streaming through the host). */
+  blobFills: 'stream' | 'store-first';
+  maxBlobFillBytes: number | undefined;
+  /**
+   * Blob fills happen on another host (the upload endpoint on AWS): a miss answers 307 to the URL
+   * this gives, which carries a signed capability. undefined: fills happen here.
+   */
+  fillRedirect: ((repository: string, digest: string, subject: string | undefined) => Promise<string>) | undefined;
+  /** Single flight across processes (lease per blob), with its timings. */
+  fillLeases: { leases: FillLeases; leaseMs: number; waitMs: number } | undefined;
 }
 
 type ManifestReference = { kind: 'digest'; digest: string } | { kind: 'tag'; tag: string };
@@ -113,7 +124,8 @@ export class PullThroughCache {
    * A blob this repository does not link: filled from upstream and streamed to the first
    * requester (others wait for the stored copy), a Response for HEAD from the upstream's answer,
    * or a blob stored already for another repository, linked once the upstream confirms this
-   * repository has it. undefined when no rule covers the repository or the caller may not fill.
+   * repository has it. With a fill host (fillRedirect), a miss answers 307 there instead.
+   * undefined when no rule covers the repository or the caller may not fill.
    */
   async blob(ctx: RequestContext, repository: string, digestText: string | undefined): Promise<Response | BlobRecord | undefined> {
     const digest = parseDigest(digestText);
@@ -133,25 +145,49 @@ export class PullThroughCache {
         await this.deps.metadata.linkBlob(repository, digest.value);
         return existing;
       }
+      const redirect = this.deps.fillRedirect;
+      if (redirect) return emptyResponse(307, { Location: await redirect(repository, digest.value, ctx.principal.subject), 'Cache-Control': 'no-store' });
+    } catch (error) {
+      throw this.fillError(error, match, repository, digest.value);
+    }
+    return this.fill(ctx, match, repository, digest);
+  }
+
+  /**
+   * Fills a blob (the fill host's entry, which the registry sent the requester to, after the
+   * registry decided it may fill): streamed to the first requester as it arrives, unless the host
+   * answers only once stored; others wait for the stored copy.
+   */
+  async fill(ctx: RequestContext, match: CacheMatch, repository: string, digest: Digest): Promise<Response | BlobRecord> {
+    const key = `${repository}@${digest.value}`;
+    try {
       let started!: (response: Response) => void;
       const leader = new Promise<Response>((resolve) => { started = resolve; });
       // When another request started this fill meanwhile, ours never runs and `stored` is theirs.
-      const stored = this.blobFlights.run(key, async () => {
+      const fillHere = async () => {
         const fill = await startBlobFill(this.fillDeps(), match, repository, digest);
         started(fill.response);
         return fill.stored;
-      });
-      // A Range request waits for the stored copy; a whole GET streams as the bytes arrive.
-      if (ctx.request.headers.get('range') !== null) return await stored;
+      };
+      const shared = this.deps.fillLeases;
+      const stored = this.blobFlights.run(key, shared
+        ? () => fillShared({ ...shared, metadata: this.deps.metadata, clock: this.deps.clock }, repository, digest.value, fillHere)
+        : fillHere);
+      // A Range request waits for the stored copy; a whole GET streams as the bytes arrive (unless the host cannot).
+      if (ctx.request.headers.get('range') !== null || this.deps.blobFills === 'store-first') return await stored;
       stored.catch((error: unknown) => this.deps.logger.log('warn', 'cache blob fill failed', { repository, digest: digest.value, error: String(error) }));
       return await Promise.race([leader, stored]);
     } catch (error) {
-      if (error instanceof UpstreamUnavailableError) throw unavailable(error);
-      if (error instanceof RegistryError) throw error;
-      // The upstream's transfer broke off (or storage failed): retryable, and nothing was stored.
-      this.deps.logger.log('warn', 'cache blob fill failed', { repository, digest: digest.value, error: String(error) });
-      throw new RegistryError('UNAVAILABLE', `filling blob ${digest.value} from upstream ${match.rule.upstream} failed; nothing was stored, retry`);
+      throw this.fillError(error, match, repository, digest.value);
     }
+  }
+
+  private fillError(error: unknown, match: CacheMatch, repository: string, digest: string): unknown {
+    if (error instanceof UpstreamUnavailableError) return unavailable(error);
+    if (error instanceof RegistryError) return error;
+    // The upstream's transfer broke off (or storage failed): retryable, and nothing was stored.
+    this.deps.logger.log('warn', 'cache blob fill failed', { repository, digest, error: String(error) });
+    return new RegistryError('UNAVAILABLE', `filling blob ${digest} from upstream ${match.rule.upstream} failed; nothing was stored, retry`);
   }
 
   /**
@@ -166,12 +202,15 @@ export class PullThroughCache {
   }
 
   private async mayFill(ctx: RequestContext, match: CacheMatch, repository: string): Promise<boolean> {
-    return match.rule.openFills === true || this.deps.authorizer.can(ctx.principal, repository, 'push');
+    if (match.rule.openFills === true) return true;
+    const { authorizer } = this.deps;
+    // Push rights as granted, not as the pull's token scoped them.
+    return authorizer.holds ? authorizer.holds(ctx.principal, repository, 'push') : authorizer.can(ctx.principal, repository, 'push');
   }
 
   private fillDeps(): ManifestFillDeps & BlobFillDeps {
     const { metadata, blobs, hashing, clock, logger, blobLocks, maxManifestBytes } = this.deps;
-    return { metadata, blobs, hashing, clock, logger, blobLocks, maxManifestBytes, upstream: this.upstream };
+    return { metadata, blobs, hashing, clock, logger, blobLocks, maxManifestBytes, upstream: this.upstream, maxBlobBytes: this.deps.maxBlobFillBytes };
   }
 }
 

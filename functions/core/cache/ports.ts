@@ -41,6 +41,18 @@ export interface CacheMarks {
   markFilled(tag: string): Promise<void>;
 }
 
+/**
+ * Single flight across processes (issue 15 on AWS: one Lambda instance per concurrent request):
+ * a lease per blob fill, so only its holder fetches the blob from upstream while the others
+ * wait for the stored copy. A lease ends when released, or by itself after `ttlMs` (a crashed
+ * holder does not block the blob for ever).
+ */
+export interface FillLeases {
+  /** Takes the lease on `key`; false while another holder's lease lives. */
+  acquire(key: string, ttlMs: number): Promise<boolean>;
+  release(key: string): Promise<void>;
+}
+
 /** Marks in memory (tests, and stores without a place for them). */
 export function memoryCacheMarks(): CacheMarks {
   const filled = new Set<string>();

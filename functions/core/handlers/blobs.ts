@@ -37,6 +37,11 @@ export async function getBlob(ctx: RequestContext): Promise<Response> {
     if (filled instanceof Response) return filled;
     record = filled;
   }
+  return blobResponse(ctx, record);
+}
+
+/** A stored blob as GET/HEAD answer it: a redirect to storage when it presigns, else its bytes (with Range). */
+export async function blobResponse(ctx: RequestContext, record: BlobRecord): Promise<Response> {
   const { blobs, config } = ctx.services;
   const etag = `"${record.digest}"`;
   const headers: Record<string, string> = {

@@ -65,9 +65,10 @@ export async function addCacheRule(ctx: RequestContext): Promise<Response> {
   // Validated (upstream address, prefix) before any secret is written.
   parseCacheRules({ version: 1, rules: [rule] });
   const key = secretKeyOf(rule.prefix);
+  // Secrets change before the rules: when the secrets store fails, no rule outlives or lacks them silently.
   if (input.username !== undefined && input.password !== undefined) await secrets.put(key, { username: input.username, password: input.password });
+  else await secrets.delete(key);
   const document = await updateRules(ctx, (current) => ({ ...current, rules: [...current.rules.filter((each) => each.prefix !== rule.prefix), rule] }));
-  if (!rule.credentials) await secrets.delete(key);
   ctx.services.logger.log('info', 'cache rule set', { prefix: rule.prefix, upstream: rule.upstream, credentials: rule.credentials === true });
   return jsonResponse(200, document);
 }
@@ -81,8 +82,9 @@ export async function removeCacheRule(ctx: RequestContext): Promise<Response> {
   if (!document.rules.some((rule) => rule.prefix === prefix)) {
     throw new RegistryError('NAME_UNKNOWN', `no cache rule for prefix "${prefix.slice(0, 200)}"`, { detail: { prefix: prefix.slice(0, 200) } });
   }
-  const next = await updateRules(ctx, (current) => ({ ...current, rules: current.rules.filter((rule) => rule.prefix !== prefix) }));
+  // The secret first: a secrets store that fails leaves the rule in place, never a secret without its rule.
   await secrets.delete(secretKeyOf(prefix));
+  const next = await updateRules(ctx, (current) => ({ ...current, rules: current.rules.filter((rule) => rule.prefix !== prefix) }));
   ctx.services.logger.log('info', 'cache rule removed', { prefix });
   return jsonResponse(200, next);
 }

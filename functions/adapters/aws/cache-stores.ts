@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { CacheMarks, CacheSecrets, FillLeases, UpstreamCredentials } from '../../core/cache/ports';
+import { guarded, isAwsError, toStoreError } from './aws-errors';
+import { itemKeys } from './data-layout';
+import type { SecretVault } from './secret-vault';
+import { PARTITION_KEY, TTL_ATTRIBUTE } from './table-schema';
+
+/**
+ * Upstream credentials of cache rules in Secrets Manager (through the vault): one secret per
+ * rule, `<stack prefix>/cache/<hex of the rule's key>`, so no prefix can name another secret and
+ * IAM can grant `secret:<prefix>/cache/*` only. The value is JSON; it is never logged.
+ */
+export class VaultCacheSecrets implements CacheSecrets {
+  constructor(private readonly vault: SecretVault) {}
+
+  private name(key: string): string {
+    return `cache/${Buffer.from(key, 'utf8').toString('hex')}`;
+  }
+
+  async get(key: string): Promise<UpstreamCredentials | undefined> {
+    const text = await this.vault.get(this.name(key));
+    if (text === undefined) return undefined;
+    const stored = JSON.parse(text) as Partial<UpstreamCredentials>;
+    return typeof stored.username === 'string' && typeof stored.password === 'string' ? { username: stored.username, password: stored.password } : undefined;
+  }
+
+  put(key: string, credentials: UpstreamCredentials): Promise<void> {
+    return this.vault.put(this.name(key), JSON.stringify({ username: credentials.username, password: credentials.password }));
+  }
+
+  delete(key: string): Promise<void> {
+    return this.vault.delete(this.name(key));
+  }
+}
+
+/** Tags the root mirror filled, as items CACHE#<repo> / FILLED#<tag>; remembered in memory once seen. */
+export class DynamoCacheMarks implements CacheMarks {
+  private readonly known = new Set<string>();
+
+  constructor(private readonly doc: DynamoDBDocumentClient, private readonly table: string) {}
+
+  async isFilled(tag: string): Promise<boolean> {
+    if (this.known.has(tag)) return true;
+    const result = await guarded('DynamoDB GetItem (cache mark)', () => this.doc.send(new GetCommand({
+      TableName: this.table, Key: markKey(tag), ConsistentRead: true,
+    })));
+    if (result.Item) this.known.add(tag);
+    return result.Item !== undefined;
+  }
+
+  async markFilled(tag: string): Promise<void> {
+    if (this.known.has(tag)) return;
+    await guarded('DynamoDB PutItem (cache mark)', () => this.doc.send(new PutCommand({ TableName: this.table, Item: markKey(tag) })));
+    this.known.add(tag);
+  }
+}
+
+/** `<repository>:<tag>` (CacheMarks' key) as the item's key; the tag is the last `:` part. */
+function markKey(tag: string): Record<string, string> {
+  const at = tag.lastIndexOf(':');
+  return itemKeys.cacheFilledTag(tag.slice(0, at), tag.slice(at + 1));
+}
+
+/**
+ * Fill leases as items CACHEFILL#<key> / LEASE: taken with a conditional put (absent, or its
+ * `until` passed), released by a delete conditioned on our own token, so a holder whose lease
+ * ran out and was taken over never ends its successor's. Expired items are removed by TTL.
+ */
+export class DynamoFillLeases implements FillLeases {
+  private readonly tokens = new Map<string, string>();
+
+  constructor(private readonly doc: DynamoDBDocumentClient, private readonly table: string, private readonly now: () => number = Date.now) {}
+
+  async acquire(key: string, ttlMs: number): Promise<boolean> {
+    const token = randomUUID();
+    const now = this.now();
+    try {
+      await this.doc.send(new PutCommand({
+        TableName: this.table,
+        Item: { ...itemKeys.cacheFillLease(key), token, until: now + ttlMs, [TTL_ATTRIBUTE]: Math.ceil((now + ttlMs) / 1000) + 3600 },
+        ConditionExpression: 'attribute_not_exists(#pk) OR #until < :now',
+        ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#until': 'until' }, ExpressionAttributeValues: { ':now': now },
+      }));
+    } catch (error) {
+      if (isAwsError(error, 'ConditionalCheckFailedException')) return false;
+      throw toStoreError(error, 'DynamoDB PutItem (cache fill lease)');
+    }
+    this.tokens.set(key, token);
+    return true;
+  }
+
+  async release(key: string): Promise<void> {
+    const token = this.tokens.get(key);
+    if (token === undefined) return;
+    this.tokens.delete(key);
+    try {
+      await this.doc.send(new DeleteCommand({
+        TableName: this.table, Key: itemKeys.cacheFillLease(key),
+        ConditionExpression: '#token = :token', ExpressionAttributeNames: { '#token': 'token' }, ExpressionAttributeValues: { ':token': token },
+      }));
+    } catch (error) {
+      if (!isAwsError(error, 'ConditionalCheckFailedException')) throw toStoreError(error, 'DynamoDB DeleteItem (cache fill lease)');
+    }
+  }
+}
