@@ -56,3 +56,8 @@ export class ManifestBodies {
 function approximateSize(value: unknown): number {
   return new TextEncoder().encode(JSON.stringify(value)).byteLength;
 }
+
+/** Where a manifest item keeps its body: inline, or the key of its S3 object. */
+export function storedBodyOf(item: Record<string, unknown>): StoredBody {
+  return item.bodyKey !== undefined ? { bodyKey: item.bodyKey as string } : { body: item.body as Uint8Array };
+}

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { GetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DeleteManifestOptions, Descriptor, ManifestRecord, ManifestReferences, PutManifestOptions } from '../../core/index';
-import { referrerDescriptorOf, StoreConflictError, StoreInUseError, StoreReferenceMissingError, StoreTagConflictError, StoreThrottledError } from '../../core/index';
+import { StoreConflictError, StoreInUseError, StoreReferenceMissingError, StoreTagConflictError, StoreThrottledError } from '../../core/index';
 import { guarded } from './aws-errors';
 import { itemKeys } from './data-layout';
-import { queryAll, retryOnConflict } from './dynamo-helpers';
-import type { ManifestBodies, StoredBody } from './manifest-bodies';
+import { retryOnConflict } from './dynamo-helpers';
+import { referrerItems } from './referrer-items';
+import { storedBodyOf, type ManifestBodies, type StoredBody } from './manifest-bodies';
 import { REFS, ReferenceRecords, targetsOf, type ReferenceTarget } from './reference-records';
 import { PARTITION_KEY } from './table-schema';
 import { TagItems } from './tag-items';
@@ -122,14 +123,8 @@ export class ManifestIndex {
     }
   }
 
-  async listReferrers(repository: string, subject: string): Promise<Descriptor[]> {
-    const items = await queryAll(this.doc, this.table, itemKeys.referrersPartition(repository, subject), undefined, 'DynamoDB Query (referrers)');
-    return items.map((item) => {
-      const descriptor: Descriptor = { mediaType: item.mediaType as string, digest: item.digest as string, size: item.size as number };
-      if (item.artifactType !== undefined) descriptor.artifactType = item.artifactType as string;
-      if (item.annotations !== undefined) descriptor.annotations = item.annotations as Record<string, string>;
-      return descriptor;
-    });
+  listReferrers(repository: string, subject: string): Promise<Descriptor[]> {
+    return referrerItems.list(this.doc, this.table, repository, subject);
   }
 
   /** The manifest is stored (with its references): only the tag moves to it. */
@@ -220,9 +215,7 @@ export class ManifestIndex {
     const actions: TransactItem[] = [{
       Put: { TableName: this.table, Item: item, ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': PARTITION_KEY } },
     }];
-    if (manifest.subject) {
-      actions.push({ Put: { TableName: this.table, Item: { ...itemKeys.referrer(repository, manifest.subject, manifest.digest), ...referrerDescriptorOf(manifest) } } });
-    }
+    if (manifest.subject) actions.push(referrerItems.put(this.table, repository, { ...manifest, subject: manifest.subject }));
     if (tagging) actions.push(...this.tags.moveActions(repository, tag, current, manifest.digest, manifest.createdAt));
     return actions;
   }
@@ -247,7 +240,7 @@ export class ManifestIndex {
         ExpressionAttributeValues: { ':zero': 0, ...(tagRev === undefined ? {} : { ':rev': tagRev }), ...(generation === undefined ? {} : { ':generation': generation }) },
       },
     }];
-    if (item.subject !== undefined) removal.push({ Delete: { TableName: this.table, Key: itemKeys.referrer(repository, item.subject as string, digest) } });
+    if (item.subject !== undefined) removal.push(referrerItems.remove(this.table, repository, item.subject as string, digest));
     const { targets, keys } = generation === undefined ? { targets: [], keys: [] } : await this.references.readList(repository, digest, generation);
     // Reviews first: a crash after them leaves extra reviews, never a released blob unreviewed.
     const at = this.now();
@@ -304,8 +297,4 @@ export class ManifestIndex {
 /** A fresh generation: one attempt to store a manifest, naming its references and body object. */
 function newGeneration(): string {
   return randomBytes(6).toString('hex');
-}
-
-function storedBodyOf(item: Record<string, unknown>): StoredBody {
-  return item.bodyKey !== undefined ? { bodyKey: item.bodyKey as string } : { body: item.body as Uint8Array };
 }
