@@ -33,11 +33,7 @@ describe('pull-through cache on dev:aws without an upload endpoint: fills in the
       pushImage(upstream.url, 'team/app', '1', [6 * MiB, 256 * 1024], authHeaders(upstream)),
       pushImage(upstream.url, 'team/big', '1', [MAX_FILL + 1], authHeaders(upstream)),
     ]);
-    const creds = upstream.credentials!;
-    const added = await runNimbus(['cache', 'add', 'mirror', proxy.url, '--username', creds.username, '--password-stdin', '--registry', devAws.url], {
-      env: { NIMBUS_USERNAME: devAws.credentials.username, NIMBUS_PASSWORD: devAws.credentials.password }, input: `${creds.password}\n`,
-    });
-    expect(added.code, added.stderr).toBe(0);
+    await addMirrorRule(upstream, proxy, devAws);
   }, 240_000);
 
   afterAll(async () => {
@@ -108,11 +104,7 @@ describe('pull-through cache on dev:aws with the upload endpoint: blob fills str
     ]);
     proxy = await CountingProxy.start(upstream.url);
     image = await pushImage(upstream.url, 'team/app', '1', [12 * MiB, 3 * MiB], authHeaders(upstream));
-    const creds = upstream.credentials!;
-    const added = await runNimbus(['cache', 'add', 'mirror', proxy.url, '--username', creds.username, '--password-stdin', '--registry', devAws.url], {
-      env: { NIMBUS_USERNAME: devAws.credentials.username, NIMBUS_PASSWORD: devAws.credentials.password }, input: `${creds.password}\n`,
-    });
-    expect(added.code, added.stderr).toBe(0);
+    await addMirrorRule(upstream, proxy, devAws);
   }, 240_000);
 
   afterAll(async () => {
@@ -146,3 +138,12 @@ describe('pull-through cache on dev:aws with the upload endpoint: blob fills str
     for (const secret of [creds.password, Buffer.from(`${creds.username}:${creds.password}`).toString('base64')]) expect(devAws.logs()).not.toContain(secret);
   }, 120_000);
 });
+
+/** `nimbus cache add mirror <proxy> --username … --password-stdin` against dev:aws, as an admin would. */
+async function addMirrorRule(upstream: { credentials?: { username: string; password: string } }, proxy: { url: string }, devAws: { url: string; credentials: { username: string; password: string } }): Promise<void> {
+  const creds = upstream.credentials!;
+  const added = await runNimbus(['cache', 'add', 'mirror', proxy.url, '--username', creds.username, '--password-stdin', '--registry', devAws.url], {
+    env: { NIMBUS_USERNAME: devAws.credentials.username, NIMBUS_PASSWORD: devAws.credentials.password }, input: `${creds.password}\n`,
+  });
+  expect(added.code, added.stderr).toBe(0);
+}
