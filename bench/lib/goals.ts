@@ -21,6 +21,7 @@ interface RatioPair { ratio: number }
 interface ListingData { stores?: Record<string, { tags?: RatioPair; catalog?: RatioPair }> }
 interface CommitData { stores?: Record<string, RatioPair> }
 interface GcData { stores?: Record<string, { perChangedRatio: number }> }
+interface RawData { largeFloorMs?: number; registries?: Partial<Record<string, { pushCpuPerGiBMs: Summary; largePatchMs: Summary }>> }
 interface LanesData { boundBytes?: number; uploadEndpoint?: Record<string, { worstGrowthBytes: number }> }
 
 const BIG_IMAGE = '500mib';
@@ -35,11 +36,16 @@ export function evaluateGoals(sections: SectionResult[]): Goal[] {
   const lanes = data<LanesData>('lanes');
   const endpointGrowth = Object.values(lanes?.uploadEndpoint ?? {}).map((memory) => memory.worstGrowthBytes);
 
+  const raw = data<RawData>('raw');
   const goals = [
     goal(['push'], 'push + pull, 500 MiB image (skopeo): Nimbus ÷ registry:2 wall time', 0.8,
       ratio(push?.nimbus?.totalMs.median, push?.distribution?.totalMs.median)),
     goal(['push', 'floor'], 'push + pull, 500 MiB image (skopeo): Nimbus ÷ physical floor', 1.5,
       ratio(push?.nimbus?.totalMs.median, floor?.pushPullFloorMs)),
+    goal(['raw'], 'raw client, parallel push: Nimbus server CPU per GiB ÷ registry:2\'s', 0.5,
+      ratio(raw?.registries?.nimbus?.pushCpuPerGiBMs.median, raw?.registries?.distribution?.pushCpuPerGiBMs.median)),
+    goal(['raw'], 'raw client, one streamed 512 MiB PATCH: Nimbus wall time ÷ floor (sha256 + write with fsync + loopback HTTP)', 1.3,
+      ratio(raw?.registries?.nimbus?.largePatchMs.median, raw?.largeFloorMs)),
     goal(['lambda'], 'Lambda 4 MiB PATCH: CPU ÷ floor (base64 decode + sha256)', 2,
       ratio(lambda?.chunkCpuMs?.median, lambda?.floorMs?.median)),
   ];

@@ -9,6 +9,7 @@ import { commit } from './commit';
 import { cost } from './cost';
 import { lanes } from './lanes';
 import { pushSkopeo } from './push-skopeo';
+import { raw } from './raw';
 
 /** Every section, in the order `npm run bench` runs them. */
-export const SECTIONS: readonly Section[] = [pushSkopeo, pushDocker, floor, commit, listing, lambdaChunk, lanes, coldStart, gc, cost];
+export const SECTIONS: readonly Section[] = [pushSkopeo, pushDocker, raw, floor, commit, listing, lambdaChunk, lanes, coldStart, gc, cost];
