@@ -10,6 +10,7 @@ import { cost } from './cost';
 import { lanes } from './lanes';
 import { pushSkopeo } from './push-skopeo';
 import { raw } from './raw';
+import { memory } from './memory';
 
 /** Every section, in the order `npm run bench` runs them. */
-export const SECTIONS: readonly Section[] = [pushSkopeo, pushDocker, raw, floor, commit, listing, lambdaChunk, lanes, coldStart, gc, cost];
+export const SECTIONS: readonly Section[] = [pushSkopeo, pushDocker, raw, memory, floor, commit, listing, lambdaChunk, lanes, coldStart, gc, cost];
