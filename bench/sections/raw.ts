@@ -1,6 +1,8 @@
 import { MiB } from '../../harness/oci-image';
-import { startHttpSink, timeSha256, timeWriteFsync } from '../lib/floor-probes';
-import { pushImage, rawBlob, RawClient, MANIFEST_TYPE } from '../lib/raw-client';
+import { mkdir, rm } from 'node:fs/promises';
+import { startHttpSink, startMinimalReceiver, timeSha256, timeWriteFsync } from '../lib/floor-probes';
+import { processCpuMs } from '../lib/proc';
+import { pushImage, rawBlob, RawClient, MANIFEST_TYPE, type RawBlob } from '../lib/raw-client';
 import { availableRegistries, interleaved, timed } from '../lib/registry-runs';
 import { REGISTRY_LABELS, type RegistryKind } from '../lib/servers';
 import type { Section, Table } from '../lib/section';
@@ -39,6 +41,8 @@ export interface RawData {
   largeFloorMs: number;
   floorParts: { sha256Ms: Summary; writeFsyncMs: Summary; httpMs: Summary };
   registries: Partial<Record<RegistryKind, RawRegistryStats>>;
+  /** workers/minimal-receiver.ts: the same pushes into hash + write + fsync and nothing else. */
+  minimal: { pushCpuPerGiBMs: Summary; largePatchMs: Summary; largeCpuPerGiBMs: Summary };
 }
 
 /**
@@ -77,8 +81,14 @@ export const raw: Section = {
       }
     });
     const parallelBytes = LAYERS * LAYER_BYTES + config.size;
+    const minimal = await measureMinimal(ctx.runs, await ctx.tmp('nimbus-bench-raw-minimal-'), ctx.repoRoot, ctx.log, config, layers, large);
     const data: RawData = {
       parallelBytes, largeBytes: LARGE_BYTES, largeFloorMs: floor.totalMs, floorParts: floor.parts,
+      minimal: {
+        pushCpuPerGiBMs: summarize(minimal.map((r) => (r.pushCpuMs * GiB) / parallelBytes)),
+        largePatchMs: summarize(minimal.map((r) => r.largePatchMs)),
+        largeCpuPerGiBMs: summarize(minimal.map((r) => (r.largeCpuMs * GiB) / LARGE_BYTES)),
+      },
       registries: Object.fromEntries([...results].map(([kind, runs]) => [kind, rawStats(runs, parallelBytes)])),
     };
     return { tables: rawTables(data), notes: [...missing, ...rawNotes()], data: data as unknown as Record<string, unknown> };
@@ -95,6 +105,31 @@ function rawStats(runs: RawRun[], parallelBytes: number): RawRegistryStats {
     largePatchMs: summarize(runs.map((r) => r.largePatchMs)),
     largeCpuPerGiBMs: summarize(runs.map((r) => perGiB(r.largeCpuMs, LARGE_BYTES))),
   };
+}
+
+/** The same pushes into the minimal receiver: a fresh one per run, on empty data. */
+async function measureMinimal(
+  runs: number, dir: string, repoRoot: string, log: (message: string) => void, config: RawBlob, layers: RawBlob[], large: RawBlob,
+): Promise<{ pushCpuMs: number; largePatchMs: number; largeCpuMs: number }[]> {
+  const results = [];
+  for (let run = 0; run < runs; run++) {
+    log(`raw → minimal node:http receiver, run ${run + 1}/${runs}`);
+    const receiver = await startMinimalReceiver(repoRoot, dir);
+    const client = new RawClient(receiver.url, LAYERS + 2);
+    try {
+      const cpu0 = processCpuMs(receiver.pid);
+      await pushImage(client, 'bench/raw', 'latest', config, layers);
+      const cpu1 = processCpuMs(receiver.pid);
+      const { patchMs } = await client.pushBlob('bench/raw-large', large);
+      results.push({ pushCpuMs: cpu1 - cpu0, largePatchMs: patchMs, largeCpuMs: processCpuMs(receiver.pid) - cpu1 });
+    } finally {
+      client.close();
+      await receiver.stop();
+      await rm(dir, { recursive: true, force: true });
+      await mkdir(dir);
+    }
+  }
+  return results;
 }
 
 async function measureFloor(runs: number, dir: string, repoRoot: string, log: (message: string) => void) {
@@ -129,6 +164,10 @@ function rawTables(data: RawData): Table[] {
       formatSummary(stats.pullCpuPerGiBMs), kind === 'nimbus' ? formatRatio(ratio(nimbus?.pullCpuPerGiBMs.median, distribution?.pullCpuPerGiBMs.median)) : '',
     ]),
   };
+  parallel.rows.push([
+    'minimal node:http receiver (hash + write + fsync only)', 'n/a', 'n/a', formatSummary(data.minimal.pushCpuPerGiBMs),
+    formatRatio(ratio(data.minimal.pushCpuPerGiBMs.median, distribution?.pushCpuPerGiBMs.median)), 'n/a', '',
+  ]);
   const large: Table = {
     title: `raw client, one streamed PATCH of ${formatBytes(data.largeBytes)}: wall time against the floor (${formatMs(data.largeFloorMs)} one way), median (min–max)`,
     columns: ['registry', 'PATCH wall', '÷ floor', 'server CPU per GiB (POST + PATCH + PUT)'],
@@ -136,6 +175,10 @@ function rawTables(data: RawData): Table[] {
       REGISTRY_LABELS[kind], formatSummary(stats.largePatchMs), formatRatio(ratio(stats.largePatchMs.median, data.largeFloorMs)), formatSummary(stats.largeCpuPerGiBMs),
     ]),
   };
+  large.rows.push([
+    'minimal node:http receiver (hash + write + fsync only)', formatSummary(data.minimal.largePatchMs),
+    formatRatio(ratio(data.minimal.largePatchMs.median, data.largeFloorMs)), formatSummary(data.minimal.largeCpuPerGiBMs),
+  ]);
   return [parallel, large];
 }
 
@@ -144,6 +187,7 @@ function rawNotes(): string[] {
     'The client is node:http in the bench process: request bodies are written from one shared 1 MiB buffer (each blob unique by its first 32 bytes), chunked with no Content-Length as docker sends layers; pulled bodies are counted, not hashed. Its CPU is a small fraction of the server\'s.',
     'Server CPU is user + system time of the registry process from /proc/<pid>/stat (10 ms ticks), per GiB of blob bytes moved.',
     'The floor of the large PATCH is sha256 (node:crypto) + write with fsync + loopback HTTP to a discarding receiver of the same bytes, medians summed, measured in this section before the registries run.',
+    'The minimal receiver (bench/workers/minimal-receiver.ts) hashes and writes each PATCH body (1 MiB writev batches, one datasync) and renames the file on PUT: no sessions, checkpoints or web streams. Its CPU per GiB is what node:http, sha256 and the page cache cost on this machine; its ratio column is against registry:2.',
     'Nimbus runs with its defaults (NIMBUS_FSYNC=on); registry:2 with the registry:2 image\'s configuration (no fsync).',
   ];
 }
