@@ -85,3 +85,33 @@ export async function startHttpSink(repoRoot: string): Promise<HttpSink> {
     },
   };
 }
+
+export interface MinimalReceiver {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Starts workers/minimal-receiver.ts (hash + write + fsync, nothing else) on data in `dir`. */
+export async function startMinimalReceiver(repoRoot: string, dir: string): Promise<MinimalReceiver> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/workers/minimal-receiver.ts', dir], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let output = '';
+    child.stdout.on('data', (data: Buffer) => {
+      output += data.toString();
+      const match = /receiver-port=(\d+)/.exec(output);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`minimal receiver exited (${code}) before listening`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

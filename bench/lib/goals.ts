@@ -21,6 +21,8 @@ interface RatioPair { ratio: number }
 interface ListingData { stores?: Record<string, { tags?: RatioPair; catalog?: RatioPair }> }
 interface CommitData { stores?: Record<string, RatioPair> }
 interface GcData { stores?: Record<string, { perChangedRatio: number }> }
+interface RawData { largeFloorMs?: number; registries?: Partial<Record<string, { pushCpuPerGiBMs: Summary; largePatchMs: Summary }>> }
+interface MemoryData { registries?: Partial<Record<string, { idleAfterStartBytes: Summary; idleAfterPushBytes: Summary; peakUnderLoadBytes: Summary }>> }
 interface LanesData { boundBytes?: number; uploadEndpoint?: Record<string, { worstGrowthBytes: number }> }
 
 const BIG_IMAGE = '500mib';
@@ -35,11 +37,19 @@ export function evaluateGoals(sections: SectionResult[]): Goal[] {
   const lanes = data<LanesData>('lanes');
   const endpointGrowth = Object.values(lanes?.uploadEndpoint ?? {}).map((memory) => memory.worstGrowthBytes);
 
+  const raw = data<RawData>('raw');
   const goals = [
     goal(['push'], 'push + pull, 500 MiB image (skopeo): Nimbus ÷ registry:2 wall time', 0.8,
       ratio(push?.nimbus?.totalMs.median, push?.distribution?.totalMs.median)),
     goal(['push', 'floor'], 'push + pull, 500 MiB image (skopeo): Nimbus ÷ physical floor', 1.5,
       ratio(push?.nimbus?.totalMs.median, floor?.pushPullFloorMs)),
+    goal(['raw'], 'raw client, parallel push: Nimbus server CPU per GiB ÷ registry:2\'s', 0.5,
+      ratio(raw?.registries?.nimbus?.pushCpuPerGiBMs.median, raw?.registries?.distribution?.pushCpuPerGiBMs.median)),
+    goal(['raw'], 'raw client, one streamed 512 MiB PATCH: Nimbus wall time ÷ floor (sha256 + write with fsync + loopback HTTP)', 1.3,
+      ratio(raw?.registries?.nimbus?.largePatchMs.median, raw?.largeFloorMs)),
+    idleGoal(data<MemoryData>('memory')?.registries?.nimbus),
+    goal(['memory'], 'peak RSS under 50 concurrent clients: Nimbus ÷ registry:2', 1.5,
+      ratio(data<MemoryData>('memory')?.registries?.nimbus?.peakUnderLoadBytes.median, data<MemoryData>('memory')?.registries?.distribution?.peakUnderLoadBytes.median)),
     goal(['lambda'], 'Lambda 4 MiB PATCH: CPU ÷ floor (base64 decode + sha256)', 2,
       ratio(lambda?.chunkCpuMs?.median, lambda?.floorMs?.median)),
   ];
@@ -62,4 +72,16 @@ export function evaluateGoals(sections: SectionResult[]): Goal[] {
 function goal(sections: string[], name: string, limit: number, value: number): Goal {
   if (!Number.isFinite(value)) return { name, target: `≤ ${limit}×`, measured: 'n/a', verdict: 'not measured', sections };
   return { name, target: `≤ ${limit}×`, measured: formatRatio(value), verdict: value <= limit ? 'met' : 'missed', value, sections };
+}
+
+const IDLE_LIMIT_MIB = 60;
+
+/** npm start's idle RSS, the higher of after start and after a push, against an absolute limit. */
+function idleGoal(nimbus: { idleAfterStartBytes: Summary; idleAfterPushBytes: Summary } | undefined): Goal {
+  const name = 'npm start idle RSS (the higher of after start and after a push and pull)';
+  const target = `≤ ${IDLE_LIMIT_MIB} MiB`;
+  const bytes = nimbus ? Math.max(nimbus.idleAfterStartBytes.median, nimbus.idleAfterPushBytes.median) : Number.NaN;
+  if (!Number.isFinite(bytes)) return { name, target, measured: 'n/a', verdict: 'not measured', sections: ['memory'] };
+  const mib = bytes / 1024 / 1024;
+  return { name, target, measured: `${mib.toFixed(1)} MiB`, verdict: mib <= IDLE_LIMIT_MIB ? 'met' : 'missed', value: mib, sections: ['memory'] };
 }

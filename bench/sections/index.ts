@@ -9,6 +9,8 @@ import { commit } from './commit';
 import { cost } from './cost';
 import { lanes } from './lanes';
 import { pushSkopeo } from './push-skopeo';
+import { raw } from './raw';
+import { memory } from './memory';
 
 /** Every section, in the order `npm run bench` runs them. */
-export const SECTIONS: readonly Section[] = [pushSkopeo, pushDocker, floor, commit, listing, lambdaChunk, lanes, coldStart, gc, cost];
+export const SECTIONS: readonly Section[] = [pushSkopeo, pushDocker, raw, memory, floor, commit, listing, lambdaChunk, lanes, coldStart, gc, cost];

@@ -8,7 +8,7 @@ import { createLocalRegistry } from './local-registry';
 import { originOf } from '../adapters/node/public-url';
 import { helpText, readSettings, SettingsError } from './settings';
 import { startGcLoop } from './gc-loop';
-import { RegistryMetrics, startMetricsServer, withOps } from './ops';
+import { withOps } from './ops';
 import { readTlsFiles, reloadTlsOnSighup } from './tls';
 import { healthcheck } from './healthcheck';
 
@@ -30,7 +30,9 @@ async function main(): Promise<void> {
   const publicUrl = () => settings.publicUrl ?? originOf(settings.host, bound.port ?? settings.port, scheme);
   const tls = settings.tls && await readTlsFiles(settings.tls);
   const local = await createLocalRegistry(settings, logger, undefined, publicUrl);
-  const metrics = settings.metrics === 'off' ? undefined : new RegistryMetrics(local.uploadCount);
+  // prom-client is loaded only when metrics are on.
+  const metricsModule = settings.metrics === 'off' ? undefined : await import('./metrics');
+  const metrics = metricsModule && new metricsModule.RegistryMetrics(local.uploadCount);
   // Before the first request: what the outbox owes is queued ahead of anything committed from now on.
   const stopWebhooks = await local.webhooks.start();
   const server = await startHttpServer({
@@ -51,7 +53,8 @@ async function main(): Promise<void> {
     passes: local.registry.services.gc!, intervalSeconds: settings.gcIntervalSeconds, minAgeSeconds: settings.gcMinAgeSeconds, logger,
   });
   if (settings.tls) reloadTlsOnSighup(server, settings.tls, logger);
-  const metricsServer = metrics && typeof settings.metrics === 'number' ? await startMetricsServer(metrics, settings.host, settings.metrics) : undefined;
+  const metricsServer = metricsModule && metrics && typeof settings.metrics === 'number'
+    ? await metricsModule.startMetricsServer(metrics, settings.host, settings.metrics) : undefined;
   // Expired uploads, and temporary files a crash left in tmp/.
   const sweep = () => Promise.all([local.sweepExpiredUploads(), removeTmpLeftovers(settings.dataDir)])
     .then(([count, leftovers]) => (count || leftovers) && logger.log('info', 'swept expired uploads', { count, tmpLeftovers: leftovers }))

@@ -94,8 +94,8 @@ describe('stopping the local server', () => {
       npm.on('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
     });
     const pid = Number((await readFile(`/proc/${npm.pid}/task/${npm.pid}/children`, 'utf8')).trim());
-    // The start script execs node: npm's child is the server itself, with no shell between.
-    expect(await readFile(`/proc/${pid}/cmdline`, 'utf8')).toContain('functions/local/main.ts');
+    // The start script builds the bundle, then execs node: npm's child is the server itself, with no shell between.
+    expect(await readFile(`/proc/${pid}/cmdline`, 'utf8')).toContain('dist/nimbus-server.mjs');
     expect((await fetch(`${url}/v2/`)).status).toBe(200);
 
     npm.kill('SIGTERM');
