@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The server bundle `npm start` runs, built once; tests start the local server from it.
+    globalSetup: ['test/support/build-server.ts'],
     // Many tests spawn servers and CLI processes; with several files at once on 2 cores a
     // healthy test can pass 30 s, so 60 s separates slow from hung.
     testTimeout: 60_000,

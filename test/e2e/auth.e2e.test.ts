@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LogBuffer, ServerProcess } from '../../harness/server-process';
+import { serverEntry } from '../support/server-entry';
 import { defineAuthE2E, runNimbus } from './auth-e2e';
 import { readLogLine } from '../../functions/adapters/node/logger';
 
@@ -14,7 +15,7 @@ defineAuthE2E({
   async start() {
     const dataDir = await mkdtemp(join(tmpdir(), 'nimbus-auth-e2e-data-'));
     const log = new LogBuffer();
-    const server = new ServerProcess('nimbus (NIMBUS_AUTH=on npm start)', process.execPath, ['--import', 'tsx', 'functions/local/main.ts'], {
+    const server = new ServerProcess('nimbus (NIMBUS_AUTH=on npm start)', process.execPath, serverEntry(), {
       cwd: ROOT, log,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOST: '127.0.0.1', PORT: '0', NIMBUS_DATA_DIR: dataDir, NIMBUS_FSYNC: 'off', NIMBUS_AUTH: 'on' },
     });

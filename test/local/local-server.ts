@@ -2,9 +2,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { loggedUrl } from '../../functions/adapters/node/logger';
+import { serverEntry } from '../support/server-entry';
 
 export const ROOT = join(import.meta.dirname, '../..');
-export const ENTRY = ['--import', 'tsx', join(ROOT, 'functions/local/main.ts')];
 
 export interface Started {
   child: ChildProcess;
@@ -14,7 +14,7 @@ export interface Started {
 
 /** Starts the `npm start` entry and waits for its "listening" log line. */
 export function start(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, ENTRY, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, serverEntry(), { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 20_000);

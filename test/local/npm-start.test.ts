@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS } from '../../functions/local/settings';
-import { ENTRY, exitCode, ROOT, start } from './local-server';
+import { exitCode, ROOT, start } from './local-server';
+import { serverEntry } from '../support/server-entry';
 
 describe('npm start', () => {
   let dir: string;
@@ -14,7 +15,7 @@ describe('npm start', () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it('lists every setting in --help', async () => {
-    const child = spawn(process.execPath, [...ENTRY, '--help'], { cwd: ROOT });
+    const child = spawn(process.execPath, [...serverEntry(), '--help'], { cwd: ROOT });
     let text = '';
     child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
     expect(await exitCode(child)).toBe(0);

@@ -4,7 +4,8 @@ import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENTRY, exitCode, ROOT, start } from './local-server';
+import { exitCode, ROOT, start } from './local-server';
+import { serverEntry } from '../support/server-entry';
 
 /** GET over https trusting `ca`: status and headers. */
 function httpsGet(url: string, ca: Buffer): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
@@ -39,9 +40,9 @@ describe('npm start TLS settings', () => {
       expect(challenge.headers['www-authenticate']).toContain(`realm="${server.url}/token"`);
       // --healthcheck (the image's HEALTHCHECK) with the same settings finds the server over https.
       const env = { ...process.env, PORT: new URL(server.url).port, NIMBUS_TLS_CERT: join(tls, 'server.crt'), NIMBUS_TLS_KEY: join(tls, 'server.key') };
-      expect(await exitCode(spawn(process.execPath, [...ENTRY, '--healthcheck'], { cwd: ROOT, env, stdio: 'ignore' }))).toBe(0);
+      expect(await exitCode(spawn(process.execPath, [...serverEntry(), '--healthcheck'], { cwd: ROOT, env, stdio: 'ignore' }))).toBe(0);
       const plain = { ...process.env, PORT: new URL(server.url).port };
-      expect(await exitCode(spawn(process.execPath, [...ENTRY, '--healthcheck'], { cwd: ROOT, env: plain, stdio: 'ignore' }))).toBe(1);
+      expect(await exitCode(spawn(process.execPath, [...serverEntry(), '--healthcheck'], { cwd: ROOT, env: plain, stdio: 'ignore' }))).toBe(1);
     } finally {
       server.child.kill('SIGTERM');
       await exitCode(server.child);

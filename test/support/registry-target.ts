@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LogBuffer, ServerProcess } from '../../harness/server-process';
+import { serverEntry } from './server-entry';
 import { loggedUrl } from '../../functions/adapters/node/logger';
 import { FsIdentityStore } from '../../functions/adapters/fs/identity-store';
 import { addAdminUser } from '../../harness/dynamo-admin';
@@ -66,7 +67,7 @@ export interface LocalNimbusOptions {
 }
 
 /**
- * Nimbus on local disk, started the way `npm start` starts it (functions/local/main.ts),
+ * Nimbus on local disk, started the way `npm start` starts it (its bundle: server-entry.ts),
  * on an ephemeral port with a private data directory.
  */
 export function localNimbusTarget(options: LocalNimbusOptions = {}): RegistryTarget {
@@ -77,7 +78,7 @@ export function localNimbusTarget(options: LocalNimbusOptions = {}): RegistryTar
       const credentials = options.auth ? await addAdminUser(new FsIdentityStore(dataDir), 'e2e') : undefined;
       const log = new LogBuffer();
       const launch = async (port: number) => {
-        const server = new ServerProcess('nimbus (npm start)', process.execPath, ['--import', 'tsx', 'functions/local/main.ts'], {
+        const server = new ServerProcess('nimbus (npm start)', process.execPath, serverEntry(), {
           cwd: REPO_ROOT,
           log,
           env: {
