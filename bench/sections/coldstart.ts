@@ -22,6 +22,8 @@ interface BundleStats {
   /** Largest contributors to what a cold start loads, by package. */
   topPackages: { name: string; bytes: number }[];
   initMs: Summary;
+  /** CPU time of the same phase (user + system, all threads): steadier than wall time on a busy machine. */
+  initCpuMs: Summary;
   firstInvokeMs: Summary | undefined;
   rssAfterInitBytes: Summary;
   peakRssBytes: Summary;
@@ -72,6 +74,7 @@ function packageSizes(metafile: Metafile, entryOutput: string) {
 
 interface ProbeResult {
   initMs: number;
+  initCpuMs: number;
   firstInvokeMs: number | null;
   rssAfterInit: number;
   peakRssBytes: number;
@@ -115,6 +118,7 @@ export const coldStart: Section = {
           kind,
           ...sizes,
           initMs: summarize(samples.map((s) => s.initMs)),
+          initCpuMs: summarize(samples.map((s) => s.initCpuMs)),
           firstInvokeMs: invokes.length ? summarize(invokes) : undefined,
           rssAfterInitBytes: summarize(samples.map((s) => s.rssAfterInit)),
           peakRssBytes: summarize(samples.map((s) => s.peakRssBytes)),
@@ -125,10 +129,10 @@ export const coldStart: Section = {
     }
     const tables: Table[] = [{
       title: 'Lambda bundles (esbuild, as the stack bundles them); init and first invocation, median (min–max)',
-      columns: ['entry', 'loaded at cold start', 'entry file', 'all chunks', 'source maps', 'module init', 'first invocation (GET /v2/)', 'RSS after init', 'largest parts loaded at cold start'],
+      columns: ['entry', 'loaded at cold start', 'entry file', 'all chunks', 'source maps', 'module init', 'module init CPU', 'first invocation (GET /v2/)', 'RSS after init', 'largest parts loaded at cold start'],
       rows: data.bundles.map((bundle) => [
         bundle.entry, formatBytes(bundle.bytes), formatBytes(bundle.entryBytes), `${formatBytes(bundle.totalBytes)} in ${bundle.chunks + 1} files`,
-        formatBytes(bundle.sourceMapBytes), formatSummary(bundle.initMs),
+        formatBytes(bundle.sourceMapBytes), formatSummary(bundle.initMs), formatSummary(bundle.initCpuMs),
         bundle.firstInvokeMs ? formatSummary(bundle.firstInvokeMs) : 'n/a (not an HTTP entry)',
         formatSummary(bundle.rssAfterInitBytes, formatBytes), bundle.topPackages.slice(0, 4).map((p) => `${p.name} ${formatBytes(p.bytes)}`).join(', '),
       ]),
