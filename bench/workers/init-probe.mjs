@@ -7,9 +7,12 @@ import { writeFileSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 const [bundle, resultFile, kind] = process.argv.slice(2);
+const cpuBefore = process.cpuUsage();
 const started = performance.now();
 const { handler } = await import(pathToFileURL(bundle).href);
 const initMs = performance.now() - started;
+const initCpu = process.cpuUsage(cpuBefore);
+const initCpuMs = (initCpu.user + initCpu.system) / 1000;
 const rssAfterInit = process.memoryUsage().rss;
 const event = {
   version: '2.0', routeKey: '$default', rawPath: '/v2/', rawQueryString: '',
@@ -30,5 +33,5 @@ if (kind === 'http') {
   firstInvokeMs = performance.now() - invoked;
 }
 const peak = Number(/^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]) * 1024;
-writeFileSync(resultFile, JSON.stringify({ initMs, firstInvokeMs, status, rssAfterInit, peakRssBytes: peak }));
+writeFileSync(resultFile, JSON.stringify({ initMs, initCpuMs, firstInvokeMs, status, rssAfterInit, peakRssBytes: peak }));
 process.exit(0);

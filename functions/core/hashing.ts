@@ -1,4 +1,3 @@
-import { createSHA256, createSHA512 } from 'hash-wasm';
 import type { IHasher } from 'hash-wasm';
 import type { Hashing, ResumableHasher } from './ports';
 import { fromBase64Url, toBase64Url } from './base64url';
@@ -23,6 +22,8 @@ class WasmHasher implements ResumableHasher {
 }
 
 async function create(algorithm: 'sha256' | 'sha512'): Promise<IHasher> {
+  // Loaded by the first upload, not at start: most requests hash nothing.
+  const { createSHA256, createSHA512 } = await import('./sha2-wasm');
   const hasher = algorithm === 'sha256' ? await createSHA256() : await createSHA512();
   hasher.init();
   return hasher;

@@ -7,13 +7,7 @@ import { deleteManifest, getManifest, putManifest } from './handlers/manifests';
 import { listCatalog, listTags } from './handlers/listing';
 import { listReferrers } from './handlers/referrers';
 import { cancelUpload, completeUpload, patchUpload, startUpload, uploadStatus } from './handlers/uploads';
-import { runGcPass } from './handlers/gc';
-import { browseManifest, browseTags, repositoryStorage, searchRepositories } from './handlers/browse';
 import { serveUi } from './handlers/ui';
-import { addCacheRule, listCacheRules, removeCacheRule } from './handlers/cache';
-import { fillCachedBlob } from './handlers/cache-fill';
-import { getImmutability, getRetention, putImmutability, putRetention, runRetentionNow } from './handlers/policies';
-import { addWebhook, listDeliveries, listWebhooks, pingWebhook, removeWebhook } from './handlers/webhooks';
 import { cancelDirectUpload, completeDirectUpload, directPartUrls, directUploadStatus, startDirectUpload } from './handlers/direct';
 
 type Handler = (ctx: RequestContext) => Promise<Response>;
@@ -31,6 +25,22 @@ export interface Route {
   /** Handlers per method; HEAD is listed explicitly where supported. */
   readonly methods: Readonly<Record<string, { handler: Handler; access: RouteAccess }>>;
 }
+
+/**
+ * A handler whose module loads with the first request it serves: administration and browse
+ * routes, which the push and pull path never takes, stay out of a Lambda cold start
+ * (each becomes a chunk of its own in the bundle).
+ */
+function lazy<Name extends string>(load: () => Promise<Record<Name, Handler>>, name: Name): Handler {
+  return async (ctx) => (await load())[name](ctx);
+}
+
+const browseHandlers = () => import('./handlers/browse');
+const gcHandlers = () => import('./handlers/gc');
+const cacheHandlers = () => import('./handlers/cache');
+const cacheFillHandlers = () => import('./handlers/cache-fill');
+const policyHandlers = () => import('./handlers/policies');
+const webhookHandlers = () => import('./handlers/webhooks');
 
 /** Registry administration: a `**` grant of pull, push and delete (access.ts). */
 const admin = (): AccessRequest => ({ actions: [], admin: true });
@@ -68,77 +78,77 @@ export const ROUTES: readonly Route[] = [
   {
     name: 'browse-repositories',
     pattern: /^\/v2\/_nimbus\/repositories$/,
-    methods: { GET: { handler: searchRepositories, access: registryWide(['pull']) } },
+    methods: { GET: { handler: lazy(browseHandlers, 'searchRepositories'), access: registryWide(['pull']) } },
   },
   {
     name: 'browse-tags',
     pattern: /^\/v2\/(?<name>.+)\/_nimbus\/tags$/,
-    methods: { GET: { handler: browseTags, access: onRepository(['pull']) } },
+    methods: { GET: { handler: lazy(browseHandlers, 'browseTags'), access: onRepository(['pull']) } },
   },
   {
     name: 'browse-summary',
     pattern: /^\/v2\/(?<name>.+)\/_nimbus\/summary\/(?<digest>[^/]+)$/,
-    methods: { GET: { handler: browseManifest, access: onRepository(['pull']) } },
+    methods: { GET: { handler: lazy(browseHandlers, 'browseManifest'), access: onRepository(['pull']) } },
   },
   {
     name: 'browse-storage',
     pattern: /^\/v2\/(?<name>.+)\/_nimbus\/storage$/,
-    methods: { GET: { handler: repositoryStorage, access: onRepository(['pull']) } },
+    methods: { GET: { handler: lazy(browseHandlers, 'repositoryStorage'), access: onRepository(['pull']) } },
   },
   // Nimbus administration ("_" cannot start a name component, so no repository collides).
   {
     name: 'gc',
     pattern: /^\/v2\/_nimbus\/gc\/?$/,
-    methods: { POST: { handler: runGcPass, access: admin } },
+    methods: { POST: { handler: lazy(gcHandlers, 'runGcPass'), access: admin } },
   },
   {
     name: 'retention',
     pattern: /^\/v2\/_nimbus\/retention$/,
-    methods: { GET: { handler: getRetention, access: admin }, PUT: { handler: putRetention, access: admin } },
+    methods: { GET: { handler: lazy(policyHandlers, 'getRetention'), access: admin }, PUT: { handler: lazy(policyHandlers, 'putRetention'), access: admin } },
   },
   {
     name: 'retention-run',
     pattern: /^\/v2\/_nimbus\/retention\/run$/,
-    methods: { POST: { handler: runRetentionNow, access: admin } },
+    methods: { POST: { handler: lazy(policyHandlers, 'runRetentionNow'), access: admin } },
   },
   {
     name: 'immutability',
     pattern: /^\/v2\/_nimbus\/immutability$/,
-    methods: { GET: { handler: getImmutability, access: admin }, PUT: { handler: putImmutability, access: admin } },
+    methods: { GET: { handler: lazy(policyHandlers, 'getImmutability'), access: admin }, PUT: { handler: lazy(policyHandlers, 'putImmutability'), access: admin } },
   },
   {
     name: 'webhooks',
     pattern: /^\/v2\/_nimbus\/webhooks$/,
-    methods: { GET: { handler: listWebhooks, access: admin }, POST: { handler: addWebhook, access: admin } },
+    methods: { GET: { handler: lazy(webhookHandlers, 'listWebhooks'), access: admin }, POST: { handler: lazy(webhookHandlers, 'addWebhook'), access: admin } },
   },
   {
     name: 'webhook-deliveries',
     pattern: /^\/v2\/_nimbus\/webhooks\/deliveries$/,
-    methods: { GET: { handler: listDeliveries, access: admin } },
+    methods: { GET: { handler: lazy(webhookHandlers, 'listDeliveries'), access: admin } },
   },
   // Webhook ids are wh-<12 hex>: the pattern admits nothing else, so no id reaches a store key or a file path.
   {
     name: 'webhook',
     pattern: /^\/v2\/_nimbus\/webhooks\/(?<webhook>wh-[0-9a-f]{12})$/,
-    methods: { DELETE: { handler: removeWebhook, access: admin } },
+    methods: { DELETE: { handler: lazy(webhookHandlers, 'removeWebhook'), access: admin } },
   },
   {
     name: 'webhook-ping',
     pattern: /^\/v2\/_nimbus\/webhooks\/(?<webhook>wh-[0-9a-f]{12})\/ping$/,
-    methods: { POST: { handler: pingWebhook, access: admin } },
+    methods: { POST: { handler: lazy(webhookHandlers, 'pingWebhook'), access: admin } },
   },
   {
     name: 'cache',
     pattern: /^\/v2\/_nimbus\/cache$/,
     methods: {
-      GET: { handler: listCacheRules, access: admin }, POST: { handler: addCacheRule, access: admin }, DELETE: { handler: removeCacheRule, access: admin },
+      GET: { handler: lazy(cacheHandlers, 'listCacheRules'), access: admin }, POST: { handler: lazy(cacheHandlers, 'addCacheRule'), access: admin }, DELETE: { handler: lazy(cacheHandlers, 'removeCacheRule'), access: admin },
     },
   },
   // Pull-through cache fills on the fill host; the signed capability in the query authorises them.
   {
     name: 'cache-fill',
     pattern: /^\/v2\/(?<name>.+)\/_nimbus\/fill\/(?<digest>[^/]+)$/,
-    methods: { GET: { handler: fillCachedBlob, access: 'capability' } },
+    methods: { GET: { handler: lazy(cacheFillHandlers, 'fillCachedBlob'), access: 'capability' } },
   },
   {
     name: 'tags',

@@ -6,11 +6,10 @@
  * Gateway (HTTP API, payload 2.0).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createApiGatewayHandler, errorResult, MAX_LAMBDA_BODY_BYTES, type ApiGatewayHandler } from '../adapters/apigw/index';
-import { createAwsStores } from '../adapters/aws/index';
+import { createLazyAwsStores } from '../adapters/aws/lazy-stores';
 import { createAwsTokenAuthorizer } from './aws-auth';
 import { CLIENT_ADDRESS_HEADER } from '../core/http/headers';
 import { createRegistry, RegistryError } from '../core/index';
@@ -26,12 +25,12 @@ const settings = readLambdaSettings(process.env);
 const powertools = new Logger({ serviceName: 'nimbus-registry' });
 const logger = powertoolsLogger(powertools);
 // fauxqs (dev:aws) refuses request bodies over 11 MiB; S3 takes parts of up to 5 GiB.
-const stores = createAwsStores({ bucket: settings.bucket, table: settings.table, emulator: settings.emulator, ...(settings.emulator ? { partSize: 8 * 1024 * 1024 } : {}) });
+const stores = createLazyAwsStores({ bucket: settings.bucket, table: settings.table, emulator: settings.emulator, ...(settings.emulator ? { partSize: 8 * 1024 * 1024 } : {}) });
 const eventSettings = readEventSettings(process.env);
 const uploadGate = uploadEndpointGate(settings.uploadEndpoint, logger);
 const emulatorCredentials = settings.emulator ? { credentials: { accessKeyId: 'emulator', secretAccessKey: 'emulator' } } : {};
 const secrets = new SecretsManagerClient(emulatorCredentials);
-const tasks = settings.verifierFunction ? lambdaTaskQueue(new LambdaClient(emulatorCredentials), settings.verifierFunction) : undefined;
+const tasks = settings.verifierFunction ? lambdaTaskQueue(settings.verifierFunction, emulatorCredentials) : undefined;
 
 /** The handler for one invocation: an upload POST's wait for the endpoint ends before the invocation must answer. */
 type Serve = (timing: InvocationTiming) => ApiGatewayHandler;

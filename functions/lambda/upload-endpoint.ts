@@ -1,7 +1,7 @@
 import type { Logger } from '../core/index';
 import { matchRoute } from '../core/routes';
 import { requestPath } from '../core/http/request-target';
-import { ecsServiceScaler, type ServiceScaler } from '../adapters/aws/ecs-service';
+import type { EcsServiceOptions, ServiceScaler } from '../adapters/aws/ecs-service';
 import { API_GATEWAY_TIMEOUT_MS } from '../adapters/apigw/limits';
 import type { LambdaSettings } from './settings';
 
@@ -145,6 +145,17 @@ export const LAMBDA_UPLOAD_LEASE_SECONDS = 15;
 export function uploadEndpointGate(endpoint: LambdaSettings['uploadEndpoint'], logger: Logger): UploadEndpointGate | undefined {
   if (!endpoint) return undefined;
   const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-  const scaler = endpoint.ecs ? ecsServiceScaler({ region, ...endpoint.ecs }) : undefined;
+  const scaler = endpoint.ecs ? lazyEcsScaler({ region, ...endpoint.ecs }) : undefined;
   return new UploadEndpointGate({ origin: endpoint.origin, logger, ...(scaler ? { scaler } : {}) });
+}
+
+/** The ECS client loads with the first wake, not during the cold start: most requests never wake the endpoint. */
+function lazyEcsScaler(options: EcsServiceOptions): ServiceScaler {
+  let scaler: Promise<ServiceScaler> | undefined;
+  return {
+    async setDesiredCount(count) {
+      scaler ??= import('../adapters/aws/ecs-service').then((module) => module.ecsServiceScaler(options));
+      await (await scaler).setDesiredCount(count);
+    },
+  };
 }

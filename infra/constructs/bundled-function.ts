@@ -1,13 +1,12 @@
-import { fileURLToPath } from 'node:url';
 import type { Duration } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { repoRoot } from './bundle-entry';
+import { bundleLambda, LAMBDA_ENTRY_FILE } from './lambda-bundle';
 import { acknowledge } from './nag';
-
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface BundledFunctionProps {
   /** Entry file, relative to the repository root. */
@@ -23,14 +22,26 @@ export interface BundledFunctionProps {
 
 /**
  * A function of this repository as every Nimbus Lambda is built: bundled by the local
- * esbuild (no Docker) into one ESM file with a source map, on nodejs22.x arm64.
+ * esbuild (no Docker) into an ESM entry plus the chunks it loads lazily, with source maps
+ * (lambda-bundle.ts), on nodejs22.x arm64. The asset is hashed from the bundle, as
+ * NodejsFunction hashes its own, so an unchanged bundle is not uploaded again.
  */
-export function bundledFunction(scope: Construct, id: string, props: BundledFunctionProps): NodejsFunction {
-  const fn = new NodejsFunction(scope, id, {
-    entry: `${repoRoot}${props.entry}`,
-    handler: 'handler',
-    projectRoot: repoRoot,
-    depsLockFilePath: `${repoRoot}package-lock.json`,
+export function bundledFunction(scope: Construct, id: string, props: BundledFunctionProps): lambda.Function {
+  const fn = new lambda.Function(scope, id, {
+    code: lambda.Code.fromAsset(repoRoot, {
+      assetHashType: AssetHashType.OUTPUT,
+      bundling: {
+        // Never pulled: local bundling always succeeds or throws.
+        image: DockerImage.fromRegistry('nimbus-bundles-locally'),
+        local: {
+          tryBundle(outputDir) {
+            bundleLambda(props.entry, outputDir);
+            return true;
+          },
+        },
+      },
+    }),
+    handler: `${LAMBDA_ENTRY_FILE.replace(/\.mjs$/, '')}.handler`,
     runtime: lambda.Runtime.NODEJS_22_X,
     architecture: lambda.Architecture.ARM_64,
     memorySize: props.memorySize,
@@ -40,21 +51,8 @@ export function bundledFunction(scope: Construct, id: string, props: BundledFunc
     ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
     environment: {
       ...props.environment,
-      // Stack traces point into the TypeScript sources through the bundled source map.
+      // Stack traces point into the TypeScript sources through the bundled source maps.
       NODE_OPTIONS: '--enable-source-maps',
-    },
-    bundling: {
-      format: OutputFormat.ESM,
-      target: 'node22',
-      minify: true,
-      sourceMap: true,
-      sourcesContent: false,
-      mainFields: ['module', 'main'],
-      // Bundle the AWS SDK this repository pins instead of whichever the runtime carries.
-      externalModules: [],
-      // ESM bundles have no `require`; some CommonJS dependencies still call it.
-      banner: 'import{createRequire as __nimbusCreateRequire}from"node:module";const require=__nimbusCreateRequire(import.meta.url);',
-      forceDockerBundling: false,
     },
   });
   acknowledge(fn, 'AwsSolutions-L1',

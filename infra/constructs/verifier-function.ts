@@ -4,7 +4,6 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -39,7 +38,7 @@ export interface VerifierFunctionProps {
  * attempt lands in an encrypted dead-letter queue, and an alarm goes off.
  */
 export class VerifierFunction extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: lambda.Function;
   /** Verification tasks that failed every attempt (the invocation event and its error), kept 14 days. */
   readonly deadLetterQueue: sqs.Queue;
   /** In alarm while the dead-letter queue holds a task. */

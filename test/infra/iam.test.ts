@@ -40,7 +40,8 @@ export const ACTIONS_OF: Record<string, string[]> = {
 export function commandsSentBy(dir: string, files: (name: string) => boolean = (name) => !/^(gc|events)[-.]|^eventbridge-sink\.ts$/.test(name)): Set<string> {
   const found = new Set<string>();
   for (const file of readdirSync(dir).filter((name) => name.endsWith('.ts') && files(name))) {
-    for (const match of readFileSync(join(dir, file), 'utf8').matchAll(/new (\w+)Command\(/g)) found.add(match[1]!);
+    // `new sdk.XCommand(`: adapters that load the S3 SDK on first use (s3-access.ts) build commands from the module they loaded.
+    for (const match of readFileSync(join(dir, file), 'utf8').matchAll(/new (?:\w+\.)?(\w+)Command\(/g)) found.add(match[1]!);
   }
   return found;
 }

@@ -1,5 +1,4 @@
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { S3Client } from '@aws-sdk/client-s3';
 import type {
   BlobRecord, DeleteManifestOptions, Descriptor, FoundReferences, ManifestRecord, ManifestReferences, MetadataStore, Page, PageRequest,
   PutManifestOptions, UploadSession,
@@ -11,6 +10,7 @@ import { guarded } from './aws-errors';
 import { itemKeys } from './data-layout';
 import { pageOfSortKeys, queryAll } from './dynamo-helpers';
 import { ManifestBodies } from './manifest-bodies';
+import type { S3Source } from './s3-access';
 import { ManifestIndex, type ReferenceTuning } from './manifest-index';
 import { SORT_KEY } from './table-schema';
 import { UploadSessionTable } from './upload-sessions';
@@ -41,7 +41,7 @@ export class DynamoMetadataStore implements MetadataStore, PolicyInventory {
   private readonly knownRepositories = new Set<string>();
   private readonly inventory: DynamoPolicyInventory;
 
-  constructor(private readonly doc: DynamoDBDocumentClient, s3: S3Client, options: DynamoMetadataStoreOptions) {
+  constructor(private readonly doc: DynamoDBDocumentClient, s3: S3Source, options: DynamoMetadataStoreOptions) {
     this.table = options.table;
     this.manifests = new ManifestIndex(doc, options.table, new ManifestBodies(s3, options.bucket), options.references, options.now);
     this.uploads = new UploadSessionTable(doc, options.table);

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { chunked, StoreConflictError } from '../../core/index';
 import type { BlobVerdict } from '../../core/gc/ports';
@@ -8,6 +7,7 @@ import { itemKeys, objectKeys } from './data-layout';
 import { queryAll } from './dynamo-helpers';
 import { GC_TOKEN, LINKED_AT, RELEASED_AT, TOUCHED_AT } from './gc-reviews';
 import { REFS, ReferenceRecords } from './reference-records';
+import type { S3Access } from './s3-access';
 import { batchGet, itemId } from './batch-get';
 import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from './table-schema';
 import { transactConditions, type TransactItem } from './transactions';
@@ -59,7 +59,7 @@ export class BlobCollector {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
-    private readonly s3: S3Client,
+    private readonly s3: S3Access,
     private readonly bucket: string,
     private readonly now: () => number = Date.now,
   ) {
@@ -97,7 +97,7 @@ export class BlobCollector {
       await this.unmark(digest, token);
       return this.afterLostRace(digest, cutoff);
     }
-    await guarded('S3 DeleteObject (collected blob)', () => this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: record.location as string })));
+    await guarded('S3 DeleteObject (collected blob)', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: record.location as string }))));
     return verdict;
   }
 

@@ -1,10 +1,10 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { BlobVerdict, GcReview, GcStore, Paged } from '../../core/gc/ports';
 import { guarded } from './aws-errors';
 import { BlobCollector } from './gc-collector';
 import { dueReviews, settleReview } from './gc-reviews';
 import { GcSweeps } from './gc-sweeps';
+import { s3Access, type S3Source } from './s3-access';
 import { PARTITION_KEY, SORT_KEY } from './table-schema';
 
 export interface DynamoGcStoreOptions {
@@ -24,8 +24,9 @@ export class DynamoGcStore implements GcStore {
   private readonly collector: BlobCollector;
   private readonly sweeps: GcSweeps;
 
-  constructor(private readonly doc: DynamoDBDocumentClient, s3: S3Client, options: DynamoGcStoreOptions) {
+  constructor(private readonly doc: DynamoDBDocumentClient, source: S3Source, options: DynamoGcStoreOptions) {
     const now = options.now ?? Date.now;
+    const s3 = s3Access(source);
     this.table = options.table;
     this.collector = new BlobCollector(doc, options.table, s3, options.bucket, now);
     this.sweeps = new GcSweeps(doc, options.table, s3, options.bucket, now);

@@ -1,11 +1,9 @@
-import {
-  AbortMultipartUploadCommand, DeleteObjectsCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client,
-} from '@aws-sdk/client-s3';
 import { DeleteCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { chunked, StoreNotFoundError } from '../../core/index';
 import { guarded, isAwsError, toStoreError } from './aws-errors';
 import { batchGet, itemId } from './batch-get';
 import { itemKeys, objectKeys } from './data-layout';
+import type { S3Access } from './s3-access';
 import { COMPLETING_MS } from './gc-collector';
 import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from './table-schema';
 
@@ -21,7 +19,7 @@ export class GcSweeps {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
-    private readonly s3: S3Client,
+    private readonly s3: S3Access,
     private readonly bucket: string,
     private readonly now: () => number,
   ) {}
@@ -108,9 +106,9 @@ export class GcSweeps {
 
   private async abort(upload: { key: string; uploadId: string } | undefined): Promise<void> {
     if (!upload) return;
-    await guarded('S3 AbortMultipartUpload (abandoned)', () => this.s3.send(new AbortMultipartUploadCommand({
+    await guarded('S3 AbortMultipartUpload (abandoned)', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.AbortMultipartUploadCommand({
       Bucket: this.bucket, Key: upload.key, UploadId: upload.uploadId,
-    }))).catch((error: unknown) => {
+    })))).catch((error: unknown) => {
       if (!(error instanceof StoreNotFoundError)) throw error;
     });
   }
@@ -147,9 +145,9 @@ export class GcSweeps {
     let keyMarker: string | undefined;
     let idMarker: string | undefined;
     do {
-      const page = await guarded('S3 ListMultipartUploads', () => this.s3.send(new ListMultipartUploadsCommand({
+      const page = await guarded('S3 ListMultipartUploads', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.ListMultipartUploadsCommand({
         Bucket: this.bucket, Prefix: BUCKET_PREFIXES.blobs, ...(keyMarker ? { KeyMarker: keyMarker, UploadIdMarker: idMarker } : {}),
-      })));
+      }))));
       for (const upload of page.Uploads ?? []) {
         if (!upload.Key || !upload.UploadId || !objectKeys.isBlob(upload.Key)) continue;
         uploads.push({ key: upload.Key, uploadId: upload.UploadId, id: upload.Key.slice(BUCKET_PREFIXES.blobs.length), modified: upload.Initiated?.getTime() ?? 0, size: 0 });
@@ -165,9 +163,9 @@ export class GcSweeps {
     const listed: Listed[] = [];
     let token: string | undefined;
     do {
-      const page = await guarded(`S3 ListObjectsV2 (${prefix})`, () => this.s3.send(new ListObjectsV2Command({
+      const page = await guarded(`S3 ListObjectsV2 (${prefix})`, () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.ListObjectsV2Command({
         Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}),
-      })));
+      }))));
       for (const object of page.Contents ?? []) {
         if (!object.Key) continue;
         const id = object.Key.slice(prefix.length).split('/')[0]!;
@@ -181,9 +179,9 @@ export class GcSweeps {
 
   private async deleteObjects(keys: string[]): Promise<void> {
     for (const batch of chunked(keys, 1000)) {
-      await guarded('S3 DeleteObjects (gc)', () => this.s3.send(new DeleteObjectsCommand({
+      await guarded('S3 DeleteObjects (gc)', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.DeleteObjectsCommand({
         Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
-      })));
+      }))));
     }
   }
 }

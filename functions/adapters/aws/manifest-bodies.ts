@@ -1,7 +1,7 @@
-import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { RegistryError, StoreNotFoundError, type ManifestRecord } from '../../core/index';
 import { guarded } from './aws-errors';
 import { objectKeys } from './data-layout';
+import { s3Access, type S3Access, type S3Source } from './s3-access';
 
 /** DynamoDB items hold at most 400 KB; this leaves room for keys and the other attributes. */
 const INLINE_BODY_BUDGET = 350_000;
@@ -18,7 +18,11 @@ export type StoredBody = { body: Uint8Array; bodyKey?: undefined } | { body?: un
  * it, so deleting one generation's object never removes the body of a concurrent re-push.
  */
 export class ManifestBodies {
-  constructor(private readonly s3: S3Client, private readonly bucket: string) {}
+  private readonly s3: S3Access;
+
+  constructor(s3: S3Source, private readonly bucket: string) {
+    this.s3 = s3Access(s3);
+  }
 
   async store(repository: string, manifest: ManifestRecord, generation: string): Promise<StoredBody> {
     const metadataSize = approximateSize({ ...manifest, body: undefined });
@@ -29,9 +33,9 @@ export class ManifestBodies {
     }
     if (manifest.body.byteLength + metadataSize <= INLINE_BODY_BUDGET) return { body: manifest.body };
     const bodyKey = objectKeys.manifestBody(repository, manifest.digest, generation);
-    await guarded('S3 PutObject (manifest body)', () => this.s3.send(new PutObjectCommand({
+    await guarded('S3 PutObject (manifest body)', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.PutObjectCommand({
       Bucket: this.bucket, Key: bodyKey, Body: manifest.body, ContentLength: manifest.body.byteLength, ChecksumAlgorithm: 'CRC32',
-    })));
+    }))));
     return { bodyKey };
   }
 
@@ -39,7 +43,7 @@ export class ManifestBodies {
   async load(stored: StoredBody): Promise<Uint8Array | undefined> {
     if (stored.body) return stored.body;
     try {
-      const object = await guarded('S3 GetObject (manifest body)', () => this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: stored.bodyKey })));
+      const object = await guarded('S3 GetObject (manifest body)', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: stored.bodyKey }))));
       return object.Body ? await object.Body.transformToByteArray() : undefined;
     } catch (error) {
       if (error instanceof StoreNotFoundError) return undefined;
@@ -49,7 +53,7 @@ export class ManifestBodies {
 
   async remove(stored: StoredBody): Promise<void> {
     if (!stored.bodyKey) return;
-    await guarded('S3 DeleteObject (manifest body)', () => this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: stored.bodyKey })));
+    await guarded('S3 DeleteObject (manifest body)', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: stored.bodyKey }))));
   }
 }
 

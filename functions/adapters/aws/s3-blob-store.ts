@@ -1,13 +1,8 @@
-import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
-  DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, UploadPartCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { BlobReadResult, BlobStore, ByteRange, ByteSource, DirectPartUploads, PartPolicy, PartRecord, UploadRef } from '../../core/index';
 import { StoreNotFoundError } from '../../core/index';
 import { awsErrorName, guarded, isAwsError } from './aws-errors';
 import { objectKeys } from './data-layout';
+import { s3Access, type S3Access, type S3Source } from './s3-access';
 
 const MiB = 1024 * 1024;
 /** S3's floor for every part but the last. */
@@ -22,7 +17,7 @@ export interface S3BlobStoreOptions {
    */
   readonly partSize?: number;
   /** Client for presigned upload URLs (see AwsClients.s3Presigner). @default the main client */
-  readonly presigner?: S3Client;
+  readonly presigner?: S3Source;
 }
 
 /** What createUpload hands the core: the object key and S3's multipart UploadId. */
@@ -44,22 +39,25 @@ export class S3BlobStore implements BlobStore {
   readonly partPolicy: PartPolicy;
   readonly direct: DirectPartUploads;
   private readonly bucket: string;
+  /** The S3 SDK loads with the first call that needs it (s3-access.ts). */
+  private readonly s3: S3Access;
 
-  constructor(private readonly s3: S3Client, options: S3BlobStoreOptions) {
+  constructor(s3: S3Source, options: S3BlobStoreOptions) {
     const partSize = options.partSize ?? 16 * MiB;
     if (!Number.isInteger(partSize) || partSize < S3_MIN_PART_SIZE || partSize > 512 * MiB) {
       throw new RangeError(`partSize must be between 5 MiB and 512 MiB, not ${partSize}`);
     }
     this.bucket = options.bucket;
     this.partPolicy = { minPartSize: S3_MIN_PART_SIZE, partSize, maxParts: S3_MAX_PARTS };
-    this.direct = directUploads(s3, options.presigner ?? s3, this.bucket, partSize);
+    this.s3 = s3Access(s3);
+    this.direct = directUploads(this.s3, options.presigner ? s3Access(options.presigner) : this.s3, this.bucket, partSize);
   }
 
   async createUpload(id: string): Promise<string> {
     const key = objectKeys.blob(id);
-    const created = await guarded('S3 CreateMultipartUpload', () => this.s3.send(new CreateMultipartUploadCommand({
+    const created = await guarded('S3 CreateMultipartUpload', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.CreateMultipartUploadCommand({
       Bucket: this.bucket, Key: key, ContentType: 'application/octet-stream', CacheControl: IMMUTABLE, ChecksumAlgorithm: 'CRC32',
-    })));
+    }))));
     if (!created.UploadId) throw new Error('S3 CreateMultipartUpload returned no UploadId');
     return JSON.stringify({ key, uploadId: created.UploadId } satisfies UploadHandle);
   }
@@ -68,30 +66,30 @@ export class S3BlobStore implements BlobStore {
     if (!(body instanceof Uint8Array)) throw new Error('S3BlobStore takes buffered parts; the core buffers them when minPartSize > 0');
     if (part.number < 1 || part.number > S3_MAX_PARTS) throw new RangeError(`S3 part numbers run from 1 to ${S3_MAX_PARTS}, not ${part.number}`);
     const { key, uploadId } = parseHandle(upload);
-    const written = await guarded(`S3 UploadPart ${part.number}`, () => this.s3.send(new UploadPartCommand({
+    const written = await guarded(`S3 UploadPart ${part.number}`, () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.UploadPartCommand({
       Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: part.number,
       Body: body, ContentLength: body.byteLength, ChecksumAlgorithm: 'CRC32',
-    })));
+    }))));
     if (!written.ETag || !written.ChecksumCRC32) throw new Error(`S3 UploadPart ${part.number} returned no ETag or CRC32`);
     // Both are needed to complete the upload; part-codec.ts packs this form into 20 bytes.
     return { number: part.number, size: body.byteLength, etag: `${written.ETag} ${written.ChecksumCRC32}` };
   }
 
   async putStaged(upload: UploadRef, name: string, bytes: Uint8Array): Promise<void> {
-    await guarded('S3 PutObject (staged tail)', () => this.s3.send(new PutObjectCommand({
+    await guarded('S3 PutObject (staged tail)', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.PutObjectCommand({
       Bucket: this.bucket, Key: objectKeys.staged(upload.id, name), Body: bytes, ContentLength: bytes.byteLength, ChecksumAlgorithm: 'CRC32',
-    })));
+    }))));
   }
 
   async getStaged(upload: UploadRef, name: string): Promise<Uint8Array> {
     const key = objectKeys.staged(upload.id, name);
-    const object = await guarded('S3 GetObject (staged tail)', () => this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key })));
+    const object = await guarded('S3 GetObject (staged tail)', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: key }))));
     if (!object.Body) throw new StoreNotFoundError(`staged bytes ${name} of upload ${upload.id} are missing`);
     return object.Body.transformToByteArray();
   }
 
   async deleteStaged(upload: UploadRef, name: string): Promise<void> {
-    await guarded('S3 DeleteObject (staged tail)', () => this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: objectKeys.staged(upload.id, name) })));
+    await guarded('S3 DeleteObject (staged tail)', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: objectKeys.staged(upload.id, name) }))));
   }
 
   async completeUpload(upload: UploadRef, parts: PartRecord[], size: number, _digest: string): Promise<string> {
@@ -100,18 +98,18 @@ export class S3BlobStore implements BlobStore {
     if (total !== size) throw new Error(`parts of upload ${upload.id} hold ${total} bytes, not ${size}`);
     if (parts.length === 0) {
       // S3 cannot complete a multipart upload without parts: an empty blob is a plain object.
-      await guarded('S3 PutObject (empty blob)', () => this.s3.send(new PutObjectCommand({
+      await guarded('S3 PutObject (empty blob)', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.PutObjectCommand({
         Bucket: this.bucket, Key: key, Body: new Uint8Array(0), ContentLength: 0, ContentType: 'application/octet-stream', CacheControl: IMMUTABLE,
-      })));
+      }))));
       await this.abortUpload(upload);
       return key;
     }
     const sorted = [...parts].sort((a, b) => a.number - b.number);
     try {
-      await guarded('S3 CompleteMultipartUpload', () => this.s3.send(new CompleteMultipartUploadCommand({
+      await guarded('S3 CompleteMultipartUpload', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.CompleteMultipartUploadCommand({
         Bucket: this.bucket, Key: key, UploadId: uploadId,
         MultipartUpload: { Parts: sorted.map((part) => ({ PartNumber: part.number, ...splitEtag(part) })) },
-      })));
+      }))));
     } catch (error) {
       // A retry after a completion whose response was lost: the object is already there.
       if (error instanceof StoreNotFoundError && (await this.objectSize(key)) === size) return key;
@@ -127,7 +125,7 @@ export class S3BlobStore implements BlobStore {
   async abortUpload(upload: UploadRef): Promise<void> {
     const { key, uploadId } = parseHandle(upload);
     try {
-      await guarded('S3 AbortMultipartUpload', () => this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId })));
+      await guarded('S3 AbortMultipartUpload', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))));
     } catch (error) {
       if (!(error instanceof StoreNotFoundError)) throw error;
     }
@@ -139,27 +137,28 @@ export class S3BlobStore implements BlobStore {
   }
 
   async read(location: string, range?: ByteRange): Promise<BlobReadResult> {
-    const object = await guarded('S3 GetObject', () => this.s3.send(new GetObjectCommand({
+    const object = await guarded('S3 GetObject', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.GetObjectCommand({
       Bucket: this.bucket, Key: checkLocation(location), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
-    })));
+    }))));
     if (!object.Body) throw new StoreNotFoundError(`blob ${location} has no body`);
     return { body: object.Body.transformToWebStream() as ReadableStream<Uint8Array>, length: object.ContentLength ?? 0 };
   }
 
   async presign(location: string, options: { method: 'GET' | 'HEAD'; expiresInSeconds: number; digest: string }): Promise<string> {
     const target = { Bucket: this.bucket, Key: checkLocation(location) };
-    const command = options.method === 'GET' ? new GetObjectCommand(target) : new HeadObjectCommand(target);
+    const { s3, sdk } = await this.s3();
+    const command = options.method === 'GET' ? new sdk.GetObjectCommand(target) : new sdk.HeadObjectCommand(target);
     // Only the host is signed, so clients may add a Range header to the URL.
-    return getSignedUrl(this.s3, command, { expiresIn: options.expiresInSeconds });
+    return sdk.getSignedUrl(s3, command, { expiresIn: options.expiresInSeconds });
   }
 
   async delete(location: string): Promise<void> {
-    await guarded('S3 DeleteObject', () => this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: checkLocation(location) })));
+    await guarded('S3 DeleteObject', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: checkLocation(location) }))));
   }
 
   private async objectSize(key: string): Promise<number | undefined> {
     try {
-      const head = await guarded('S3 HeadObject', () => this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
+      const head = await guarded('S3 HeadObject', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: key }))));
       return head.ContentLength;
     } catch (error) {
       if (error instanceof StoreNotFoundError) return undefined;
@@ -172,14 +171,14 @@ export class S3BlobStore implements BlobStore {
     const prefix = objectKeys.stagingPrefix(uploadId);
     let token: string | undefined;
     do {
-      const page = await guarded('S3 ListObjectsV2 (staged tails)', () => this.s3.send(new ListObjectsV2Command({
+      const page = await guarded('S3 ListObjectsV2 (staged tails)', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.ListObjectsV2Command({
         Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}),
-      })));
+      }))));
       const keys = (page.Contents ?? []).flatMap((object) => (object.Key ? [{ Key: object.Key }] : []));
       if (keys.length > 0) {
-        await guarded('S3 DeleteObjects (staged tails)', () => this.s3.send(new DeleteObjectsCommand({
+        await guarded('S3 DeleteObjects (staged tails)', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.DeleteObjectsCommand({
           Bucket: this.bucket, Delete: { Objects: keys, Quiet: true },
-        })));
+        }))));
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -191,23 +190,24 @@ export class S3BlobStore implements BlobStore {
  * checksums (a client cannot know what to sign in advance); the registry verifies the
  * whole blob's SHA-256 before it becomes visible instead.
  */
-function directUploads(s3: S3Client, presigner: S3Client, bucket: string, preferredPartSize: number): DirectPartUploads {
+function directUploads(s3: S3Access, presigner: S3Access, bucket: string, preferredPartSize: number): DirectPartUploads {
   return {
     minPartSize: S3_MIN_PART_SIZE,
     maxParts: S3_MAX_PARTS,
     preferredPartSize,
     async createUpload(id) {
       const key = objectKeys.blob(id);
-      const created = await guarded('S3 CreateMultipartUpload (direct)', () => s3.send(new CreateMultipartUploadCommand({
+      const created = await guarded('S3 CreateMultipartUpload (direct)', () => s3().then(({ s3: client, sdk }) => client.send(new sdk.CreateMultipartUploadCommand({
         Bucket: bucket, Key: key, ContentType: 'application/octet-stream', CacheControl: IMMUTABLE,
-      })));
+      }))));
       if (!created.UploadId) throw new Error('S3 CreateMultipartUpload returned no UploadId');
       return JSON.stringify({ key, uploadId: created.UploadId } satisfies UploadHandle);
     },
     async presignPart(upload, partNumber, expiresInSeconds) {
       if (partNumber < 1 || partNumber > S3_MAX_PARTS) throw new RangeError(`S3 part numbers run from 1 to ${S3_MAX_PARTS}, not ${partNumber}`);
       const { key, uploadId } = parseHandle(upload);
-      return getSignedUrl(presigner, new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber }), { expiresIn: expiresInSeconds });
+      const { s3: client, sdk } = await presigner();
+      return sdk.getSignedUrl(client, new sdk.UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber }), { expiresIn: expiresInSeconds });
     },
   };
 }

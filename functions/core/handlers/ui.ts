@@ -1,6 +1,5 @@
 import type { RequestContext } from '../context';
 import { RegistryError } from '../errors';
-import { UI_ASSETS } from '../ui/assets.generated';
 
 /**
  * The browser may run only the UI's own script and style, talk only to this origin, and never
@@ -28,6 +27,8 @@ export async function serveUi(ctx: RequestContext): Promise<Response> {
   const name = ctx.params.asset;
   if (name === undefined) return new Response(null, { status: 308, headers: { Location: '/ui/', 'Content-Length': '0' } });
   const file = name === '' ? 'index.html' : name;
+  // Loaded on the first UI request: a registry function that only serves the API never parses the assets.
+  const { UI_ASSETS } = await import('../ui/assets.generated');
   // Own keys only: "__proto__" or "constructor" name no file.
   const asset = Object.hasOwn(UI_ASSETS, file) ? UI_ASSETS[file] : undefined;
   if (!asset) throw new RegistryError('UNSUPPORTED', `no such file in the browse UI: ${name.slice(0, 100)}`, { status: 404 });
