@@ -163,6 +163,8 @@ describe('pull-through cache lifecycle, pushes and recheck times (in process, on
     expect(error.message).toContain('push to a repository outside mirror/');
     const manifest = await request(registry, 'PUT', 'mirror/team/app/manifests/mine', { body: '{}', headers: { 'content-type': OCI_MANIFEST } });
     expect(manifest.status).toBe(403);
+    const direct = await request(registry, 'POST', 'mirror/team/app/_nimbus/direct-uploads', { body: JSON.stringify({ digest: sha256('x'), size: 1 }) });
+    expect(direct.status).toBe(403);
     expect((await request(registry, 'GET', 'mirror/team/app/manifests/1')).status).toBe(200);
     expect((await pushImage(registry, 'team/own', '1')).status).toBe(201);
     // The root mirror's repositories are people's too: pushes there are taken.
