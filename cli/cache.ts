@@ -12,6 +12,21 @@ interface AddOptions {
   passwordStdin?: boolean;
   root?: boolean;
   open?: boolean;
+  expireUnpulledDays?: string;
+}
+
+/** `--expire-unpulled-days N` as a whole number of days, or a CLI error saying what is wrong. */
+function daysOption(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,5}$/.test(text)) throw new CliError(`--expire-unpulled-days takes a whole number of days (0 keeps for ever), not "${text.slice(0, 50)}"`);
+  return Number(text);
+}
+
+function lifecycleText(rule: CacheRulesDocument['rules'][number]): string {
+  // The route gives every prefix rule its lifecycle, the default included.
+  const days = rule.expireUnpulledDays;
+  if (rule.prefix === '' || days === undefined) return '(own retention)';
+  return days === 0 ? 'keep for ever' : `unpulled ${days}d`;
 }
 
 /** `nimbus cache add|list|remove`: pull-through cache rules (functions/core/cache/). */
@@ -25,12 +40,14 @@ export function registerCacheCommands(program: Command): void {
     .option('--password-stdin', 'read the upstream password or token from stdin (never printed, logged or listed)')
     .option('--root', 'mirror at the root: every repository no other rule covers (a docker daemon\'s registry-mirrors)')
     .option('--open', 'let anyone who may pull the prefix trigger fills (default: only principals with push on it)')
+    .option('--expire-unpulled-days <n>', 'retention runs delete what nobody pulled for N days (default 30; 0 keeps for ever; not with --root)')
     .addHelpText('after', [
       '',
       'Examples:',
       '  npx nimbus cache add dockerhub https://registry-1.docker.io',
       '  echo "$TOKEN" | npx nimbus cache add ghcr https://ghcr.io --username me --password-stdin',
       '  npx nimbus cache add mirror http://mirror.internal:5000 --open',
+      '  npx nimbus cache add quay https://quay.io --expire-unpulled-days 0   # never expire what it cached',
       '  npx nimbus cache add --root https://registry-1.docker.io      # docker daemon: "registry-mirrors": ["https://nimbus.example.com"]',
     ].join('\n'))
     .action(async (first: string, second: string | undefined, options: AddOptions, command: Command) => {
@@ -39,8 +56,10 @@ export function registerCacheCommands(program: Command): void {
         throw new CliError(options.root ? 'with --root, give the upstream URL only: npx nimbus cache add --root https://registry-1.docker.io' : 'give a prefix and an upstream URL: npx nimbus cache add dockerhub https://registry-1.docker.io');
       }
       if ((options.username !== undefined) !== (options.passwordStdin === true)) throw new CliError('--username and --password-stdin go together');
+      const expireUnpulledDays = daysOption(options.expireUnpulledDays);
       const password = options.passwordStdin ? await readStdin('upstream password') : undefined;
-      const body = { prefix, upstream, ...(options.username ? { username: options.username, password } : {}), ...(options.open ? { openFills: true } : {}) };
+      const body = { prefix, upstream, ...(options.username ? { username: options.username, password } : {}), ...(options.open ? { openFills: true } : {}),
+        ...(expireUnpulledDays === undefined ? {} : { expireUnpulledDays }) };
       await withEndpoint(command, async (endpoint) => {
         await expectOk(await endpoint.request('POST', PATH, { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }), 'adding the cache rule');
         console.log(`${endpoint.where}: ${prefix === '' ? 'root mirror' : `cache rule ${prefix}/`} → ${upstream}${options.username ? ' (with credentials)' : ''}`);
@@ -56,8 +75,9 @@ export function registerCacheCommands(program: Command): void {
         const document = await expectOk<CacheRulesDocument>(await endpoint.request('GET', PATH), 'reading the cache rules');
         if (options.json) return console.log(JSON.stringify(document));
         if (document.rules.length === 0) return note('no cache rules: npx nimbus cache add PREFIX UPSTREAM_URL');
-        printTable(['PREFIX', 'UPSTREAM', 'CREDENTIALS', 'FILLS'], document.rules.map((rule) => [
+        printTable(['PREFIX', 'UPSTREAM', 'CREDENTIALS', 'FILLS', 'LIFECYCLE'], document.rules.map((rule) => [
           rule.prefix === '' ? '(root)' : rule.prefix, rule.upstream, rule.credentials ? 'yes' : 'no', rule.openFills ? 'anyone who may pull' : 'push on the prefix',
+          lifecycleText(rule),
         ]));
       });
     });

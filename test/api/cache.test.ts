@@ -54,7 +54,7 @@ describe('pull-through cache (npm start)', () => {
     const creds = nimbusUpstream.credentials!;
     const added = await Promise.all([
       runNimbus(['cache', 'add', 'mirror', viaNimbus.url, '--username', creds.username, '--password-stdin'], { env, input: `${creds.password}\n` }),
-      runNimbus(['cache', 'add', 'dist', viaDistribution.url, '--username', DIST_USER, '--password-stdin'], { env, input: `${DIST_PASSWORD}\n` }),
+      runNimbus(['cache', 'add', 'dist', viaDistribution.url, '--username', DIST_USER, '--password-stdin', '--expire-unpulled-days', '7'], { env, input: `${DIST_PASSWORD}\n` }),
     ]);
     for (const run of added) expect(run.code, run.stderr).toBe(0);
   }, 120_000);
@@ -112,8 +112,8 @@ describe('pull-through cache (npm start)', () => {
     expect(JSON.parse(listed.stdout)).toEqual({
       version: 1,
       rules: expect.arrayContaining([
-        { prefix: 'mirror', upstream: viaNimbus.url, credentials: true },
-        { prefix: 'dist', upstream: viaDistribution.url, credentials: true },
+        { prefix: 'mirror', upstream: viaNimbus.url, credentials: true, expireUnpulledDays: 30 },
+        { prefix: 'dist', upstream: viaDistribution.url, credentials: true, expireUnpulledDays: 7 },
       ]),
     });
     const secrets = [DIST_PASSWORD, nimbusUpstream.credentials!.password];

@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { itemKeys } from '../../functions/adapters/aws/data-layout';
+import { TTL_ATTRIBUTE } from '../../functions/adapters/aws/table-schema';
 import { awsClients } from '../../functions/adapters/aws/clients';
 import { DynamoCacheMarks, DynamoFillLeases, VaultCacheSecrets } from '../../functions/adapters/aws/cache-stores';
 import { memorySecretVault } from '../../functions/adapters/aws/secret-vault';
@@ -51,6 +54,23 @@ describe('DynamoCacheMarks', () => {
     expect(await other.isFilled(`${repository}:1.0`)).toBe(true);
     expect(await other.isFilled(`${repository}:1.1`)).toBe(false);
     expect(await other.isFilled(`${repository}x:1.0`)).toBe(false);
+  });
+});
+
+describe('DynamoCacheMarks check times', () => {
+  it('keeps when a tag was last checked upstream, across instances, per tag, with a TTL a week on', async () => {
+    const repository = `hub/app-${crypto.randomUUID().slice(0, 8)}`;
+    const at = Date.UTC(2026, 5, 1, 12);
+    await new DynamoCacheMarks(doc, table).markChecked(`${repository}:1.0`, at);
+    const other = new DynamoCacheMarks(doc, table);
+    expect(await other.checkedAt(`${repository}:1.0`)).toBe(at);
+    expect(await other.checkedAt(`${repository}:1.1`)).toBeUndefined();
+    // A check time is not a root-mirror mark: the two never stand for each other.
+    expect(await other.isFilled(`${repository}:1.0`)).toBe(false);
+    await other.markChecked(`${repository}:1.0`, at + 60_000);
+    expect(await new DynamoCacheMarks(doc, table).checkedAt(`${repository}:1.0`)).toBe(at + 60_000);
+    const item = await doc.send(new GetCommand({ TableName: table, Key: itemKeys.cacheCheckedTag(repository, '1.0') }));
+    expect(item.Item?.[TTL_ATTRIBUTE]).toBe(Math.ceil((at + 60_000) / 1000) + 7 * 24 * 3600);
   });
 });
 

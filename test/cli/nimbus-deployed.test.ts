@@ -106,7 +106,7 @@ it('manages pull-through cache rules on a stack\'s table, credentials in Secrets
     const added = await run(['--stack', 'CacheStack', 'cache', 'add', 'ghcr', 'https://ghcr.io', '--username', 'me', '--password-stdin'], `${password}\n`);
     expect(added.code, added.stderr).toBe(0);
     const listed = await run(['--stack', 'CacheStack', 'cache', 'list']);
-    expect(listed.stdout).toMatch(/ghcr.*https:\/\/ghcr\.io.*yes/);
+    expect(listed.stdout).toMatch(/ghcr.*https:\/\/ghcr\.io.*yes.*unpulled 30d/);
     for (const output of [added, listed]) expect(output.stdout + output.stderr).not.toContain(password);
     const name = `nimbus/CacheStack/cache/${Buffer.from('ghcr').toString('hex')}`;
     const stored = JSON.parse(await readFile(secretsFile, 'utf8')) as Record<string, string>;

@@ -34,7 +34,11 @@ export class VaultCacheSecrets implements CacheSecrets {
   }
 }
 
-/** Tags the root mirror filled, as items CACHE#<repo> / FILLED#<tag>; remembered in memory once seen. */
+/**
+ * Tags the root mirror filled, as items CACHE#<repo> / FILLED#<tag>; remembered in memory once seen.
+ * When a cached tag was last confirmed upstream: CACHE#<repo> / CHECKED#<tag> with `at`, expiring
+ * (TTL) a week on, since one lost costs one HEAD and tags nobody pulls should not pile up items.
+ */
 export class DynamoCacheMarks implements CacheMarks {
   private readonly known = new Set<string>();
 
@@ -54,12 +58,32 @@ export class DynamoCacheMarks implements CacheMarks {
     await guarded('DynamoDB PutItem (cache mark)', () => this.doc.send(new PutCommand({ TableName: this.table, Item: markKey(tag) })));
     this.known.add(tag);
   }
+
+  async checkedAt(tag: string): Promise<number | undefined> {
+    const result = await guarded('DynamoDB GetItem (cache check time)', () => this.doc.send(new GetCommand({
+      TableName: this.table, Key: tagKey(tag, itemKeys.cacheCheckedTag),
+    })));
+    const at: unknown = result.Item?.['at'];
+    return typeof at === 'number' ? at : undefined;
+  }
+
+  async markChecked(tag: string, at: number): Promise<void> {
+    await guarded('DynamoDB PutItem (cache check time)', () => this.doc.send(new PutCommand({
+      TableName: this.table, Item: { ...tagKey(tag, itemKeys.cacheCheckedTag), at, [TTL_ATTRIBUTE]: Math.ceil(at / 1000) + CHECKED_TTL_SECONDS },
+    })));
+  }
 }
 
+const CHECKED_TTL_SECONDS = 7 * 24 * 3600;
+
 /** `<repository>:<tag>` (CacheMarks' key) as the item's key; the tag is the last `:` part. */
-function markKey(tag: string): Record<string, string> {
+function tagKey(tag: string, keyOf: (repository: string, tag: string) => Record<string, string>): Record<string, string> {
   const at = tag.lastIndexOf(':');
-  return itemKeys.cacheFilledTag(tag.slice(0, at), tag.slice(at + 1));
+  return keyOf(tag.slice(0, at), tag.slice(at + 1));
+}
+
+function markKey(tag: string): Record<string, string> {
+  return tagKey(tag, itemKeys.cacheFilledTag);
 }
 
 /**

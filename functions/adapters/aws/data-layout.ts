@@ -54,6 +54,9 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *     seq: the event has its entry (written with it, conditioned on being absent)
  *   cache: root-mirror tag mark       CACHE#<repo>                   FILLED#<tag>
  *     "the root mirror filled this tag", so it rechecks and moves only tags it filled (core/cache/)
+ *   cache: tag last checked upstream  CACHE#<repo>                   CHECKED#<tag>
+ *     at (epoch ms), expiresAt (TTL, 7 days on): when to recheck a cached tag, across restarts
+ *     and function instances (core/cache/); one put per recheck, read when an instance's own is stale
  *   cache: blob fill lease            CACHEFILL#<repo>@<digest>      LEASE
  *     until (epoch ms), expiresAt (TTL): one fill of the blob at a time across function instances
  *   upload session                    UPLOAD#<id>                    UPLOAD
@@ -227,6 +230,7 @@ export const itemKeys = {
   upload: (id: string) => key(`UPLOAD#${id}`, 'UPLOAD'),
 
   cacheFilledTag: (repository: string, tag: string) => key(`CACHE#${repository}`, `FILLED#${tag}`),
+  cacheCheckedTag: (repository: string, tag: string) => key(`CACHE#${repository}`, `CHECKED#${tag}`),
   cacheFillLease: (name: string) => key(`CACHEFILL#${name}`, 'LEASE'),
 
   gcReviewPrefix: 'GC#',

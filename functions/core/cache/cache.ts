@@ -55,7 +55,7 @@ export class PullThroughCache {
   readonly upstream: UpstreamClient;
   private readonly manifestFlights = new SingleFlight<ManifestRecord | undefined>();
   private readonly blobFlights = new SingleFlight<BlobRecord>();
-  /** When each cached tag was last confirmed upstream: `<repository>:<tag>` → epoch ms. */
+  /** When each cached tag was last confirmed upstream, as this process knows: `<repository>:<tag>` → epoch ms. */
   private readonly checked = new Map<string, number>();
 
   constructor(private readonly deps: PullThroughCacheDeps) {
@@ -69,6 +69,19 @@ export class PullThroughCache {
 
   async match(repository: string): Promise<CacheMatch | undefined> {
     return matchCacheRule(await this.rules(), repository);
+  }
+
+  /**
+   * Refuses a push (upload start, manifest PUT) into a repository a prefix rule covers: every tag
+   * there follows its upstream, so the next recheck would overwrite what was pushed. Fills store
+   * through the stores, not these routes, and are unaffected. The root mirror's repositories
+   * take pushes: it never moves a tag it did not fill.
+   */
+  async refusePush(repository: string): Promise<void> {
+    const match = await this.match(repository);
+    if (!match || match.rule.prefix === '') return;
+    throw new RegistryError('DENIED', `${repository} mirrors ${match.rule.upstream} (cache rule "${match.rule.prefix}"): its tags follow the upstream and `
+      + `a push would be overwritten; push to a repository outside ${match.rule.prefix}/`, { detail: { repository, cacheRule: match.rule.prefix } });
   }
 
   /**
@@ -87,7 +100,7 @@ export class PullThroughCache {
         throw error instanceof UpstreamUnavailableError ? unavailable(error) : error;
       });
     }
-    if (local && this.deps.clock.now() - (this.checked.get(key!) ?? 0) < this.deps.tagRecheckSeconds * 1000) return undefined;
+    if (local && await this.checkedRecently(key!)) return undefined;
     try {
       return await this.manifestFlights.run(key!, () => this.refreshTag(match, repository, reference.tag, local));
     } catch (error) {
@@ -108,16 +121,45 @@ export class PullThroughCache {
       const upstream = await headUpstreamTag(this.fillDeps(), match, tag);
       if (upstream === local.digest || upstream === 'missing') {
         if (upstream === 'missing') this.deps.logger.log('info', 'cache: tag gone upstream, serving the cached copy', { repository, tag, upstream: match.rule.upstream });
-        this.checked.set(key, this.deps.clock.now());
+        await this.recordChecked(key);
         return local;
       }
     }
     const record = await fillManifest(this.fillDeps(), match, repository, { tag });
     if (record) {
-      this.checked.set(key, this.deps.clock.now());
+      await this.recordChecked(key);
       if (match.rule.prefix === '') await this.deps.marks.markFilled(key);
     }
     return record ?? local;
+  }
+
+  /**
+   * Whether a cached tag was confirmed upstream within the recheck interval: by this process, or
+   * (its memory stale, e.g. after a restart or on another Lambda instance) by the durable record.
+   * A store that fails to answer means "recheck", never a failed pull.
+   */
+  private async checkedRecently(key: string): Promise<boolean> {
+    const intervalMs = this.deps.tagRecheckSeconds * 1000;
+    if (intervalMs <= 0) return false;
+    const fresh = (at: number | undefined) => at !== undefined && this.deps.clock.now() - at < intervalMs;
+    if (fresh(this.checked.get(key))) return true;
+    const stored = await this.deps.marks.checkedAt(key).catch((error: unknown) => {
+      this.deps.logger.log('warn', 'cache: reading a tag\'s last check failed; rechecking it', { tag: key, error: String(error) });
+      return undefined;
+    });
+    if (stored === undefined) return false;
+    this.checked.set(key, stored);
+    return fresh(stored);
+  }
+
+  /** Remembers that a tag was confirmed now, here and durably (best effort: at worst one more HEAD). */
+  private async recordChecked(key: string): Promise<void> {
+    const now = this.deps.clock.now();
+    this.checked.set(key, now);
+    if (this.deps.tagRecheckSeconds <= 0) return;
+    await this.deps.marks.markChecked(key, now).catch((error: unknown) => {
+      this.deps.logger.log('warn', 'cache: recording a tag\'s check time failed', { tag: key, error: String(error) });
+    });
   }
 
   /**

@@ -39,6 +39,14 @@ export interface CacheSecrets {
 export interface CacheMarks {
   isFilled(tag: string): Promise<boolean>;
   markFilled(tag: string): Promise<void>;
+  /**
+   * When a cached tag (`<repository>:<tag>`) was last confirmed upstream (epoch ms), kept durably
+   * so a restart (or another Lambda instance) does not recheck it before its interval is over.
+   * Read only when the process's own memory of it is stale, written once per recheck; losing one
+   * costs one extra HEAD, so implementations need not fsync.
+   */
+  checkedAt(tag: string): Promise<number | undefined>;
+  markChecked(tag: string, at: number): Promise<void>;
 }
 
 /**
@@ -56,5 +64,9 @@ export interface FillLeases {
 /** Marks in memory (tests, and stores without a place for them). */
 export function memoryCacheMarks(): CacheMarks {
   const filled = new Set<string>();
-  return { isFilled: async (tag) => filled.has(tag), markFilled: async (tag) => void filled.add(tag) };
+  const checked = new Map<string, number>();
+  return {
+    isFilled: async (tag) => filled.has(tag), markFilled: async (tag) => void filled.add(tag),
+    checkedAt: async (tag) => checked.get(tag), markChecked: async (tag, at) => void checked.set(tag, at),
+  };
 }

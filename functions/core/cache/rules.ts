@@ -24,6 +24,20 @@ export interface CacheRule {
    * the repository do: others see what is cached only.
    */
   openFills?: boolean;
+  /**
+   * Lifecycle (prefix rules only): retention runs delete the rule's tags nobody pulled (nor
+   * pushed) for this many days, and its manifests left untagged as long; 0 keeps them for ever.
+   * Absent: DEFAULT_EXPIRE_UNPULLED_DAYS. See core/cache/lifecycle.ts.
+   */
+  expireUnpulledDays?: number;
+}
+
+/** A prefix rule's lifecycle when it says none: what nobody pulled for a month goes. */
+export const DEFAULT_EXPIRE_UNPULLED_DAYS = 30;
+
+/** The lifecycle a rule applies (days; 0 = keep for ever). The root mirror has none (see lifecycle.ts). */
+export function expireUnpulledDaysOf(rule: CacheRule): number {
+  return rule.prefix === '' ? 0 : rule.expireUnpulledDays ?? DEFAULT_EXPIRE_UNPULLED_DAYS;
 }
 
 export interface CacheRulesDocument {
@@ -41,7 +55,9 @@ const ruleSchema = z.strictObject({
   upstream: z.string().check(z.maxLength(2000), problemCheck(upstreamProblem)),
   credentials: z.optional(z.boolean()),
   openFills: z.optional(z.boolean()),
-});
+  expireUnpulledDays: z.optional(z.int().check(z.minimum(0), z.maximum(36_500))),
+}).check(z.refine((rule) => rule.prefix !== '' || !rule.expireUnpulledDays,
+  'the root mirror has no lifecycle (it covers repositories people push to): give it a retention rule of your own'));
 
 const documentSchema = z.strictObject({
   version: z._default(z.literal(1), 1),

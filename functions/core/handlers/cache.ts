@@ -3,7 +3,7 @@ import { RegistryError, StoreConflictError } from '../errors';
 import { readBodyWithin } from '../http/body';
 import { jsonResponse } from '../http/responses';
 import { parseJsonDocument, parsePolicy } from '../policy/documents';
-import { EMPTY_CACHE_RULES, parseCacheRules, secretKeyOf, type CacheRule, type CacheRulesDocument } from '../cache/rules';
+import { DEFAULT_EXPIRE_UNPULLED_DAYS, EMPTY_CACHE_RULES, expireUnpulledDaysOf, parseCacheRules, secretKeyOf, type CacheRule, type CacheRulesDocument } from '../cache/rules';
 import type { CacheSecrets } from '../cache/ports';
 import * as z from 'zod/mini';
 import { ABSENT_POLICY_ETAG, policyStore } from './policies';
@@ -17,6 +17,7 @@ const addSchema = z.strictObject({
   username: z.optional(z.string().check(z.minLength(1), z.maxLength(512))),
   password: z.optional(z.string().check(z.minLength(1), z.maxLength(8192))),
   openFills: z.optional(z.boolean()),
+  expireUnpulledDays: z.optional(z.int()),
 }).check(z.refine((body) => (body.username === undefined) === (body.password === undefined), 'username and password go together'));
 
 function secretsOf(ctx: RequestContext): CacheSecrets {
@@ -47,12 +48,15 @@ async function updateRules(ctx: RequestContext, change: (document: CacheRulesDoc
 export async function listCacheRules(ctx: RequestContext): Promise<Response> {
   secretsOf(ctx);
   const { document, etag } = await readRules(ctx);
-  return jsonResponse(200, document, { ETag: `"${etag}"` });
+  // Rules stored before lifecycles existed show the one they apply (expireUnpulledDaysOf).
+  const rules = document.rules.map((rule) => (rule.prefix === '' ? rule : { ...rule, expireUnpulledDays: expireUnpulledDaysOf(rule) }));
+  return jsonResponse(200, { ...document, rules }, { ETag: `"${etag}"` });
 }
 
 /**
  * POST /v2/_nimbus/cache: adds or replaces the rule for a prefix ("" for the root mirror):
- * `{prefix, upstream, username?, password?, openFills?}`. Credentials are stored apart from the
+ * `{prefix, upstream, username?, password?, openFills?, expireUnpulledDays?}` (a prefix rule's
+ * lifecycle, default 30 days; 0 keeps for ever). Credentials are stored apart from the
  * rules (CacheSecrets) and never returned; a rule replaced without credentials loses its old ones.
  */
 export async function addCacheRule(ctx: RequestContext): Promise<Response> {
@@ -62,6 +66,8 @@ export async function addCacheRule(ctx: RequestContext): Promise<Response> {
   const rule: CacheRule = { prefix: input.prefix, upstream: input.upstream.replace(/\/+$/, '') };
   if (input.username !== undefined) rule.credentials = true;
   if (input.openFills) rule.openFills = true;
+  // Stored explicitly, so `cache list` shows the lifecycle a prefix rule has (the root mirror has none).
+  if (rule.prefix !== '' || input.expireUnpulledDays !== undefined) rule.expireUnpulledDays = input.expireUnpulledDays ?? DEFAULT_EXPIRE_UNPULLED_DAYS;
   // Validated (upstream address, prefix) before any secret is written.
   parseCacheRules({ version: 1, rules: [rule] });
   const key = secretKeyOf(rule.prefix);

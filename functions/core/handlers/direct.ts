@@ -66,6 +66,7 @@ function stateResponse(session: UploadSession & { direct: DirectUpload }): Respo
  */
 export async function startDirectUpload(ctx: RequestContext): Promise<Response> {
   const repository = repositoryOf(ctx);
+  await ctx.services.cache?.refusePush(repository);
   const request = await readJson(ctx, startSchema);
   const digest = parseDigest(request.digest);
   const { direct } = ctx.services;

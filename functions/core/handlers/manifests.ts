@@ -78,6 +78,7 @@ export async function getManifest(ctx: RequestContext): Promise<Response> {
 export async function putManifest(ctx: RequestContext): Promise<Response> {
   const repository = repositoryOf(ctx);
   const reference = parseReference(ctx.params.reference);
+  await ctx.services.cache?.refusePush(repository);
   const { config, hashing, metadata, clock } = ctx.services;
   const body = await readBodyWithin(ctx.request, config.maxManifestBytes, 'manifest');
   const algorithm = reference.kind === 'digest' ? reference.digest.algorithm : 'sha256';

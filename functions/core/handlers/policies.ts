@@ -63,7 +63,7 @@ export const putRetention = (ctx: RequestContext) => putPolicy(ctx, 'retention')
 export const getImmutability = (ctx: RequestContext) => getPolicy(ctx, 'immutability');
 export const putImmutability = (ctx: RequestContext) => putPolicy(ctx, 'immutability');
 
-/** POST /v2/_nimbus/retention/run[?dryRun=1]: applies (or lists) the retention document's deletions. */
+/** POST /v2/_nimbus/retention/run[?dryRun=1]: applies (or lists) the deletions of the retention document and the cache rules' lifecycles. */
 export async function runRetentionNow(ctx: RequestContext): Promise<Response> {
   const { services } = ctx;
   const policies = policyStore(services);

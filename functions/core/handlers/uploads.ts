@@ -19,6 +19,7 @@ export const CAPABILITY_PARAM = '_state';
  */
 export async function startUpload(ctx: RequestContext): Promise<Response> {
   const repository = repositoryOf(ctx);
+  await ctx.services.cache?.refusePush(repository);
   const query = ctx.url.searchParams;
   const mount = query.get('mount');
   if (mount) {

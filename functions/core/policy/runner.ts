@@ -5,6 +5,8 @@ import type { PolicyInventory, PolicyStore } from './ports';
 import { cloudEvent, EVENT_TYPES } from '../events/cloud-events';
 import { recordChange } from '../events/services';
 import type { WebhookEvents } from '../events/services';
+import { effectiveRetention } from '../cache/lifecycle';
+import { parseCacheRules } from '../cache/rules';
 import { blobsOfDeletions, parseRetention, planRetention, type PlannedDeletion, type RepositoryState } from './retention';
 
 export interface RetentionDeps {
@@ -48,11 +50,17 @@ async function inventoryOf(deps: RetentionDeps): Promise<RepositoryState[]> {
   }
 }
 
-/** The deletion list for the current state and clock; empty without a retention document. */
+/**
+ * The deletion list for the current state and clock: the retention document's, plus each cache
+ * rule's lifecycle where no rule of the operator's governs (core/cache/lifecycle.ts); empty
+ * when neither says anything.
+ */
 export async function planCurrentRetention(deps: RetentionDeps, now: number): Promise<{ plan: PlannedDeletion[]; repositories: number }> {
-  const [retention, immutability] = await Promise.all([deps.policies.get('retention'), deps.policies.get('immutability')]);
-  if (!retention) return { plan: [], repositories: 0 };
-  const document = parseRetention(retention.document);
+  const [retention, immutability, cache] = await Promise.all([
+    deps.policies.get('retention'), deps.policies.get('immutability'), deps.policies.get('cache'),
+  ]);
+  const document = effectiveRetention(retention ? parseRetention(retention.document) : undefined, cache ? parseCacheRules(cache.document) : undefined);
+  if (!document) return { plan: [], repositories: 0 };
   const locks = immutability ? parseImmutability(immutability.document) : undefined;
   const isProtected = (repository: string, tag: string) => immutableRule(locks, repository, tag) !== undefined;
   const states = await inventoryOf(deps);
