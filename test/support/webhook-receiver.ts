@@ -1,6 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import { expect } from 'vitest';
 import type { CloudEvent } from '../../functions/core/events/cloud-events';
 
 /** A webhook receiver that checks each signature as the README's example does, and can go down and come back on its port. */
@@ -42,4 +44,41 @@ export class WebhookReceiver {
   tagsOf(repository: string): string[] {
     return this.events.filter((event) => event.data.repository === repository && event.type === 'io.nimbus.manifest.pushed').map((event) => event.data.tag!);
   }
+
+  /** Tags pushed to `repository` in the order their events first arrived (delivery is at least once: repeats allowed). */
+  firstArrivals(repository: string): string[] {
+    return [...new Map(this.events
+      .filter((event) => event.data.repository === repository && event.type === 'io.nimbus.manifest.pushed')
+      .map((event) => [event.id, event.data.tag!])).values()];
+  }
+
+  /**
+   * Issue 13's acceptance scenario: the receiver down for `downForMs` while pushes go on
+   * throughout (one every ~2 s, round the repositories, paced by the clock: nothing waits on the
+   * registry), then up again. Returns the tags pushed per repository, in push order; `whileDown`
+   * runs just before the receiver comes back (to check the registry kept trying).
+   */
+  async outage(downForMs: number, repositories: readonly string[], push: (repository: string, tag: string) => Promise<unknown>,
+    whileDown: () => Promise<void> = async () => {}): Promise<Map<string, string[]>> {
+    await this.down();
+    const upAt = Date.now() + downForMs;
+    const pushed = new Map<string, string[]>(repositories.map((repository) => [repository, []]));
+    for (let i = 0; Date.now() < upAt; i++) {
+      const repository = repositories[i % repositories.length]!;
+      await push(repository, `t${i}`);
+      pushed.get(repository)!.push(`t${i}`);
+      await delay(Math.max(0, Math.min(2000, upAt - Date.now())));
+    }
+    await whileDown();
+    await this.up();
+    return pushed;
+  }
+
+  /** Resolves once every pushed tag's event has arrived; asserts they came in push order per repository, all signed. */
+  async expectInOrder(pushed: ReadonlyMap<string, readonly string[]>): Promise<void> {
+    await this.until(() => [...pushed].every(([repository, tags]) => this.firstArrivals(repository).length === tags.length));
+    for (const [repository, tags] of pushed) expect(this.firstArrivals(repository)).toEqual(tags);
+    expect(this.events.every((event) => event.verified)).toBe(true);
+  }
 }
+
