@@ -33,6 +33,8 @@ export async function lambdaEnvironment(ctx: BenchContext): Promise<{ env: Recor
       [LAMBDA_ENV.blobRedirectSeconds]: '300',
       [LAMBDA_ENV.publicUrl]: 'http://registry.bench',
       [LAMBDA_ENV.emulator]: '1',
+      // The stack's run-time secrets prefix (webhook secrets, cache credentials), as infra sets it.
+      [LAMBDA_ENV.secretPrefix]: 'nimbus/bench',
       AWS_REGION: emulators.region,
       AWS_DEFAULT_REGION: emulators.region,
       AWS_ACCESS_KEY_ID: 'emulator',

@@ -12,9 +12,7 @@ import { Uploads } from './upload/uploads';
 import { DirectUploads } from './direct/direct-uploads';
 import type { RegistryTask, Timers } from './ports';
 import { serialGc } from './gc/serial';
-import { PullThroughCache } from './cache/cache';
-import { memoryCacheMarks } from './cache/ports';
-import { fillLinks } from './cache/fill-link';
+import { lazyCache } from './cache/lazy';
 
 /** How long a fill link (a blob GET's redirect to the fill host) is valid: clients follow it at once. */
 const FILL_LINK_SECONDS = 300;
@@ -62,12 +60,19 @@ export function createRegistry(deps: RegistryDeps): Registry {
   };
   if (deps.cache && deps.policies) {
     services.cacheSecrets = deps.cache.secrets;
-    services.cache = new PullThroughCache({
-      policies: deps.policies, secrets: deps.cache.secrets, marks: deps.cache.marks ?? memoryCacheMarks(), http: deps.cache.http, blobs: deps.blobs, metadata: deps.metadata, hashing, clock, logger,
-      authorizer: services.authorizer, blobLocks: deps.blobLocks, maxManifestBytes: config.maxManifestBytes, tagRecheckSeconds: deps.cache.tagRecheckSeconds ?? 3600,
-      blobFills: deps.cache.blobFills ?? 'stream', maxBlobFillBytes: deps.cache.maxBlobFillBytes,
-      fillRedirect: deps.cache.fillOrigin ? fillLinks(deps.cache.fillOrigin, services.signer, clock, FILL_LINK_SECONDS) : undefined,
-      fillLeases: deps.cache.fillLeases && { leases: deps.cache.fillLeases, leaseMs: (deps.cache.fillLeaseSeconds ?? 900) * 1000, waitMs: (deps.cache.fillWaitSeconds ?? 600) * 1000 },
+    const cacheDeps = deps.cache;
+    const policies = deps.policies;
+    services.cache = lazyCache(async () => {
+      const [{ PullThroughCache }, { memoryCacheMarks }, { fillLinks }] = await Promise.all([
+        import('./cache/cache'), import('./cache/ports'), import('./cache/fill-link'),
+      ]);
+      return new PullThroughCache({
+        policies, secrets: cacheDeps.secrets, marks: cacheDeps.marks ?? memoryCacheMarks(), http: cacheDeps.http, blobs: deps.blobs, metadata: deps.metadata, hashing, clock, logger,
+        authorizer: services.authorizer, blobLocks: deps.blobLocks, maxManifestBytes: config.maxManifestBytes, tagRecheckSeconds: cacheDeps.tagRecheckSeconds ?? 3600,
+        blobFills: cacheDeps.blobFills ?? 'stream', maxBlobFillBytes: cacheDeps.maxBlobFillBytes,
+        fillRedirect: cacheDeps.fillOrigin ? fillLinks(cacheDeps.fillOrigin, services.signer, clock, FILL_LINK_SECONDS) : undefined,
+        fillLeases: cacheDeps.fillLeases && { leases: cacheDeps.fillLeases, leaseMs: (cacheDeps.fillLeaseSeconds ?? 900) * 1000, waitMs: (cacheDeps.fillWaitSeconds ?? 600) * 1000 },
+      });
     });
   }
 

@@ -8,7 +8,7 @@ import type { BlobLocks } from './gc/ports';
 import type { GcPasses } from './gc/serial';
 import type { PolicyInventory, PolicyStore } from './policy/ports';
 import type { WebhookEvents } from './events/services';
-import type { PullThroughCache } from './cache/cache';
+import type { CacheService } from './cache/lazy';
 import type { CacheSecrets } from './cache/ports';
 
 /** Everything a handler may use, built once per registry. */
@@ -33,7 +33,7 @@ export interface Services {
   /** Webhooks and their durable events; undefined when the registry has none (404 on the webhook routes). */
   events?: WebhookEvents;
   /** The pull-through cache, when the registry has one (and a policy store for its rules). */
-  cache?: PullThroughCache;
+  cache?: CacheService;
   cacheSecrets?: CacheSecrets;
 }
 

@@ -34,6 +34,7 @@ describe('registry Lambda bundle', () => {
     'node_modules/@aws-sdk/client-s3/', 'node_modules/@aws-sdk/s3-request-presigner/', 'node_modules/@aws-sdk/client-lambda/',
     'node_modules/@aws-sdk/client-ecs/', 'node_modules/hash-wasm/', 'functions/core/ui/assets.generated.ts',
     'functions/core/handlers/browse.ts', 'functions/core/handlers/webhooks.ts', 'functions/core/handlers/policies.ts',
+    'functions/core/cache/cache.ts', 'functions/core/cache/blob-fill.ts', 'functions/core/handlers/cache-fill.ts',
   ])('loads %s on first use, not during the cold start', (input) => {
     expect(startInputs.filter((path) => path.startsWith(input))).toEqual([]);
     expect(laterInputs.some((path) => path.startsWith(input))).toBe(true);
