@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { buildSync, type Metafile } from 'esbuild';
-import { repoRoot } from './bundle-entry';
+import { DEPLOYED_BUNDLE, repoRoot } from './bundle-entry';
 
 /** The file the Lambda runtime loads (handler `index.handler`), relative to the package. */
 export const LAMBDA_ENTRY_FILE = 'index.mjs';
@@ -15,25 +15,16 @@ export const LAMBDA_ENTRY_FILE = 'index.mjs';
  */
 export function bundleLambda(entry: string, outdir: string): Metafile {
   const result = buildSync({
+    ...DEPLOYED_BUNDLE,
     absWorkingDir: repoRoot,
     entryPoints: { index: join(repoRoot, entry) },
     outdir,
     entryNames: '[name]',
     chunkNames: 'chunks/[name]-[hash]',
     outExtension: { '.js': '.mjs' },
-    bundle: true,
     splitting: true,
-    platform: 'node',
     target: 'node22',
-    format: 'esm',
-    mainFields: ['module', 'main'],
-    minify: true,
-    sourcemap: true,
-    sourcesContent: false,
-    // ESM bundles have no `require`; some CommonJS dependencies still call it.
-    banner: { js: 'import{createRequire as __nimbusCreateRequire}from"node:module";const require=__nimbusCreateRequire(import.meta.url);' },
     metafile: true,
-    logLevel: 'error',
   });
   return result.metafile;
 }
