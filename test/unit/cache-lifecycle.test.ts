@@ -7,30 +7,15 @@ import { FsBlobStore } from '../../functions/adapters/fs/blob-store';
 import { FsCacheMarks } from '../../functions/adapters/fs/cache-marks';
 import { FsMetadataStore } from '../../functions/adapters/fs/metadata-store';
 import { FsPolicyStore } from '../../functions/adapters/fs/policy-store';
-import { createRegistry, wasmHashing, type Authorizer, type Registry } from '../../functions/core/index';
-import type { CacheSecrets, UpstreamCredentials, UpstreamHttp } from '../../functions/core/cache/ports';
+import { createRegistry, wasmHashing, type Registry } from '../../functions/core/index';
+import type { UpstreamHttp } from '../../functions/core/cache/ports';
 import { cacheLifecycleRules, effectiveRetention } from '../../functions/core/cache/lifecycle';
+import { memorySecrets, pusherOnlyAuthorizer as authorizer } from './cache-fixtures';
 import { ManualTime } from './manual-time';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const DAY = 86_400_000;
 const sha256 = (bytes: Uint8Array | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-
-/** Callers name themselves with x-user; only "pusher" may push (and so fill). */
-const authorizer: Authorizer = {
-  async authorize(request) {
-    const user = request.headers.get('x-user');
-    return user ? { subject: user } : {};
-  },
-  async can(principal, _repository, action) {
-    return action === 'pull' || principal.subject === 'pusher';
-  },
-};
-
-function memorySecrets(): CacheSecrets {
-  const map = new Map<string, UpstreamCredentials>();
-  return { get: async (key) => map.get(key), put: async (key, value) => void map.set(key, value), delete: async (key) => void map.delete(key) };
-}
 
 /** A registry over `dir` (an upstream when `http` is undefined), as one process: a restart is another call. */
 async function registryOn(dir: string, time: ManualTime, http?: UpstreamHttp): Promise<Registry> {

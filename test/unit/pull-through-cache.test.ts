@@ -8,30 +8,15 @@ import { FsMetadataStore } from '../../functions/adapters/fs/metadata-store';
 import { FsPolicyStore } from '../../functions/adapters/fs/policy-store';
 import { FsGcStore } from '../../functions/adapters/fs/gc-store';
 import { KeyedMutex } from '../../functions/adapters/fs/keyed-mutex';
-import { createRegistry, matchRoute, wasmHashing, type Authorizer, type Registry } from '../../functions/core/index';
-import type { CacheSecrets, UpstreamCredentials, UpstreamHttp } from '../../functions/core/cache/ports';
+import { createRegistry, matchRoute, wasmHashing, type Registry } from '../../functions/core/index';
+import type { UpstreamHttp } from '../../functions/core/cache/ports';
+import { memorySecrets, pusherOnlyAuthorizer as authorizer } from './cache-fixtures';
 import { ManualTime } from './manual-time';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const ACCEPT = `${OCI_MANIFEST}, ${OCI_INDEX}`;
 const sha256 = (bytes: Uint8Array | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-
-/** Callers name themselves with x-user; only "pusher" may push (and so fill). */
-const authorizer: Authorizer = {
-  async authorize(request) {
-    const user = request.headers.get('x-user');
-    return user ? { subject: user } : {};
-  },
-  async can(principal, _repository, action) {
-    return action === 'pull' || principal.subject === 'pusher';
-  },
-};
-
-function memorySecrets(): CacheSecrets {
-  const map = new Map<string, UpstreamCredentials>();
-  return { get: async (key) => map.get(key), put: async (key, value) => void map.set(key, value), delete: async (key) => void map.delete(key) };
-}
 
 async function stores(dir: string) {
   const metadata = new FsMetadataStore(dir, { fsync: false });
