@@ -72,13 +72,8 @@ describe('webhooks on dev:aws', () => {
   }, 30_000);
 
   it('delivers every event pushed while the receiver was down for 30 s, in order per repository, once it is back', async () => {
-    const pushed = await receiver.outage(30_000, ['team/one', 'team/two'], push, async () => {
-      // The events function tried while the receiver was down (the registry's own record of the first push's delivery).
-      const first = (await deliveries()).find((each) => each.tag === 't0');
-      expect(first).toMatchObject({ state: 'pending' });
-      expect(first!.attempts).toBeGreaterThanOrEqual(2);
-      expect(receiver.tagsOf('team/one')).toEqual([]);
-    });
+    const pushed = await receiver.outage(30_000, ['team/one', 'team/two'], push, async (tag) =>
+      (await deliveries()).find((each) => each.tag === tag));
     expect(pushed.get('team/two')!.length).toBeGreaterThanOrEqual(3);
     await receiver.expectInOrder(pushed);
   }, 120_000);

@@ -55,11 +55,12 @@ export class WebhookReceiver {
   /**
    * Issue 13's acceptance scenario: the receiver down for `downForMs` while pushes go on
    * throughout (one every ~2 s, round the repositories, paced by the clock: nothing waits on the
-   * registry), then up again. Returns the tags pushed per repository, in push order; `whileDown`
-   * runs just before the receiver comes back (to check the registry kept trying).
+   * registry), then up again. Before it comes back, the registry's own record of the first push's
+   * delivery (`deliveryOf`) must show it still owed and tried at least twice, and nothing arrived.
+   * Returns the tags pushed per repository, in push order.
    */
   async outage(downForMs: number, repositories: readonly string[], push: (repository: string, tag: string) => Promise<unknown>,
-    whileDown: () => Promise<void> = async () => {}): Promise<Map<string, string[]>> {
+    deliveryOf: (tag: string) => Promise<{ state: string; attempts: number } | undefined>): Promise<Map<string, string[]>> {
     await this.down();
     const upAt = Date.now() + downForMs;
     const pushed = new Map<string, string[]>(repositories.map((repository) => [repository, []]));
@@ -69,7 +70,10 @@ export class WebhookReceiver {
       pushed.get(repository)!.push(`t${i}`);
       await delay(Math.max(0, Math.min(2000, upAt - Date.now())));
     }
-    await whileDown();
+    const first = await deliveryOf('t0');
+    expect(first).toMatchObject({ state: 'pending' });
+    expect(first!.attempts).toBeGreaterThanOrEqual(2);
+    expect(this.firstArrivals(repositories[0]!)).toEqual([]);
     await this.up();
     return pushed;
   }

@@ -71,13 +71,8 @@ describe('webhooks on npm start', () => {
   });
 
   it('delivers every event pushed while the receiver was down for 30 s, in order per repository, once it is back', async () => {
-    const pushed = await receiver.outage(30_000, ['team/one', 'team/two', 'team/three'], (repository, tag) => push(server.url, repository, tag), async () => {
-      // The registry tried while the receiver was down (its own record of the first push's delivery).
-      const first = (await deliveries(server.url)).find((each) => each.tag === 't0');
-      expect(first).toMatchObject({ state: 'pending' });
-      expect(first!.attempts).toBeGreaterThanOrEqual(2);
-      expect(receiver.tagsOf('team/one')).toEqual([]);
-    });
+    const pushed = await receiver.outage(30_000, ['team/one', 'team/two', 'team/three'], (repository, tag) => push(server.url, repository, tag), async (tag) =>
+      (await deliveries(server.url)).find((each) => each.tag === tag));
     expect(pushed.get('team/three')!.length).toBeGreaterThanOrEqual(3);
     await receiver.expectInOrder(pushed);
   }, 90_000);
