@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { build } from 'esbuild';
 import { createHash, randomBytes } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
 import { request, Agent } from 'node:http';
@@ -92,9 +93,18 @@ export interface MinimalReceiver {
   stop(): Promise<void>;
 }
 
-/** Starts workers/minimal-receiver.ts (hash + write + fsync, nothing else) on data in `dir`. */
+/**
+ * Starts workers/minimal-receiver.ts (hash + write + fsync, nothing else) on data in `dir`,
+ * as plain JavaScript (esbuild, beside its data) run by node alone, as `npm start` runs
+ * Nimbus: no TypeScript loader in the process to add to its CPU or memory.
+ */
 export async function startMinimalReceiver(repoRoot: string, dir: string): Promise<MinimalReceiver> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/workers/minimal-receiver.ts', dir], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+  const script = join(dir, '.minimal-receiver.mjs');
+  await build({
+    absWorkingDir: repoRoot, entryPoints: ['bench/workers/minimal-receiver.ts'], outfile: script,
+    bundle: true, platform: 'node', format: 'esm', target: 'node22', logLevel: 'warning',
+  });
+  const child = spawn(process.execPath, [script, dir], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     let output = '';
     child.stdout.on('data', (data: Buffer) => {

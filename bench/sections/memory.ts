@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MiB } from '../../harness/oci-image';
+import { startMinimalReceiver } from '../lib/floor-probes';
 import { processRssBytes, resetPeakRss } from '../lib/proc';
 import { pushImage, rawBlob, RawClient, type RawBlob } from '../lib/raw-client';
 import { availableRegistries, interleaved } from '../lib/registry-runs';
@@ -31,6 +32,8 @@ export interface MemoryData {
   clients: number;
   clientBlobBytes: number;
   registries: Partial<Record<RegistryKind, MemoryStats>>;
+  /** The floor of a Node server: the minimal receiver, idle after start and after the same push (it serves no pulls). */
+  receiver?: { idleAfterStartBytes: Summary; idleAfterPushBytes: Summary };
 }
 
 /**
@@ -61,9 +64,18 @@ export const memory: Section = {
         client.close();
       }
     });
+    const receiverRuns = [];
+    for (let run = 0; run < ctx.runs; run++) {
+      ctx.log(`memory → minimal node:http receiver, run ${run + 1}/${ctx.runs}`);
+      receiverRuns.push(await receiverIdle(ctx.repoRoot, await ctx.tmp('nimbus-bench-receiver-'), warmup));
+    }
     const data: MemoryData = {
       clients: CLIENTS,
       clientBlobBytes: CLIENT_BLOB_BYTES,
+      receiver: {
+        idleAfterStartBytes: summarize(receiverRuns.map((r) => r.idleAfterStartBytes)),
+        idleAfterPushBytes: summarize(receiverRuns.map((r) => r.idleAfterPushBytes)),
+      },
       registries: Object.fromEntries([...results].map(([kind, runs]) => [kind, {
         idleAfterStartBytes: summarize(runs.map((r) => r.idleAfterStartBytes)),
         idleAfterPushBytes: summarize(runs.map((r) => r.idleAfterPushBytes)),
@@ -74,6 +86,22 @@ export const memory: Section = {
     return { tables: [memoryTable(data)], notes: [...missing, ...memoryNotes()], data: data as unknown as Record<string, unknown> };
   },
 };
+
+/** The minimal receiver's idle RSS after start and after the warm-up push: what node itself holds. */
+async function receiverIdle(repoRoot: string, dir: string, image: { config: RawBlob; layers: RawBlob[] }): Promise<{ idleAfterStartBytes: number; idleAfterPushBytes: number }> {
+  const receiver = await startMinimalReceiver(repoRoot, dir);
+  const client = new RawClient(receiver.url, 2);
+  try {
+    await sleep(SETTLE_MS);
+    const idleAfterStartBytes = processRssBytes(receiver.pid);
+    await pushImage(client, 'bench/warmup', 'latest', image.config, image.layers);
+    await sleep(SETTLE_MS);
+    return { idleAfterStartBytes, idleAfterPushBytes: processRssBytes(receiver.pid) };
+  } finally {
+    client.close();
+    await receiver.stop();
+  }
+}
 
 /** Every client at once: its own blob pushed as one streamed PATCH, then pulled back. */
 async function underLoad(server: RegistryServer, client: RawClient, blobs: RawBlob[]): Promise<{ peakUnderLoadBytes: number; loadMs: number }> {
@@ -106,7 +134,10 @@ function memoryTable(data: MemoryData): Table {
       formatSummary(stats.peakUnderLoadBytes, formatBytes),
       kind === 'nimbus' ? formatRatio(ratio(nimbus?.peakUnderLoadBytes.median, distribution?.peakUnderLoadBytes.median)) : '',
       formatSummary(stats.loadMs, formatMs),
-    ]),
+    ]).concat(data.receiver ? [[
+      'floor: minimal node:http receiver (hash + write + fsync; push only)', formatSummary(data.receiver.idleAfterStartBytes, formatBytes),
+      `${formatSummary(data.receiver.idleAfterPushBytes, formatBytes)} (push only)`, 'n/a', '', 'n/a',
+    ]] : []),
   };
 }
 
@@ -114,6 +145,8 @@ function memoryNotes(): string[] {
   return [
     `Idle RSS is read ${SETTLE_MS / 1000} s after the server answers (and again ${SETTLE_MS / 1000} s after a 16 MiB push and pull), from /proc/<pid>/status (VmRSS).`,
     'The peak under load is VmHWM after resetting it (/proc/<pid>/clear_refs) just before the clients start, and RSS sampled every 100 ms, whichever is higher.',
+    'The floor row is bench/workers/minimal-receiver.ts (as plain JavaScript, node alone) idle after start and after the same push: what this Node binary and node:http hold with nothing of the registry loaded. Most of it is the node executable\'s own pages (file-backed RSS), which no JavaScript can return.',
+    'Nimbus hands memory back after 2 s without a request (NIMBUS_IDLE_RELEASE, one memory-reducing collection); the minimal receiver does not.',
     'Clients are the raw node:http client of the `raw` section, one keep-alive connection each; Nimbus runs exactly as `npm start` does (its node flags included).',
   ];
 }

@@ -11,6 +11,7 @@ import { startGcLoop } from './gc-loop';
 import { withOps } from './ops';
 import { readTlsFiles, reloadTlsOnSighup } from './tls';
 import { healthcheck } from './healthcheck';
+import { releaseMemoryWhenIdle } from '../adapters/node/idle-memory';
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
@@ -35,6 +36,10 @@ async function main(): Promise<void> {
   const metrics = metricsModule && new metricsModule.RegistryMetrics(local.uploadCount);
   // Before the first request: what the outbox owes is queued ahead of anything committed from now on.
   const stopWebhooks = await local.webhooks.start();
+  const idleMemory = settings.idleReleaseSeconds > 0 ? releaseMemoryWhenIdle({
+    idleMs: settings.idleReleaseSeconds * 1000,
+    onRelease: (record) => logger.log('debug', 'released idle memory', { ms: Math.round(record.ms), rssMiB: [record.rssBefore, record.rssAfter].map((b) => Math.round(b / 2 ** 20)) }),
+  }) : undefined;
   const server = await startHttpServer({
     fetch: withOps(local.registry.fetch, { dataDir: settings.dataDir, metrics, metricsOnRegistryPort: settings.metrics === 'on' }),
     logger,
@@ -43,6 +48,7 @@ async function main(): Promise<void> {
     ...(settings.publicUrl ? { publicOrigin: settings.publicUrl } : {}),
     ...(tls ? { tls } : {}),
     ...(metrics ? { onExchange: (exchange) => metrics.record(exchange) } : {}),
+    ...(idleMemory ? { activity: idleMemory } : {}),
   });
   bound.port = new URL(server.url).port;
   // Where `npx nimbus gc` reaches this server: while it runs, collection goes through it.
@@ -70,6 +76,7 @@ async function main(): Promise<void> {
     logger.log('info', 'shutting down', { signal });
     clearInterval(sweeper);
     stopGc();
+    idleMemory?.stop();
     // Uploads cut after the drain resume from their last checkpoint (GET on the upload URL says where).
     const cut = (requests: number) => logger.log('warn', 'drain time over: closing requests still in flight', { requests, drainSeconds: settings.drainSeconds });
     await Promise.all([server.close(settings.drainSeconds * 1000, cut), metricsServer?.close(0)]);

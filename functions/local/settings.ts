@@ -15,6 +15,7 @@ export const SETTINGS = [
   ['NIMBUS_TLS_CERT', '(none)', 'PEM certificate (chain) file: with NIMBUS_TLS_KEY, serve HTTPS (TLS 1.2 or newer). Both files are read again on SIGHUP; `npx nimbus tls init` makes a private CA and a certificate.'],
   ['NIMBUS_TLS_KEY', '(none)', 'PEM private key file of NIMBUS_TLS_CERT.'],
   ['NIMBUS_DRAIN_SECONDS', '10', 'On SIGTERM or SIGINT: seconds requests in flight may take to finish before their connections are closed.'],
+  ['NIMBUS_IDLE_RELEASE', '2', 'Seconds without a request after which the server hands unused memory back to the system (one memory-reducing garbage collection, a pause of tens of milliseconds, once per quiet period; 0: never).'],
   ['NIMBUS_METRICS', 'off', 'off, on (Prometheus text at /metrics on the registry port) or a port number (/metrics on that port only, on HOST).'],
   ['NIMBUS_UPLOAD_URL_TTL', '3600', 'Seconds an upload Location stays valid.'],
   ['NIMBUS_UPLOAD_SESSION_TTL', '86400', 'Seconds an idle upload is kept before it is swept.'],
@@ -51,6 +52,8 @@ export interface LocalSettings {
   /** NIMBUS_TLS_CERT and NIMBUS_TLS_KEY (paths), or undefined for plain HTTP. */
   tls: { certFile: string; keyFile: string } | undefined;
   drainSeconds: number;
+  /** Quiet seconds before unused memory is handed back; 0: never. */
+  idleReleaseSeconds: number;
   /** Pull-through cache: minutes between upstream checks of a cached tag. */
   cacheRecheckMinutes: number;
   /** 'off', 'on' (the registry port) or a port of its own. */
@@ -98,6 +101,7 @@ export function readSettings(env: NodeJS.ProcessEnv): LocalSettings {
     authTokenTtlSeconds: integer(env, 'NIMBUS_AUTH_TOKEN_TTL', 300, 60, 86400),
     tls,
     drainSeconds: integer(env, 'NIMBUS_DRAIN_SECONDS', 10, 0, 3600),
+    idleReleaseSeconds: integer(env, 'NIMBUS_IDLE_RELEASE', 2, 0, 86400),
     metrics: metricsSetting(env.NIMBUS_METRICS),
     webhookAddresses: addressSetting(env.NIMBUS_WEBHOOK_ADDRESSES),
     webhookTimeoutSeconds: integer(env, 'NIMBUS_WEBHOOK_TIMEOUT', 10, 1, 120),

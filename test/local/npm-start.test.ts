@@ -57,6 +57,26 @@ describe('npm start', () => {
     }
   });
 
+  it('hands memory back once after start-up, and again once requests have been followed by a quiet period', async () => {
+    const server = await start({ PORT: '0', NIMBUS_DATA_DIR: join(dir, 'idle'), NIMBUS_LOG_LEVEL: 'debug', NIMBUS_IDLE_RELEASE: '1' });
+    const releases = () => server.output().split('\n').filter((line) => line.includes('"msg":"released idle memory"'));
+    try {
+      await expect.poll(() => releases().length, { timeout: 10_000 }).toBe(1);
+      // A blob pushed and pulled: the next quiet second releases again.
+      const bytes = new Uint8Array(4 << 20).fill(7);
+      const digest = `sha256:${(await import('node:crypto')).createHash('sha256').update(bytes).digest('hex')}`;
+      expect((await fetch(`${server.url}/v2/idle/me/blobs/uploads/?digest=${digest}`, { method: 'POST', body: bytes })).status).toBe(201);
+      expect((await (await fetch(`${server.url}/v2/idle/me/blobs/${digest}`)).arrayBuffer()).byteLength).toBe(bytes.byteLength);
+      await expect.poll(() => releases().length, { timeout: 10_000 }).toBe(2);
+      const record = JSON.parse(releases()[1]!) as { ms: number; rssMiB: number[] };
+      expect(record.rssMiB).toHaveLength(2);
+      expect(record.ms).toBeGreaterThanOrEqual(0);
+    } finally {
+      server.child.kill('SIGTERM');
+      await exitCode(server.child);
+    }
+  });
+
   it('refuses a second server on the same data dir, and bad settings, with actionable messages', async () => {
     const data = join(dir, 'shared');
     const first = await start({ PORT: '0', NIMBUS_DATA_DIR: data });

@@ -20,6 +20,8 @@ export interface HttpServerOptions {
   readonly tls?: TlsMaterial;
   /** Called with each finished exchange (metrics). */
   readonly onExchange?: (exchange: ExchangeRecord) => void;
+  /** Hears each request begin and, once its answer is sent or failed, end (idle memory release). */
+  readonly activity?: { begin(): void; end(): void };
 }
 
 export interface TlsMaterial {
@@ -66,10 +68,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   const scheme = options.tls ? 'https' : 'http';
   const onRequest: RequestListener = (req, res) => {
     inFlight++;
+    options.activity?.begin();
     const framing = new AbortController();
     framings.set(req.socket, framing);
     res.once('close', () => framings.delete(req.socket));
-    void serveRequest(req, res, { ...options, scheme, origin: boundOrigin, framing: framing.signal }).finally(() => inFlight--);
+    void serveRequest(req, res, { ...options, scheme, origin: boundOrigin, framing: framing.signal }).finally(() => {
+      inFlight--;
+      options.activity?.end();
+    });
   };
   const tlsServer: TlsServer | undefined = options.tls
     ? createTlsServer({ requireHostHeader: false, minVersion: 'TLSv1.2', cert: options.tls.cert, key: options.tls.key }, onRequest)
