@@ -3,7 +3,7 @@ import { crc32 as computeCrc32 } from 'node:zlib';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GetObjectCommand, PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { awsClients } from '../../functions/adapters/aws/clients';
 
 
@@ -36,9 +36,9 @@ function client() {
   return awsClients({ region: 'us-east-1', endpoints: { s3: endpoint }, emulator: true, maxAttempts: 1 }).s3;
 }
 
-async function send(command: Parameters<ReturnType<typeof client>['send']>[0]): Promise<Captured> {
+async function send(call: (s3: S3Client) => Promise<unknown>): Promise<Captured> {
   captured.length = 0;
-  await client().send(command);
+  await call(client());
   expect(captured).toHaveLength(1);
   return captured[0]!;
 }
@@ -53,23 +53,23 @@ describe('S3 request signing', () => {
   crc32.writeUInt32BE(computeCrc32(body));
 
   it('signs a part that carries a CRC32 with UNSIGNED-PAYLOAD, the CRC32 header among the signed ones', async () => {
-    const part = await send(new UploadPartCommand({ Bucket: 'b', Key: 'blobs/x', UploadId: 'u', PartNumber: 1, Body: body, ContentLength: body.byteLength, ChecksumAlgorithm: 'CRC32' }));
+    const part = await send((s3) => s3.send(new UploadPartCommand({ Bucket: 'b', Key: 'blobs/x', UploadId: 'u', PartNumber: 1, Body: body, ContentLength: body.byteLength, ChecksumAlgorithm: 'CRC32' })));
     expect(part.headers['x-amz-content-sha256']).toBe('UNSIGNED-PAYLOAD');
     expect(part.headers['x-amz-checksum-crc32']).toBe(crc32.toString('base64'));
     expect(signedHeaders(part.headers)).toEqual(expect.arrayContaining(['x-amz-checksum-crc32', 'x-amz-content-sha256']));
     expect(part.bodyBytes).toBe(body.byteLength);
 
-    const staged = await send(new PutObjectCommand({ Bucket: 'b', Key: 'staging/x', Body: body, ContentLength: body.byteLength, ChecksumAlgorithm: 'CRC32' }));
+    const staged = await send((s3) => s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'staging/x', Body: body, ContentLength: body.byteLength, ChecksumAlgorithm: 'CRC32' })));
     expect(staged.headers['x-amz-content-sha256']).toBe('UNSIGNED-PAYLOAD');
     expect(staged.headers['x-amz-checksum-crc32']).toBe(crc32.toString('base64'));
   });
 
   it('keeps the SHA-256 of the payload in the signature when no checksum covers the body', async () => {
-    const put = await send(new PutObjectCommand({ Bucket: 'b', Key: 'plain', Body: body, ContentLength: body.byteLength }));
+    const put = await send((s3) => s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'plain', Body: body, ContentLength: body.byteLength })));
     expect(put.headers['x-amz-checksum-crc32']).toBeUndefined();
     expect(put.headers['x-amz-content-sha256']).toBe(createHash('sha256').update(body).digest('hex'));
 
-    const get = await send(new GetObjectCommand({ Bucket: 'b', Key: 'plain' }));
+    const get = await send((s3) => s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'plain' })));
     expect(get.headers['x-amz-content-sha256']).toBe(createHash('sha256').update('').digest('hex'));
   });
 });
