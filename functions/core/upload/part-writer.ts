@@ -104,7 +104,9 @@ async function appendBuffered(source: ByteSource, options: PartWriterOptions): P
       parts[index] = record;
       tail = undefined;
       // The request's final state is persisted by the caller; checkpoint only parts before it.
-      if (!isLast) await checkpoint({ offset: offset + bytes.byteLength, parts: parts.slice(0, index + 1), tail: undefined, hashState });
+      // A part the body ended with exactly is such a last part too: nothing follows it.
+      const nothingFollows = reader.exhausted && pendingSize === 0;
+      if (!isLast && !nothingFollows) await checkpoint({ offset: offset + bytes.byteLength, parts: parts.slice(0, index + 1), tail: undefined, hashState });
     });
   };
 
