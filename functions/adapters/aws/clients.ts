@@ -42,6 +42,11 @@ function createS3Client(options: AwsClientOptions, overrides: Partial<S3ClientCo
     ...overrides,
     // Parts are ≤ 16 MiB: a socket idle this long is dead, and the retry gets a new one.
     requestHandler: { connectionTimeout: 3_000, requestTimeout: 30_000 },
+    // The SDK's default (Expect: 100-continue from 2 MiB) sends each such body on a new
+    // connection of its own, never kept alive: a TCP and TLS handshake for every part and
+    // staged tail. Without it they reuse the pooled connections; S3 still answers an error
+    // (after reading the body) and the SDK retries it.
+    expectContinueHeader: false,
     ...(options.endpoints?.s3 ? { endpoint: options.endpoints.s3 } : {}),
   };
   if (options.emulator) {

@@ -15,6 +15,7 @@ interface Captured {
 }
 
 const captured: Captured[] = [];
+let connections = 0;
 const server = createServer((request, response) => {
   let bodyBytes = 0;
   request.on('data', (chunk: Buffer) => (bodyBytes += chunk.byteLength));
@@ -24,6 +25,7 @@ const server = createServer((request, response) => {
     response.end();
   });
 });
+server.on('connection', () => connections++);
 let endpoint = '';
 
 beforeAll(async () => {
@@ -47,7 +49,7 @@ function signedHeaders(headers: IncomingHttpHeaders): string[] {
   return /SignedHeaders=([^,]+)/.exec(String(headers.authorization))?.[1]?.split(';') ?? [];
 }
 
-describe('S3 request signing', () => {
+describe('S3 requests of the blob store', () => {
   const body = new Uint8Array(64 * 1024).fill(7);
   const crc32 = Buffer.alloc(4);
   crc32.writeUInt32BE(computeCrc32(body));
@@ -71,5 +73,17 @@ describe('S3 request signing', () => {
 
     const get = await send((s3) => s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'plain' })));
     expect(get.headers['x-amz-content-sha256']).toBe(createHash('sha256').update('').digest('hex'));
+  });
+
+  it('sends multi-MiB bodies on the pooled connections, without waiting for 100 Continue', async () => {
+    const large = new Uint8Array(3 * 1024 * 1024).fill(9);
+    await send((s3) => s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'warm', Body: large, ContentLength: large.byteLength, ChecksumAlgorithm: 'CRC32' })));
+    const before = connections;
+    for (let part = 1; part <= 3; part++) {
+      const sent = await send((s3) => s3.send(new UploadPartCommand({ Bucket: 'b', Key: 'blobs/x', UploadId: 'u', PartNumber: part, Body: large, ContentLength: large.byteLength, ChecksumAlgorithm: 'CRC32' })));
+      expect(sent.headers.expect).toBeUndefined();
+      expect(sent.bodyBytes).toBe(large.byteLength);
+    }
+    expect(connections - before).toBe(0);
   });
 });
