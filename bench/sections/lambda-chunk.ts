@@ -90,6 +90,7 @@ export const lambdaChunk: Section = {
         `The function runs in its own Node process (this machine's Node ${process.version}, x86-64; deployed: nodejs22.x on arm64). Each PATCH counts what the runtime does in the function's process: JSON.parse of the event (4 MiB body as base64), the handler, JSON.stringify of the result.`,
         'CPU is process.cpuUsage() (user + system, all threads, the AWS SDK included; the emulators run in other processes). The floor uses node:crypto (OpenSSL) sha256; the function hashes with hash-wasm, whose state survives between invocations.',
         'With 16 MiB S3 parts and a 5 MiB minimum, 4 MiB PATCHes alternate: one is staged as an S3 object, the next folds it into an 8 MiB part.',
+        'Every PATCH here reaches the same function instance, which folds the tail it staged from memory (functions/adapters/aws/recent-tails.ts); a PATCH that reaches another instance reads the tail back first (one S3 GetObject of 4 MiB more).',
       ],
       data: data as unknown as Record<string, unknown>,
     };

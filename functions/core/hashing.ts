@@ -8,20 +8,65 @@ import { fromBase64Url, toBase64Url } from './base64url';
  */
 export const WASM_STATE_PREFIX = 'wasm:';
 
+type Algorithm = 'sha256' | 'sha512';
+
+/**
+ * One wasm instance per algorithm per process, shared by every hasher: instantiating one
+ * per request cost more than loading a state into it. Hashers take turns: each call is
+ * synchronous, and a hasher that finds another one's state in the instance saves it into
+ * that hasher before loading its own (the same save and load a session's state goes through).
+ */
+class SharedInstance {
+  owner: WasmHasher | undefined;
+  constructor(readonly wasm: IHasher, readonly initial: Uint8Array) {}
+}
+
 class WasmHasher implements ResumableHasher {
-  constructor(private readonly hasher: IHasher) {}
+  private finished = false;
+  constructor(private readonly shared: SharedInstance, private state: Uint8Array) {}
+
+  /** The shared instance holding this hasher's state; throws when `state` is not a hash-wasm state of this algorithm. */
+  claim(): IHasher {
+    if (this.finished) throw new Error('hasher used after digest()');
+    const { shared } = this;
+    if (shared.owner !== this) {
+      const previous = shared.owner;
+      const previousState = previous ? shared.wasm.save() : undefined;
+      // Checks the state before it writes anything: on a throw the previous owner keeps the instance.
+      shared.wasm.load(this.state);
+      if (previous) previous.state = previousState!;
+      shared.owner = this;
+    }
+    return shared.wasm;
+  }
   update(bytes: Uint8Array): void {
-    this.hasher.update(bytes);
+    this.claim().update(bytes);
   }
   save(): string {
-    return WASM_STATE_PREFIX + toBase64Url(this.hasher.save());
+    return WASM_STATE_PREFIX + toBase64Url(this.claim().save());
   }
   digest(): string {
-    return this.hasher.digest('hex');
+    const hex = this.claim().digest('hex');
+    this.finished = true;
+    this.shared.owner = undefined;
+    return hex;
   }
 }
 
-async function create(algorithm: 'sha256' | 'sha512'): Promise<IHasher> {
+const instances = new Map<Algorithm, Promise<SharedInstance>>();
+
+function instance(algorithm: Algorithm): Promise<SharedInstance> {
+  let shared = instances.get(algorithm);
+  if (!shared) {
+    shared = create(algorithm).then((wasm) => new SharedInstance(wasm, wasm.save()));
+    // A failed load is tried again by the next request.
+    shared.catch(() => instances.delete(algorithm));
+    instances.set(algorithm, shared);
+  }
+  return shared;
+}
+
+async function create(algorithm: Algorithm): Promise<IHasher> {
   // Loaded by the first upload, not at start: most requests hash nothing.
   const { createSHA256, createSHA512 } = await import('./sha2-wasm');
   const hasher = algorithm === 'sha256' ? await createSHA256() : await createSHA512();
@@ -31,19 +76,21 @@ async function create(algorithm: 'sha256' | 'sha512'): Promise<IHasher> {
 
 export const wasmHashing: Hashing = {
   async resume(algorithm, state) {
-    const hasher = await create(algorithm);
-    if (state === undefined) return new WasmHasher(hasher);
+    const shared = await instance(algorithm);
+    if (state === undefined) return new WasmHasher(shared, shared.initial);
     if (!state.startsWith(WASM_STATE_PREFIX)) return undefined;
     const bytes = fromBase64Url(state.slice(WASM_STATE_PREFIX.length));
     if (!bytes) return undefined;
+    const hasher = new WasmHasher(shared, bytes);
     try {
-      hasher.load(bytes);
+      hasher.claim();
     } catch {
       return undefined;
     }
-    return new WasmHasher(hasher);
+    return hasher;
   },
   async oneShot(algorithm) {
-    return new WasmHasher(await create(algorithm));
+    const shared = await instance(algorithm);
+    return new WasmHasher(shared, shared.initial);
   },
 };

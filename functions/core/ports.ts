@@ -68,10 +68,15 @@ export interface BlobStore {
   /**
    * Writes one part. `offset` is the part's first byte within the blob. With a
    * streaming policy `body` is a stream of unknown length, else a buffered part.
-   * Writing a part number again replaces it (a retry after a crash).
+   * Writing a part number again replaces it (a retry after a crash). A buffered `body`
+   * must not be kept once the returned promise settles: the core reuses the array.
    */
   writePart(upload: UploadRef, part: { number: number; offset: number }, body: ByteSource | Uint8Array): Promise<PartRecord>;
-  /** Keeps bytes too short to be a part yet; `name` is unique per write. */
+  /**
+   * Keeps bytes too short to be a part yet; `name` is unique per write. The store may keep
+   * `bytes` itself (the core never changes bytes it staged) and hand them back from getStaged,
+   * whose result the core only reads.
+   */
   putStaged(upload: UploadRef, name: string, bytes: Uint8Array): Promise<void>;
   getStaged(upload: UploadRef, name: string): Promise<Uint8Array>;
   deleteStaged(upload: UploadRef, name: string): Promise<void>;

@@ -13,6 +13,16 @@ describe('eventToRequest', () => {
     expect(request.headers.get('content-length')).toBe('256');
   });
 
+  it('hands the decoded body over as one chunk, not copied again into the Request', async () => {
+    const request = eventToRequest(apiGatewayEvent({ method: 'PATCH', body: allBytes }));
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of request.body!) chunks.push(chunk);
+    expect(chunks).toHaveLength(1);
+    expect(new Uint8Array(chunks[0]!)).toEqual(allBytes);
+    // A Buffer: the very array the base64 decode produced (a copy would be a plain Uint8Array).
+    expect(Buffer.isBuffer(chunks[0])).toBe(true);
+  });
+
   it('reads a text body as UTF-8', async () => {
     const manifest = '{"name":"caf\u00e9 \u2603"}';
     const request = eventToRequest(apiGatewayEvent({ method: 'PUT', body: manifest, base64: false, headers: { 'content-type': 'application/json' } }));

@@ -79,3 +79,107 @@ describe('uploads into a store with a minimum part size', () => {
     expect(put.status, await bodyText(put)).toBe(201);
   });
 });
+
+describe('session writes of a PATCH that ends on a part boundary', () => {
+  const MIN = 1000;
+  const PART = 1600;
+
+  /** Parts land on a later turn of the event loop, as storage answers over the network. */
+  class NetworkedStore extends S3LikeStore {
+    override async writePart(...args: Parameters<S3LikeStore['writePart']>) {
+      await new Promise((resolve) => setImmediate(resolve));
+      return super.writePart(...args);
+    }
+  }
+
+  /** The session writes each PATCH makes (lease, checkpoints, final save), and the finished blob's digest check. */
+  async function sessionWritesPerPatch(sizes: number[]): Promise<number[]> {
+    const dir = await mkdtemp(join(tmpdir(), 'nimbus-boundary-'));
+    try {
+      let writes = 0;
+      const metadata = new FsMetadataStore(dir, { fsync: false });
+      await metadata.init();
+      const updateUpload = metadata.updateUpload.bind(metadata);
+      metadata.updateUpload = (session, version) => {
+        writes++;
+        return updateUpload(session, version);
+      };
+      const store = new NetworkedStore(MIN, PART);
+      const registry = createRegistry({ blobs: store, metadata, hashing: wasmHashing, config: { uploadSecret: new Uint8Array(32).fill(1), blobRedirectSeconds: 0 } });
+      const client = new RegistryClient(registry.fetch);
+      const bytes = seededArray(7, sizes.reduce((a, b) => a + b, 0));
+      let location = await client.startUpload('prop/boundary');
+      let offset = 0;
+      const perPatch: number[] = [];
+      for (const size of sizes) {
+        const before = writes;
+        const response = await client.send('PATCH', location, { body: bytes.subarray(offset, offset + size), headers: { 'Content-Range': `${offset}-${offset + size - 1}` } });
+        expect(response.status, await bodyText(response)).toBe(202);
+        perPatch.push(writes - before);
+        offset += size;
+        location = response.headers.get('location')!;
+      }
+      const put = await client.send('PUT', withQuery(location, { digest: sha256(bytes) }));
+      expect(put.status, await bodyText(put)).toBe(201);
+      return perPatch;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  it('saves the session once after a part the body ended with, as after a shorter last part', async () => {
+    // Staged tail (lease + save), then tail + chunk = exactly one part (lease + save, no checkpoint).
+    expect(await sessionWritesPerPatch([800, 800])).toEqual([2, 2]);
+    // The same request ending past the boundary: a remainder is staged after the part, so the part is checkpointed first.
+    expect(await sessionWritesPerPatch([800, 900])).toEqual([2, 3]);
+    // Two whole parts in one body: the first is checkpointed, the second is the body's end.
+    expect(await sessionWritesPerPatch([2 * PART])).toEqual([3]);
+  });
+});
+
+describe('part arrays kept between requests', () => {
+  /** Checks that no part's bytes change while the store is still reading them (a network write takes several turns). */
+  class ReadingStore extends S3LikeStore {
+    changed = 0;
+    override async writePart(...args: Parameters<S3LikeStore['writePart']>) {
+      const body = args[2] as Uint8Array;
+      const before = sha256(body);
+      for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+      if (sha256(body) !== before) this.changed++;
+      return super.writePart(...args);
+    }
+  }
+
+  it('never reuses an array a store is still reading, with uploads running at once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nimbus-part-arrays-'));
+    try {
+      const metadata = new FsMetadataStore(dir, { fsync: false });
+      await metadata.init();
+      const store = new ReadingStore(1000, 1600);
+      const registry = createRegistry({ blobs: store, metadata, hashing: wasmHashing, config: { uploadSecret: new Uint8Array(32).fill(1), blobRedirectSeconds: 0 } });
+      const client = new RegistryClient(registry.fetch);
+      const push = async (seed: number) => {
+        // Chunks that never fill a part alone: every part is joined from a tail and a chunk, or from several chunks.
+        const sizes = [700, 1300, 2500, 900, 3300];
+        const bytes = seededArray(seed, sizes.reduce((a, b) => a + b, 0));
+        let location = await client.startUpload(`arrays/app${seed}`);
+        let offset = 0;
+        for (const size of sizes) {
+          const response = await client.send('PATCH', location, { body: bytes.subarray(offset, offset + size), headers: { 'Content-Range': `${offset}-${offset + size - 1}` } });
+          expect(response.status, await bodyText(response)).toBe(202);
+          offset += size;
+          location = response.headers.get('location')!;
+        }
+        const put = await client.send('PUT', withQuery(location, { digest: sha256(bytes) }));
+        expect(put.status, await bodyText(put)).toBe(201);
+        const get = await client.send('GET', `/v2/arrays/app${seed}/blobs/${sha256(bytes)}`);
+        expect(sha256(new Uint8Array(await get.arrayBuffer()))).toBe(sha256(bytes));
+      };
+      await Promise.all([1, 2, 3, 4].map(push));
+      expect(store.partWrites).toBeGreaterThan(8);
+      expect(store.changed).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -50,3 +50,41 @@ describe('node hashing', () => {
     expect(await nodeHashing().resume('sha256', state)).toBeUndefined();
   });
 });
+
+describe('hash-wasm hashers sharing one instance', () => {
+  it('keeps interleaved hashers apart, whatever order they run in', async () => {
+    const inputs = [0, 1, 2, 3].map((seed) => data.map((byte) => (byte * (seed + 3) + seed) & 0xff));
+    const hashers = await Promise.all(inputs.map((_, index) => (index % 2 ? wasmHashing.oneShot('sha256') : wasmHashing.resume('sha256'))));
+    // Hashers take turns chunk by chunk, one saves and another resumes in between.
+    for (let at = 0; at < data.byteLength; at += 9_999) {
+      for (const [index, hasher] of hashers.entries()) {
+        hasher!.update(inputs[index]!.subarray(at, at + 9_999));
+        if (index === 1 && at === 9_999 * 3) {
+          const state = hasher!.save();
+          hashers[index] = await wasmHashing.resume('sha256', state);
+        }
+      }
+    }
+    const sha512 = (await wasmHashing.resume('sha512'))!;
+    sha512.update(data);
+    expect(hashers.map((hasher) => hasher!.digest())).toEqual(inputs.map((bytes) => expected('sha256', bytes)));
+    expect(sha512.digest()).toBe(expected('sha512', data));
+  });
+
+  it('refuses a foreign state without disturbing a hasher in progress', async () => {
+    const hasher = (await wasmHashing.resume('sha256'))!;
+    hasher.update(data.subarray(0, 1000));
+    const sha512State = (await wasmHashing.resume('sha512'))!.save();
+    expect(await wasmHashing.resume('sha256', sha512State)).toBeUndefined();
+    expect(await wasmHashing.resume('sha256', 'wasm:AAAA')).toBeUndefined();
+    hasher.update(data.subarray(1000));
+    expect(hasher.digest()).toBe(expected('sha256', data));
+  });
+
+  it('refuses to be used after its digest', async () => {
+    const hasher = (await wasmHashing.resume('sha256'))!;
+    hasher.update(data.subarray(0, 10));
+    hasher.digest();
+    expect(() => hasher.update(data)).toThrow();
+  });
+});

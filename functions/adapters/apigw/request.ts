@@ -46,17 +46,31 @@ export function eventToRequest(event: APIGatewayProxyEventV2, signal?: AbortSign
   const protocol = forwarded === 'http' || forwarded === 'https' ? forwarded : 'https';
   const url = `${protocol}://${head.authority ?? event.requestContext.domainName}${head.target}`;
 
-  const init: RequestInit = { method, headers };
+  const init: RequestInit & { duplex?: 'half' } = { method, headers };
   if (signal) init.signal = signal;
   if (method !== 'GET' && method !== 'HEAD' && event.body !== undefined) {
     const body = Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
     // API Gateway buffered the whole body, even one the client sent chunked: its length is known.
     headers.set('content-length', String(body.byteLength));
-    init.body = body;
+    init.body = oneChunkStream(body);
+    init.duplex = 'half';
   }
   try {
     return new Request(url, init);
   } catch {
     throw malformedRequest('the request could not be read: its URL is not valid');
   }
+}
+
+/**
+ * The decoded body as a stream of itself. A Request built from the bytes directly copies them
+ * (4–6 MiB per PATCH, then garbage); a stream hands the core this very buffer.
+ */
+function oneChunkStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (bytes.byteLength > 0) controller.enqueue(bytes);
+      controller.close();
+    },
+  });
 }

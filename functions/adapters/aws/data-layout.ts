@@ -80,7 +80,8 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *            ?mount=                  [Query BLOB#<digest> LINK#… when no from=]; GetItem link (source) +
  *                                     GetItem blob; link (below; refused: an upload instead) + PutItem catalog
  *   PATCH  blobs/uploads/<id>         GetItem session; PutItem session (if version matches) for the lease,
- *                                     after each part and at the end; S3 GetObject staged tail,
+ *                                     after each part and at the end; S3 GetObject staged tail (unless
+ *                                     this container staged it: recent-tails.ts),
  *                                     UploadPart per part (≥ 5 MiB), PutObject new staged tail
  *   PUT    blobs/uploads/<id>?digest  as PATCH for a body, then GetItem blob, S3 UploadPart (staged tail, if any);
  *                                     not stored yet: CompleteMultipartUpload (or PutObject + Abort for 0 bytes),

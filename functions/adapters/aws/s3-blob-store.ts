@@ -2,6 +2,7 @@ import type { BlobReadResult, BlobStore, ByteRange, ByteSource, DirectPartUpload
 import { StoreNotFoundError } from '../../core/index';
 import { awsErrorName, guarded, isAwsError } from './aws-errors';
 import { objectKeys } from './data-layout';
+import { RecentTails } from './recent-tails';
 import { s3Access, type S3Access, type S3Source } from './s3-access';
 
 const MiB = 1024 * 1024;
@@ -41,6 +42,7 @@ export class S3BlobStore implements BlobStore {
   private readonly bucket: string;
   /** The S3 SDK loads with the first call that needs it (s3-access.ts). */
   private readonly s3: S3Access;
+  private readonly recentTails = new RecentTails();
 
   constructor(s3: S3Source, options: S3BlobStoreOptions) {
     const partSize = options.partSize ?? 16 * MiB;
@@ -76,19 +78,24 @@ export class S3BlobStore implements BlobStore {
   }
 
   async putStaged(upload: UploadRef, name: string, bytes: Uint8Array): Promise<void> {
+    const key = objectKeys.staged(upload.id, name);
     await guarded('S3 PutObject (staged tail)', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.PutObjectCommand({
-      Bucket: this.bucket, Key: objectKeys.staged(upload.id, name), Body: bytes, ContentLength: bytes.byteLength, ChecksumAlgorithm: 'CRC32',
+      Bucket: this.bucket, Key: key, Body: bytes, ContentLength: bytes.byteLength, ChecksumAlgorithm: 'CRC32',
     }))));
+    this.recentTails.remember(key, bytes);
   }
 
   async getStaged(upload: UploadRef, name: string): Promise<Uint8Array> {
     const key = objectKeys.staged(upload.id, name);
+    const recent = this.recentTails.get(key);
+    if (recent) return recent;
     const object = await guarded('S3 GetObject (staged tail)', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.GetObjectCommand({ Bucket: this.bucket, Key: key }))));
     if (!object.Body) throw new StoreNotFoundError(`staged bytes ${name} of upload ${upload.id} are missing`);
     return object.Body.transformToByteArray();
   }
 
   async deleteStaged(upload: UploadRef, name: string): Promise<void> {
+    this.recentTails.forget(objectKeys.staged(upload.id, name));
     await guarded('S3 DeleteObject (staged tail)', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: objectKeys.staged(upload.id, name) }))));
   }
 
@@ -169,6 +176,7 @@ export class S3BlobStore implements BlobStore {
   /** Staged tails the core no longer references (folded into parts) go with the upload. */
   private async deleteAllStaged(uploadId: string): Promise<void> {
     const prefix = objectKeys.stagingPrefix(uploadId);
+    this.recentTails.forgetUnder(prefix);
     let token: string | undefined;
     do {
       const page = await guarded('S3 ListObjectsV2 (staged tails)', () => this.s3().then(({ s3, sdk }) => s3.send(new sdk.ListObjectsV2Command({

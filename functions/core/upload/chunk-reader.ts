@@ -31,6 +31,11 @@ export class ChunkReader {
     return this.pending !== undefined;
   }
 
+  /** Whether the body has ended and every byte of it was taken: known without waiting. */
+  get exhausted(): boolean {
+    return this.done && this.pending === undefined;
+  }
+
   /**
    * A body that fails to arrive (the client went away) is the client's problem, not a 500.
    * The wait ends early when the upload's lease is lost or the client stalls.

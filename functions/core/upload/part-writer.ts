@@ -3,6 +3,7 @@ import type { BlobStore, ByteSource, ResumableHasher, UploadRef } from '../ports
 import type { PartRecord, StagedTail } from '../records';
 import { ChunkReader } from './chunk-reader';
 import { concat } from '../bytes';
+import { joinIntoPart } from './part-buffers';
 import { nextPartNumber, type Fence } from './lease';
 
 /** Where an upload stands: what is durable in the store, and the hash of all of it. */
@@ -92,19 +93,24 @@ async function appendBuffered(source: ByteSource, options: PartWriterOptions): P
   let tail = start.tail;
   let inFlight: Promise<void> | undefined;
 
-  const uploadPart = (bytes: Uint8Array, hashState: string, isLast: boolean): Promise<void> => {
+  const uploadPart = ({ bytes, release }: PartBytes, hashState: string, isLast: boolean): Promise<void> => {
     const number = allocatePart(parts, start.partFloor, maxParts);
     const offset = durableOffset;
     fence.check();
     // Reserve the number now so the next buffered part gets the following one.
     parts.push({ number, size: bytes.byteLength, etag: '' });
     durableOffset += bytes.byteLength;
-    return fence.guard(blobs.writePart(upload, { number, offset }, bytes)).then(async (record) => {
+    const write = blobs.writePart(upload, { number, offset }, bytes);
+    // The array is kept for a later part once the store is done with it, even if this request stopped waiting.
+    write.then(release, release);
+    return fence.guard(write).then(async (record) => {
       const index = parts.findIndex((part) => part.number === number);
       parts[index] = record;
       tail = undefined;
       // The request's final state is persisted by the caller; checkpoint only parts before it.
-      if (!isLast) await checkpoint({ offset: offset + bytes.byteLength, parts: parts.slice(0, index + 1), tail: undefined, hashState });
+      // A part the body ended with exactly is such a last part too: nothing follows it.
+      const nothingFollows = reader.exhausted && pendingSize === 0;
+      if (!isLast && !nothingFollows) await checkpoint({ offset: offset + bytes.byteLength, parts: parts.slice(0, index + 1), tail: undefined, hashState });
     });
   };
 
@@ -115,7 +121,7 @@ async function appendBuffered(source: ByteSource, options: PartWriterOptions): P
         pendingSize += chunk.byteLength;
       }
       if (pendingSize < partSize) break; // the body ended inside this part
-      const bytes = concat(pending, pendingSize);
+      const bytes = partOf(pending, pendingSize, partSize);
       pending = [];
       pendingSize = 0;
       const hashState = hasher.save();
@@ -134,7 +140,7 @@ async function appendBuffered(source: ByteSource, options: PartWriterOptions): P
 
   const hashState = hasher.save();
   if (pendingSize >= minPartSize && pendingSize > 0) {
-    await uploadPart(concat(pending, pendingSize), hashState, true);
+    await uploadPart(partOf(pending, pendingSize, partSize), hashState, true);
   } else if (pendingSize > 0) {
     allocatePart(parts, start.partFloor, maxParts); // the tail becomes a part at commit: refuse it now if there is no room
     const name = options.tailName;
@@ -144,4 +150,16 @@ async function appendBuffered(source: ByteSource, options: PartWriterOptions): P
   }
   const offset = durableOffset + (tail?.size ?? 0);
   return { offset, parts, tail, hashState };
+}
+
+interface PartBytes {
+  bytes: Uint8Array;
+  /** Hands the array back for a later part; only once the store is done reading it. */
+  release(): void;
+}
+
+/** The pending chunks as one part: the only chunk as it is, else joined into a kept array (part-buffers.ts). */
+function partOf(pending: Uint8Array[], size: number, partSize: number): PartBytes {
+  if (pending.length === 1 && pending[0]!.byteLength === size) return { bytes: pending[0]!, release: () => undefined };
+  return joinIntoPart(pending, size, partSize);
 }
