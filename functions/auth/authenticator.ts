@@ -3,7 +3,8 @@ import type { Clock } from '../core/ports';
 import type { Grant } from './grants';
 import { ANONYMOUS, isPrincipalName, OIDC_USERNAME, type IdentityStore } from './identity-store';
 import type { LoginThrottle } from './login-throttle';
-import { OidcRejectedError, type OidcVerifier } from './oidc';
+import type { OidcVerifier } from './oidc';
+import { OidcRejectedError } from './oidc-errors';
 import { verifyAgainstNothing, verifySecret } from './secret-hash';
 import type { RefreshSubject } from './token-service';
 
@@ -25,7 +26,7 @@ export class Authenticator {
 
   constructor(
     private readonly store: IdentityStore,
-    private readonly oidc: OidcVerifier,
+    private readonly oidc: Pick<OidcVerifier, 'verify'>,
     private readonly throttle: LoginThrottle,
     private readonly clock: Clock,
   ) {}

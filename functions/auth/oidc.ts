@@ -3,6 +3,7 @@ import type { Clock } from '../core/ports';
 import { compileRule, type Claims } from './claim-rules';
 import type { FederationRecord, IdentityStore } from './identity-store';
 import { mergeGrants, type Grant } from './grants';
+import { OidcRejectedError, OidcUnavailableError } from './oidc-errors';
 
 /**
  * CI federation: `docker login -u oidc -p "$ID_TOKEN"`. The token's issuer must be one the
@@ -21,22 +22,7 @@ export interface FederatedIdentity {
   expiresAt: number;
 }
 
-export class OidcRejectedError extends Error {
-  override name = 'OidcRejectedError';
-}
-
-/**
- * The issuer could not be reached: a retryable failure, not a wrong credential. The
- * message is what the client sees; the issuer and the cause (URLs, network errors) are
- * for the log only.
- */
-export class OidcUnavailableError extends Error {
-  override name = 'OidcUnavailableError';
-
-  constructor(readonly issuer: string, cause: unknown) {
-    super('the CI issuer\'s signing keys could not be fetched; retry later', { cause });
-  }
-}
+export { OidcRejectedError, OidcUnavailableError } from './oidc-errors';
 
 export interface OidcVerifierOptions {
   store: IdentityStore;

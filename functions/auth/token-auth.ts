@@ -8,7 +8,8 @@ import { allowedActions, allowsRegistryScope, type Grant } from './grants';
 import type { IdentityStore } from './identity-store';
 import type { KeySet } from './keyset';
 import { LoginThrottle, MemoryAttemptCounter, type AttemptCounter, type LoginLimits } from './login-throttle';
-import { OidcUnavailableError, OidcVerifier } from './oidc';
+import { OidcUnavailableError } from './oidc-errors';
+import { lazyService } from '../core/lazy-service';
 import { bearerChallenge, type ResourceAccess } from './scopes';
 import { TokenService } from './token-service';
 
@@ -65,7 +66,9 @@ export class TokenAuth {
       clock: this.clock,
     });
     const throttle = new LoginThrottle(options.attempts ?? new MemoryAttemptCounter(), this.clock, options.limits);
-    const oidc = new OidcVerifier({ store: options.store, clock: this.clock, ...options.oidc });
+    // Loaded on the first CI login: most requests never verify an ID token.
+    const oidcOptions = { store: options.store, clock: this.clock, ...options.oidc };
+    const oidc = lazyService(async () => new (await import('./oidc')).OidcVerifier(oidcOptions), ['verify']);
     this.authenticator = new Authenticator(options.store, oidc, throttle, this.clock);
   }
 

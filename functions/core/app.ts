@@ -9,7 +9,7 @@ import { checkRequestPath, requestPath } from './http/request-target';
 import { isSessionId, parseRepositoryName } from './names';
 import { allowedMethods, matchRoute, routeMethod } from './routes';
 import { Uploads } from './upload/uploads';
-import { DirectUploads } from './direct/direct-uploads';
+import { lazyService } from './lazy-service';
 import type { RegistryTask, Timers } from './ports';
 import { serialGc } from './gc/serial';
 import { lazyCache } from './cache/lazy';
@@ -53,7 +53,10 @@ export function createRegistry(deps: RegistryDeps): Registry {
     inventory: deps.inventory,
     signer: new CapabilitySigner(config.uploadSecret),
     uploads: new Uploads({ blobs: deps.blobs, metadata: deps.metadata, hashing, clock, timers, logger, config, blobLocks: deps.blobLocks }),
-    direct: new DirectUploads({ blobs: deps.blobs, metadata: deps.metadata, hashing, clock, timers, logger, config, tasks: deps.tasks, blobLocks: deps.blobLocks }),
+    // Direct uploads (`nimbus push`) load on first use: most requests never touch them.
+    direct: lazyService(async () => new (await import('./direct/direct-uploads')).DirectUploads({
+      blobs: deps.blobs, metadata: deps.metadata, hashing, clock, timers, logger, config, tasks: deps.tasks, blobLocks: deps.blobLocks,
+    }), ['start', 'load', 'partUrls', 'complete', 'refresh', 'verify', 'cancel']),
     ...(deps.gc ? { gc: serialGc({ gc: deps.gc, metadata: deps.metadata, clock, logger, ...(deps.events ? { events: deps.events } : {}) }) } : {}),
     ...(deps.blobLocks ? { blobLocks: deps.blobLocks } : {}),
     ...(deps.events ? { events: deps.events } : {}),

@@ -3,7 +3,7 @@ import type { CapabilitySigner } from './capability';
 import type { ResolvedConfig } from './config';
 import type { BlobStore, Clock, Hashing, Logger, MetadataStore } from './ports';
 import type { Uploads } from './upload/uploads';
-import type { DirectUploads } from './direct/direct-uploads';
+import type { DirectService } from './direct/direct-uploads';
 import type { BlobLocks } from './gc/ports';
 import type { GcPasses } from './gc/serial';
 import type { PolicyInventory, PolicyStore } from './policy/ports';
@@ -16,7 +16,7 @@ export interface Services {
   blobs: BlobStore;
   metadata: MetadataStore;
   uploads: Uploads;
-  direct: DirectUploads;
+  direct: DirectService;
   signer: CapabilitySigner;
   hashing: Hashing;
   authorizer: Authorizer;

@@ -4,14 +4,15 @@ import type { DirectPartUploads, TaskQueue } from '../ports';
 import type { DirectUpload, PartRecord, UploadSession } from '../records';
 import { refOf, type UploadDeps } from '../upload/uploads';
 import { underBlobLock } from '../keyed-lock';
+import { MAX_URLS_PER_RESPONSE, partCount } from './parts';
+
+export { MAX_URLS_PER_RESPONSE, partCount } from './parts';
 
 export interface DirectDeps extends UploadDeps {
   tasks: TaskQueue | undefined;
 }
 
 const MiB = 1024 * 1024;
-/** Most part URLs handed out per response (a Lambda response must stay small). */
-export const MAX_URLS_PER_RESPONSE = 100;
 /** Hand-overs to the verifier before an upload whose verification never finishes is declared failed. */
 export const MAX_VERIFY_ATTEMPTS = 3;
 /** A hand-over the task queue refused is tried again this soon, by the next status request. */
@@ -39,6 +40,9 @@ export interface PartUrl {
  * stay invisible until a background worker has hashed every byte and found the promised
  * digest; otherwise they are deleted and the upload fails with DIGEST_INVALID.
  */
+/** What requests and tasks use of direct uploads (context.ts); loaded on first use (app.ts). */
+export type DirectService = Pick<DirectUploads, 'start' | 'load' | 'partUrls' | 'complete' | 'refresh' | 'verify' | 'cancel'>;
+
 export class DirectUploads {
   constructor(private readonly deps: DirectDeps) {}
 
@@ -250,10 +254,6 @@ export class DirectUploads {
     await this.deps.metadata.updateUpload(next, session.version);
     return next;
   }
-}
-
-export function partCount(direct: Pick<DirectUpload, 'size' | 'partSize'>): number {
-  return Math.ceil(direct.size / direct.partSize);
 }
 
 function choosePartSize(size: number, store: DirectPartUploads): number {

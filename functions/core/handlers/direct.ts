@@ -7,7 +7,7 @@ import { CONTENT_DIGEST_HEADER } from '../http/headers';
 import { emptyResponse, jsonResponse } from '../http/responses';
 import { readBodyWithin } from '../http/body';
 import type { DirectUpload, UploadSession } from '../records';
-import { MAX_URLS_PER_RESPONSE, partCount } from '../direct/direct-uploads';
+import { MAX_URLS_PER_RESPONSE, partCount } from '../direct/parts';
 import { tryMount } from './mount';
 
 /** Request bodies of the direct-upload extension are small JSON documents. */
