@@ -244,6 +244,17 @@ export interface Clock {
 }
 
 /** Repeating timers, for work that runs while a request waits (upload lease heartbeats). */
+/**
+ * Leases across processes (on AWS, Lambda containers): a key held by one holder at a time.
+ * A lease ends when released, or by itself after `ttlMs`, so a crashed holder does not block
+ * its key for ever.
+ */
+export interface Leases {
+  /** Takes the lease on `key`; false while another holder's lease lives. */
+  acquire(key: string, ttlMs: number): Promise<boolean>;
+  release(key: string): Promise<void>;
+}
+
 export interface Timers {
   /** Calls `tick` every `ms` until the returned handle is cancelled. Never keeps a process alive. */
   every(ms: number, tick: () => void): { cancel(): void };

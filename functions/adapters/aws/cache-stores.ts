@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoLeases } from './dynamo-leases';
 import type { CacheMarks, CacheSecrets, FillLeases, UpstreamCredentials } from '../../core/cache/ports';
-import { guarded, isAwsError, toStoreError } from './aws-errors';
+import { guarded } from './aws-errors';
 import { itemKeys } from './data-layout';
 import type { SecretVault } from './secret-vault';
-import { PARTITION_KEY, TTL_ATTRIBUTE } from './table-schema';
+import { TTL_ATTRIBUTE } from './table-schema';
 
 /**
  * Upstream credentials of cache rules in Secrets Manager (through the vault): one secret per
@@ -86,45 +86,9 @@ function markKey(tag: string): Record<string, string> {
   return tagKey(tag, itemKeys.cacheFilledTag);
 }
 
-/**
- * Fill leases as items CACHEFILL#<key> / LEASE: taken with a conditional put (absent, or its
- * `until` passed), released by a delete conditioned on our own token, so a holder whose lease
- * ran out and was taken over never ends its successor's. Expired items are removed by TTL.
- */
-export class DynamoFillLeases implements FillLeases {
-  private readonly tokens = new Map<string, string>();
-
-  constructor(private readonly doc: DynamoDBDocumentClient, private readonly table: string, private readonly now: () => number = Date.now) {}
-
-  async acquire(key: string, ttlMs: number): Promise<boolean> {
-    const token = randomUUID();
-    const now = this.now();
-    try {
-      await this.doc.send(new PutCommand({
-        TableName: this.table,
-        Item: { ...itemKeys.cacheFillLease(key), token, until: now + ttlMs, [TTL_ATTRIBUTE]: Math.ceil((now + ttlMs) / 1000) + 3600 },
-        ConditionExpression: 'attribute_not_exists(#pk) OR #until < :now',
-        ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#until': 'until' }, ExpressionAttributeValues: { ':now': now },
-      }));
-    } catch (error) {
-      if (isAwsError(error, 'ConditionalCheckFailedException')) return false;
-      throw toStoreError(error, 'DynamoDB PutItem (cache fill lease)');
-    }
-    this.tokens.set(key, token);
-    return true;
-  }
-
-  async release(key: string): Promise<void> {
-    const token = this.tokens.get(key);
-    if (token === undefined) return;
-    this.tokens.delete(key);
-    try {
-      await this.doc.send(new DeleteCommand({
-        TableName: this.table, Key: itemKeys.cacheFillLease(key),
-        ConditionExpression: '#token = :token', ExpressionAttributeNames: { '#token': 'token' }, ExpressionAttributeValues: { ':token': token },
-      }));
-    } catch (error) {
-      if (!isAwsError(error, 'ConditionalCheckFailedException')) throw toStoreError(error, 'DynamoDB DeleteItem (cache fill lease)');
-    }
+/** Fill leases as items CACHEFILL#<key> / LEASE (dynamo-leases.ts). */
+export class DynamoFillLeases extends DynamoLeases implements FillLeases {
+  constructor(doc: DynamoDBDocumentClient, table: string, now: () => number = Date.now) {
+    super(doc, table, itemKeys.cacheFillLease, 'cache fill lease', now);
   }
 }

@@ -52,6 +52,9 @@ import { BUCKET_PREFIXES, PARTITION_KEY, SORT_KEY } from './table-schema';
  *     reads what is owed without reading the 14 days of history
  *   event marker                      EVENTS                         ID#<event id>
  *     seq: the event has its entry (written with it, conditioned on being absent)
+ *   event order lease                 EVENTS                         ORDER#<repo>
+ *     token, until, expiresAt (TTL): held from a change's journal to its entries, so changes
+ *     of one repository made in different containers get their seq in the order they happened
  *   cache: root-mirror tag mark       CACHE#<repo>                   FILLED#<tag>
  *     "the root mirror filled this tag", so it rechecks and moves only tags it filled (core/cache/)
  *   cache: tag last checked upstream  CACHE#<repo>                   CHECKED#<tag>
@@ -244,6 +247,7 @@ export const itemKeys = {
   webhookSecret: (id: string) => key(`WEBHOOK#${id}`, 'SECRET'),
   eventsPartition: 'EVENTS',
   eventSequence: key('EVENTS', 'SEQ'),
+  eventOrderLease: (repository: string) => key('EVENTS', `ORDER#${repository}`),
   eventJournal: (id: string) => key('EVENTS', `JOURNAL#${id}`),
   eventJournalPrefix: 'JOURNAL#',
   eventCommitted: (eventId: string) => key('EVENTS', `ID#${eventId}`),

@@ -6,6 +6,8 @@ import type { BackoffPolicy } from '../../core/events/backoff';
 import { EventRecorder } from '../../core/events/recorder';
 import type { WebhookEvents } from '../../core/events/services';
 import type { Logger } from '../../core/index';
+import { itemKeys } from './data-layout';
+import { DynamoLeases } from './dynamo-leases';
 import { DynamoOutbox } from './dynamo-outbox';
 import { DynamoWebhookStore } from './dynamo-webhook-store';
 import { LAMBDA_ENV } from './env';
@@ -14,6 +16,12 @@ import { SecretsManagerVault, type SecretVault } from './secret-vault';
 
 /** How long a registry function trusts its list of webhooks. */
 export const WEBHOOK_CACHE_MS = 10_000;
+/**
+ * A change's order lease outlives any change (API Gateway ends an invocation at 30 s); a change
+ * waits up to 10 s for another container's before it goes ahead unordered (order-lease.ts).
+ */
+const ORDER_LEASE_TTL_MS = 30_000;
+const ORDER_LEASE_WAIT_MS = 10_000;
 
 export interface EventSettings {
   /** The EventBridge bus (name or ARN) the events function puts every event on. @default "default" */
@@ -75,6 +83,8 @@ export function awsWebhookEvents(doc: DynamoDBDocumentClient, table: string, vau
     outbox: new DynamoOutbox(doc, table), webhooks: new DynamoWebhookStore(doc, table, vault), clock: { now: () => Date.now() }, logger, sinks: [EVENTBRIDGE_SINK],
     // Webhooks added elsewhere (another function, `nimbus --table`) are seen within this long.
     webhookCacheMs: WEBHOOK_CACHE_MS,
+    // Containers change one repository concurrently: the lease gives their entries the changes' order.
+    orderLeases: { leases: new DynamoLeases(doc, table, itemKeys.eventOrderLease, 'event order lease'), ttlMs: ORDER_LEASE_TTL_MS, waitMs: ORDER_LEASE_WAIT_MS },
   });
   return {
     recorder, transport: nodeWebhookTransport(settings.addresses), addressPolicy: settings.addresses, resolve: resolveHost, timeoutMs: settings.timeoutMs,

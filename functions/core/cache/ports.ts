@@ -3,6 +3,7 @@
  * upstream registries, and somewhere to keep their credentials. Adapters implement both
  * (node:http with address checks, files under meta/secrets/).
  */
+import type { Leases } from '../ports';
 
 export interface UpstreamRequest {
   method: 'GET' | 'HEAD';
@@ -52,14 +53,9 @@ export interface CacheMarks {
 /**
  * Single flight across processes (issue 15 on AWS: one Lambda instance per concurrent request):
  * a lease per blob fill, so only its holder fetches the blob from upstream while the others
- * wait for the stored copy. A lease ends when released, or by itself after `ttlMs` (a crashed
- * holder does not block the blob for ever).
+ * wait for the stored copy.
  */
-export interface FillLeases {
-  /** Takes the lease on `key`; false while another holder's lease lives. */
-  acquire(key: string, ttlMs: number): Promise<boolean>;
-  release(key: string): Promise<void>;
-}
+export type FillLeases = Leases;
 
 /** Marks in memory (tests, and stores without a place for them). */
 export function memoryCacheMarks(): CacheMarks {

@@ -1,6 +1,7 @@
 import type { Clock, Logger, MetadataStore } from '../ports';
 import { EVENT_TYPES, REGISTRY_WIDE, subscribed, watches, type CloudEvent } from './cloud-events';
 import type { EventOutbox, OutboxDraft, OutboxEntry, Webhook, WebhookStore } from './ports';
+import { underOrderLease, type OrderLeaseOptions } from './order-lease';
 
 /** Serialises async sections per key (one process holds a data dir, so this orders its changes). */
 export class KeyedQueue {
@@ -33,13 +34,18 @@ export interface EventRecorderDeps {
    * store); on AWS other functions (and `nimbus --table`) add webhooks, so it expires.
    */
   webhookCacheMs?: number;
+  /**
+   * Orders changes of one repository across processes (AWS: Lambda containers) by a lease;
+   * unset where one process holds the store (the queue below orders its changes).
+   */
+  orderLeases?: OrderLeaseOptions;
 }
 
 /**
  * Records a change's events durably with the change: journal first, then the change, then
  * commit (or discard when it did not happen). Changes of one repository that carry events
- * are serialised here, so seq order is the order of the changes per repository. A change no
- * webhook subscribes to writes nothing extra.
+ * are serialised here (across processes too, with `orderLeases`), so seq order is the order of
+ * the changes per repository. A change no webhook subscribes to writes nothing extra.
  */
 export class EventRecorder {
   private readonly queue = new KeyedQueue();
@@ -77,18 +83,25 @@ export class EventRecorder {
     return this.queue.run(repository, async () => {
       const drafts = await this.drafts(events);
       if (drafts.length === 0) return change();
-      const journal = await this.deps.outbox.prepare(events);
-      let result: T;
-      try {
-        result = await change();
-      } catch (error) {
-        await this.deps.outbox.discard(journal);
-        throw error;
-      }
-      if (result === false) await this.deps.outbox.discard(journal);
-      else this.publish(await this.deps.outbox.commit(journal, drafts));
-      return result;
+      const { orderLeases, clock, logger } = this.deps;
+      const recorded = () => this.recordWith(events, drafts, change);
+      return orderLeases ? underOrderLease(orderLeases, clock, logger, repository, recorded) : recorded();
     });
+  }
+
+  /** Journal, change, then entries (or the journal dropped when nothing changed). */
+  private async recordWith<T>(events: readonly CloudEvent[], drafts: OutboxDraft[], change: () => Promise<T>): Promise<T> {
+    const journal = await this.deps.outbox.prepare(events);
+    let result: T;
+    try {
+      result = await change();
+    } catch (error) {
+      await this.deps.outbox.discard(journal);
+      throw error;
+    }
+    if (result === false) await this.deps.outbox.discard(journal);
+    else this.publish(await this.deps.outbox.commit(journal, drafts));
+    return result;
   }
 
   /** Queues events with no change to journal (aggregated pulls) for the webhooks that want them. */
