@@ -10,6 +10,7 @@ import { isSessionId, parseRepositoryName } from './names';
 import { allowedMethods, matchRoute, routeMethod } from './routes';
 import { Uploads } from './upload/uploads';
 import { lazyService } from './lazy-service';
+import { recentPolicies } from './policy/recent-policies';
 import type { RegistryTask, Timers } from './ports';
 import { serialGc } from './gc/serial';
 import { lazyCache } from './cache/lazy';
@@ -49,7 +50,7 @@ export function createRegistry(deps: RegistryDeps): Registry {
     logger,
     config,
     authorizer: deps.authorizer ?? allowAll,
-    policies: deps.policies,
+    policies: deps.policies && deps.cache?.rulesCacheSeconds ? recentPolicies(deps.policies, ['cache'], deps.cache.rulesCacheSeconds * 1000, clock) : deps.policies,
     inventory: deps.inventory,
     signer: new CapabilitySigner(config.uploadSecret),
     uploads: new Uploads({ blobs: deps.blobs, metadata: deps.metadata, hashing, clock, timers, logger, config, blobLocks: deps.blobLocks }),
@@ -61,10 +62,10 @@ export function createRegistry(deps: RegistryDeps): Registry {
     ...(deps.blobLocks ? { blobLocks: deps.blobLocks } : {}),
     ...(deps.events ? { events: deps.events } : {}),
   };
-  if (deps.cache && deps.policies) {
+  if (deps.cache && services.policies) {
     services.cacheSecrets = deps.cache.secrets;
     const cacheDeps = deps.cache;
-    const policies = deps.policies;
+    const policies = services.policies;
     services.cache = lazyCache(async () => {
       const [{ PullThroughCache }, { memoryCacheMarks }, { fillLinks }] = await Promise.all([
         import('./cache/cache'), import('./cache/ports'), import('./cache/fill-link'),

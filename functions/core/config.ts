@@ -96,6 +96,11 @@ export interface CacheDeps {
   readonly fillLeases?: FillLeases;
   readonly fillLeaseSeconds?: number;
   readonly fillWaitSeconds?: number;
+  /**
+   * How long a process trusts the cache rules it read (policy/recent-policies.ts): rules changed
+   * by another process take effect here within this long. @default 0: read on every use
+   */
+  readonly rulesCacheSeconds?: number;
 }
 
 export interface ResolvedConfig {

@@ -13,6 +13,12 @@ import type { LambdaSettings } from './settings';
 const FILL_LEASE_SECONDS = 60;
 /** How long a request waits for another instance's fill: it must answer before API Gateway's 30 s. */
 const FILL_WAIT_SECONDS = 20;
+/**
+ * How long a function container trusts the cache rules it read: every manifest GET, upload start
+ * and manifest PUT asks them. A rule changed through another container (or `nimbus --table`)
+ * takes effect here within this long; through this one, at once.
+ */
+const RULES_CACHE_SECONDS = 10;
 
 /**
  * The pull-through cache on Lambda (README "Pull-through cache"): upstream credentials in Secrets
@@ -35,6 +41,7 @@ export function awsCacheDeps(
     fillLeases: new DynamoFillLeases(dynamodb, table),
     fillLeaseSeconds: FILL_LEASE_SECONDS,
     fillWaitSeconds: FILL_WAIT_SECONDS,
+    rulesCacheSeconds: RULES_CACHE_SECONDS,
     // With an upload endpoint, blob fills go there (any size, streamed); without, they run here.
     ...(fillOrigin ? { fillOrigin } : {}),
   };
