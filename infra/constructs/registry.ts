@@ -2,6 +2,7 @@ import { RemovalPolicy, Stack, type Duration } from 'aws-cdk-lib';
 import type * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { LAMBDA_ENV } from '../../functions/adapters/aws/env';
@@ -92,6 +93,18 @@ export interface NimbusRegistryProps {
    * at every delivery. @default 'private'
    */
   readonly webhookAddresses?: 'private' | 'public' | 'any';
+  /** Pull-through cache tuning (README "Pull-through cache"). @default the defaults of each field */
+  readonly cache?: RegistryCacheProps;
+}
+
+export interface RegistryCacheProps {
+  /** A cached tag is checked upstream (one HEAD) at most this often; 0 checks on every pull. @default 60 */
+  readonly recheckMinutes?: number;
+  /**
+   * Without an upload endpoint, the function fills blobs itself within its 29 s: larger ones are
+   * refused up front with a 503 that says to copy the image in. @default 134217728 (128 MiB)
+   */
+  readonly maxFillBytes?: number;
 }
 
 /**
@@ -156,6 +169,7 @@ export class NimbusRegistry extends Construct {
     });
     // Pull-through cache: upstream credentials as secrets under nimbus/<stack>/cache/.
     grantCacheSecrets(this.handler.function);
+    cacheEnvironment(this.handler.function, props.cache);
     // Direct uploads (`nimbus push`) are verified in the background, never inside an API request.
     this.verifier = new VerifierFunction(this, 'Verifier', { bucket: this.blobs.bucket, table: this.metadata.table, logRetention });
     this.verifier.grantEnqueue(this.handler.function);
@@ -195,5 +209,18 @@ export class NimbusRegistry extends Construct {
     this.url = `https://${this.host}`;
     // Login challenges name this URL, never the Host a client sends. The API does not depend on the function: no cycle.
     this.handler.function.addEnvironment(LAMBDA_ENV.publicUrl, this.url);
+  }
+}
+
+/** The cache props as the function's environment (functions/lambda/settings.ts reads them), checked at synth. */
+function cacheEnvironment(fn: lambda.Function, cache: RegistryCacheProps | undefined): void {
+  const { recheckMinutes, maxFillBytes } = cache ?? {};
+  if (recheckMinutes !== undefined) {
+    if (!Number.isInteger(recheckMinutes) || recheckMinutes < 0 || recheckMinutes > 7 * 24 * 60) throw new Error(`cache.recheckMinutes must be an integer from 0 to ${7 * 24 * 60}, not ${recheckMinutes}`);
+    fn.addEnvironment(LAMBDA_ENV.cacheRecheckMinutes, String(recheckMinutes));
+  }
+  if (maxFillBytes !== undefined) {
+    if (!Number.isSafeInteger(maxFillBytes) || maxFillBytes < 1) throw new Error(`cache.maxFillBytes must be a positive integer of bytes, not ${maxFillBytes}`);
+    fn.addEnvironment(LAMBDA_ENV.cacheMaxFillBytes, String(maxFillBytes));
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LAMBDA_ENV } from '../../functions/adapters/aws/env';
-import { actionsOf, registryFunction, statementsBySid, statementsOfRole, template } from './stacks';
+import { actionsOf, registryFunction, registryStack, statementsBySid, statementsOfRole, template } from './stacks';
 
 const tpl = template();
 const env = (registryFunction(tpl).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
@@ -13,6 +13,16 @@ describe('pull-through cache on the registry function', () => {
   it('names the stack\'s run-time secrets prefix, nimbus/<stack name>, which turns the cache on', () => {
     // The stack in stacks.ts is named Nimbus.
     expect(env[LAMBDA_ENV.secretPrefix]).toBe('nimbus/Nimbus');
+  });
+
+  it('leaves the tuning to the function\'s defaults, and sets what the cache prop says (checked at synth)', () => {
+    expect(env[LAMBDA_ENV.cacheMaxFillBytes]).toBeUndefined();
+    expect(env[LAMBDA_ENV.cacheRecheckMinutes]).toBeUndefined();
+    const tuned = (registryFunction(template({ cache: { maxFillBytes: 512 * 1024 * 1024, recheckMinutes: 0 } })).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(tuned[LAMBDA_ENV.cacheMaxFillBytes]).toBe(String(512 * 1024 * 1024));
+    expect(tuned[LAMBDA_ENV.cacheRecheckMinutes]).toBe('0');
+    expect(() => registryStack({ cache: { maxFillBytes: 0 } })).toThrow(/cache.maxFillBytes must be a positive integer/);
+    expect(() => registryStack({ cache: { recheckMinutes: 1.5 } })).toThrow(/cache.recheckMinutes must be an integer/);
   });
 
   it('may create, replace, read and delete secrets under nimbus/<stack>/cache/ and nothing more', () => {
