@@ -163,6 +163,22 @@ describe('pull-through cache (in process)', () => {
     expect(sha256(new Uint8Array(await retried.arrayBuffer()))).toBe(image.blobs[1]);
   });
 
+  it('links a blob stored for another repository once the upstream confirms it there: one HEAD, no second download', async () => {
+    const image = await pushImage(upstream, 'team/app', '1');
+    // The upstream holds the layer in another repository too.
+    await pushBlob(upstream, 'team/copy', new Uint8Array(await (await upstream.fetch(new Request(`http://up/v2/team/app/blobs/${image.blobs[1]}`))).arrayBuffer()));
+    // Read whole: the stream ends once the fill has stored the blob.
+    expect(sha256(new Uint8Array(await (await pull(`mirror/team/app/blobs/${image.blobs[1]}`, 'pusher')).arrayBuffer()))).toBe(image.blobs[1]);
+    seen.length = 0;
+    const copy = await pull(`mirror/team/copy/blobs/${image.blobs[1]}`, 'pusher');
+    expect(sha256(new Uint8Array(await copy.arrayBuffer()))).toBe(image.blobs[1]);
+    expect(seen).toEqual([`HEAD /v2/team/copy/blobs/${image.blobs[1]}`]);
+    // Stored, but not in this upstream repository: nothing is linked or served.
+    seen.length = 0;
+    expect((await pull(`mirror/team/other/blobs/${image.blobs[1]}`, 'pusher')).status).toBe(404);
+    expect(seen).toEqual([`HEAD /v2/team/other/blobs/${image.blobs[1]}`]);
+  });
+
   it('serves 20 concurrent requesters of a cold blob with one upstream GET', async () => {
     const image = await pushImage(upstream, 'team/app', '1');
     const bodies = await Promise.all(Array.from({ length: 20 }, async () => new Uint8Array(await (await pull(`mirror/team/app/blobs/${image.blobs[1]}`, 'pusher')).arrayBuffer())));

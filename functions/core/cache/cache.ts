@@ -14,6 +14,7 @@ import { UpstreamClient, UpstreamUnavailableError } from './upstream';
 import { fillManifest, headUpstreamTag, type ManifestFillDeps } from './manifest-fill';
 import { startBlobFill, type BlobFillDeps } from './blob-fill';
 import { SingleFlight } from './single-flight';
+import { linkStoredBlob } from '../keyed-lock';
 import { fillShared } from './shared-fill';
 
 export interface PullThroughCacheDeps {
@@ -184,8 +185,10 @@ export class PullThroughCache {
         await head.body?.cancel();
         if (head.status !== 200) return undefined;
         if (!existing) return emptyResponse(200, headOnly(digest.value, head));
-        await this.deps.metadata.linkBlob(repository, digest.value);
-        return existing;
+        // Linked under the blob's lock: collection may have deleted it since the look, and then it is fetched.
+        const linked = await linkStoredBlob(this.deps.blobLocks, this.deps.metadata, repository, digest.value);
+        if (linked) return linked;
+        if (ctx.request.method === 'HEAD') return emptyResponse(200, headOnly(digest.value, head));
       }
       const redirect = this.deps.fillRedirect;
       if (redirect) return emptyResponse(307, { Location: await redirect(repository, digest.value, ctx.principal.subject), 'Cache-Control': 'no-store' });

@@ -1,8 +1,7 @@
 import { tryParseDigest } from '../digest';
-import { StoreReferenceMissingError } from '../errors';
 import { isRepositoryName } from '../names';
 import type { RequestContext } from '../context';
-import { underBlobLock } from '../keyed-lock';
+import { linkStoredBlob } from '../keyed-lock';
 
 /**
  * Links an existing blob into `repository` when the caller may read it elsewhere: from
@@ -22,16 +21,7 @@ export async function tryMount(ctx: RequestContext, repository: string, mountPar
     if (!(await metadata.isBlobLinked(source, digest.value))) continue;
     // Under the blob's lock (stores that share bytes with the collector), and a link the store
     // refuses because garbage collection deleted the blob since the check: the client uploads it.
-    const linked = await underBlobLock(ctx.services.blobLocks, digest.value, async () => {
-      if (!(await metadata.getBlob(digest.value))) return false;
-      try {
-        await metadata.linkBlob(repository, digest.value);
-      } catch (error) {
-        if (error instanceof StoreReferenceMissingError) return false;
-        throw error;
-      }
-      return true;
-    });
+    const linked = await linkStoredBlob(ctx.services.blobLocks, metadata, repository, digest.value);
     return linked ? digest.value : undefined;
   }
   return undefined;
