@@ -60,7 +60,9 @@ export async function planCurrentRetention(deps: RetentionDeps, now: number): Pr
     deps.policies.get('retention'), deps.policies.get('immutability'), deps.policies.get('cache'),
   ]);
   const document = effectiveRetention(retention ? parseRetention(retention.document) : undefined, cache ? parseCacheRules(cache.document) : undefined);
-  if (!document) return { plan: [], repositories: 0 };
+  // No rule at all (no document, an empty one, no cache lifecycle): nothing is listed, so a
+  // scheduled run on a registry that never set one costs three policy reads.
+  if (!document || document.rules.length === 0) return { plan: [], repositories: 0 };
   const locks = immutability ? parseImmutability(immutability.document) : undefined;
   const isProtected = (repository: string, tag: string) => immutableRule(locks, repository, tag) !== undefined;
   const states = await inventoryOf(deps);
