@@ -18,10 +18,10 @@ export function retentionDepsOf(services: Services): RetentionDeps | undefined {
  * the retention document and the cache rules' lifecycles. One info line when it deleted
  * something, debug otherwise, so a daily run that finds nothing does not fill the log.
  */
-export async function runScheduledRetention(deps: RetentionDeps, logger: Logger): Promise<RetentionReport> {
-  const report = await runRetention(deps, { dryRun: false });
+export async function runScheduledRetention(deps: RetentionDeps, logger: Logger, options: { dryRun?: boolean } = {}): Promise<RetentionReport> {
+  const report = await runRetention(deps, { dryRun: options.dryRun ?? false });
   const fields = {
-    trigger: 'schedule', repositories: report.repositories, tagsDeleted: report.tagsDeleted, manifestsDeleted: report.manifestsDeleted,
+    trigger: 'schedule', dryRun: report.dryRun, repositories: report.repositories, tagsDeleted: report.tagsDeleted, manifestsDeleted: report.manifestsDeleted,
     bytesFreed: report.bytesFreed, skipped: report.skipped.length,
   };
   logger.log(report.deleted.length > 0 ? 'info' : 'debug', 'scheduled retention run', fields);
