@@ -1,0 +1,126 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { LogLevel, MetadataStore } from '../../functions/core/index';
+import type { PolicyInventory, PolicyKind, PolicyStore } from '../../functions/core/policy/ports';
+import { planCurrentRetention, type RetentionDeps } from '../../functions/core/policy/runner';
+import { runScheduledRetention } from '../../functions/core/policy/scheduled-run';
+import { startRetentionLoop } from '../../functions/local/retention-loop';
+import { helpText, readSettings, SettingsError } from '../../functions/local/settings';
+
+/** Deps over an empty registry whose policy documents are `documents`; counts repository listings. */
+function depsWith(documents: Partial<Record<PolicyKind, unknown>>, get?: PolicyStore['get']) {
+  const listings = { count: 0 };
+  const metadata = {
+    listRepositories: async () => {
+      listings.count++;
+      return { items: [], more: false };
+    },
+  } as unknown as MetadataStore;
+  const inventory = { listTagInfo: async () => [], listManifestInfo: async () => [], blobSizes: async () => new Map() } as unknown as PolicyInventory;
+  const policies: PolicyStore = {
+    get: get ?? (async (kind) => (documents[kind] === undefined ? undefined : { document: documents[kind], etag: '1' })),
+    put: async () => '1',
+  };
+  const deps: RetentionDeps = { metadata, inventory, policies, clock: { now: () => Date.now() } };
+  return { deps, listings };
+}
+
+function recordingLogger() {
+  const lines: Array<{ level: LogLevel; message: string; fields?: Record<string, unknown> }> = [];
+  return { lines, logger: { log: (level: LogLevel, message: string, fields?: Record<string, unknown>) => lines.push({ level, message, ...(fields ? { fields } : {}) }) } };
+}
+
+describe('NIMBUS_RETENTION_INTERVAL', () => {
+  it('defaults to daily, takes 0 (off), refuses what is not whole seconds in range, and is listed by --help', () => {
+    expect(readSettings({}).retentionIntervalSeconds).toBe(86400);
+    expect(readSettings({ NIMBUS_RETENTION_INTERVAL: '0' }).retentionIntervalSeconds).toBe(0);
+    expect(readSettings({ NIMBUS_RETENTION_INTERVAL: '1' }).retentionIntervalSeconds).toBe(1);
+    for (const bad of ['-1', '1d', '1.5', '99999999']) {
+      expect(() => readSettings({ NIMBUS_RETENTION_INTERVAL: bad }), bad).toThrow(SettingsError);
+      expect(() => readSettings({ NIMBUS_RETENTION_INTERVAL: bad }), bad).toThrow('NIMBUS_RETENTION_INTERVAL');
+    }
+    expect(helpText()).toContain('NIMBUS_RETENTION_INTERVAL');
+  });
+});
+
+describe('a retention run with no rules', () => {
+  it('lists no repository when there is no document, an empty one, or only lifecycles of 0 days', async () => {
+    const cases: Array<Partial<Record<PolicyKind, unknown>>> = [
+      {},
+      { retention: { version: 1, rules: [] } },
+      { cache: { version: 1, rules: [{ prefix: 'dockerhub', upstream: 'https://registry-1.docker.io', expireUnpulledDays: 0 }] } },
+    ];
+    for (const documents of cases) {
+      const { deps, listings } = depsWith(documents);
+      expect(await planCurrentRetention(deps, Date.now())).toEqual({ plan: [], repositories: 0 });
+      expect(listings.count, JSON.stringify(documents)).toBe(0);
+    }
+  });
+
+  it('lists them as soon as a rule exists: an operator rule, or a cache rule with its default lifecycle', async () => {
+    for (const documents of [
+      { retention: { version: 1, rules: [{ repositories: '**', keepLast: 3 }] } },
+      { cache: { version: 1, rules: [{ prefix: 'dockerhub', upstream: 'https://registry-1.docker.io' }] } },
+    ]) {
+      const { deps, listings } = depsWith(documents);
+      await planCurrentRetention(deps, Date.now());
+      expect(listings.count, JSON.stringify(documents)).toBe(1);
+    }
+  });
+
+  it('logs a scheduled run that deleted nothing at debug only', async () => {
+    const { lines, logger } = recordingLogger();
+    await runScheduledRetention(depsWith({}).deps, logger);
+    expect(lines).toEqual([expect.objectContaining({ level: 'debug', message: 'scheduled retention run' })]);
+  });
+});
+
+describe('the retention loop', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('starts no timer at 0', () => {
+    vi.useFakeTimers();
+    const stop = startRetentionLoop({ deps: depsWith({}).deps, intervalSeconds: 0, logger: recordingLogger().logger });
+    expect(vi.getTimerCount()).toBe(0);
+    stop();
+  });
+
+  it('runs every interval, never two at once, logs a failure as a warning, retries on the next tick, and stops', async () => {
+    vi.useFakeTimers();
+    let release: (() => void) | undefined;
+    let fail = false;
+    const reads = { count: 0 };
+    // Each run reads the three policy documents; the first read of a run decides how it goes.
+    const get: PolicyStore['get'] = async (kind) => {
+      if (kind !== 'retention') return undefined;
+      reads.count++;
+      if (fail) throw new Error('disk on fire');
+      await new Promise<void>((resolve) => { release = resolve; });
+      return undefined;
+    };
+    const { lines, logger } = recordingLogger();
+    const stop = startRetentionLoop({ deps: depsWith({}, get).deps, intervalSeconds: 60, logger });
+    await vi.advanceTimersByTimeAsync(59_000);
+    expect(reads.count).toBe(0);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(reads.count).toBe(1);
+    // Still running: the next two ticks are skipped.
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(reads.count).toBe(1);
+    release!();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(lines.map((line) => [line.level, line.message])).toEqual([['debug', 'scheduled retention run']]);
+    fail = true;
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(reads.count).toBe(2);
+    expect(lines.at(-1)).toEqual(expect.objectContaining({ level: 'warn', message: 'scheduled retention run failed; the next one retries' }));
+    fail = false;
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(reads.count).toBe(3);
+    release!();
+    stop();
+    await vi.advanceTimersByTimeAsync(600_000);
+    expect(reads.count).toBe(3);
+  });
+});
