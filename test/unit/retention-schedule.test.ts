@@ -3,7 +3,7 @@ import type { LogLevel, MetadataStore } from '../../functions/core/index';
 import type { PolicyInventory, PolicyKind, PolicyStore } from '../../functions/core/policy/ports';
 import { planCurrentRetention, type RetentionDeps } from '../../functions/core/policy/runner';
 import { runScheduledRetention } from '../../functions/core/policy/scheduled-run';
-import { startRetentionLoop } from '../../functions/local/retention-loop';
+import { FIRST_RUN_AFTER_SECONDS, startRetentionLoop } from '../../functions/local/retention-loop';
 import { helpText, readSettings, SettingsError } from '../../functions/local/settings';
 
 /** Deps over an empty registry whose policy documents are `documents`; counts repository listings. */
@@ -84,6 +84,27 @@ describe('the retention loop', () => {
     const stop = startRetentionLoop({ deps: depsWith({}).deps, intervalSeconds: 0, logger: recordingLogger().logger });
     expect(vi.getTimerCount()).toBe(0);
     stop();
+  });
+
+  it('runs 5 minutes after start, then every interval', async () => {
+    vi.useFakeTimers();
+    const reads = { count: 0 };
+    const get: PolicyStore['get'] = async (kind) => {
+      if (kind === 'retention') reads.count++;
+      return undefined;
+    };
+    const stop = startRetentionLoop({ deps: depsWith({}, get).deps, intervalSeconds: 86400, logger: recordingLogger().logger });
+    await vi.advanceTimersByTimeAsync((FIRST_RUN_AFTER_SECONDS - 1) * 1000);
+    expect(reads.count).toBe(0);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(reads.count).toBe(1);
+    await vi.advanceTimersByTimeAsync(86_399_000);
+    expect(reads.count).toBe(1);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(reads.count).toBe(2);
+    stop();
+    await vi.advanceTimersByTimeAsync(3 * 86_400_000);
+    expect(reads.count).toBe(2);
   });
 
   it('runs every interval, never two at once, logs a failure as a warning, retries on the next tick, and stops', async () => {
