@@ -63,7 +63,7 @@ export async function runGcInvocation(deps: GcPassDeps, event: GcEvent, remainin
   // Set before retention: the time it takes comes out of the pass's, and a pass whose deadline
   // retention used up stops at once and resumes in a fresh invocation.
   const deadline = deps.clock.now() + remainingMs - WRAP_UP_MS;
-  if (event.retention === true && event.chain === undefined) await retentionFirst(deps, event.dryRun ?? false);
+  if (event.retention === true && event.chain === undefined) await retentionFirst(deps, event.dryRun ?? false, deadline);
   const report = await runGc(
     { gc: deps.gc, metadata: deps.metadata, clock: deps.clock, logger: deps.logger, ...(deps.events ? { events: deps.events } : {}) },
     { minAgeMs: deps.minAgeMs, full: event.full ?? false, dryRun: event.dryRun ?? false, deadline },
@@ -84,13 +84,15 @@ export async function runGcInvocation(deps: GcPassDeps, event: GcEvent, remainin
  * The schedule's retention run. A failure is logged as an error and the pass goes on: the pass
  * does not depend on it, and the next scheduled run tries retention again.
  */
-async function retentionFirst(deps: GcPassDeps, dryRun: boolean): Promise<void> {
+async function retentionFirst(deps: GcPassDeps, dryRun: boolean, deadline: number): Promise<void> {
   if (!deps.retention) {
     deps.logger.log('warn', 'the schedule asked for retention but this function has no policy store; skipped');
     return;
   }
   try {
-    await runScheduledRetention(deps.retention, deps.logger, { dryRun });
+    // The pass's deadline bounds retention too: out of time, it stops (listing: nothing deleted;
+    // deleting: the rest left for tomorrow) and the pass, out of time as well, resumes in a new invocation.
+    await runScheduledRetention(deps.retention, deps.logger, { dryRun, deadline });
   } catch (error) {
     deps.logger.log('error', 'scheduled retention run failed; the gc pass goes on, the next schedule tries again', { error: String(error) });
   }

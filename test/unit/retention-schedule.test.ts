@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { LogLevel, MetadataStore } from '../../functions/core/index';
 import type { PolicyInventory, PolicyKind, PolicyStore } from '../../functions/core/policy/ports';
-import { planCurrentRetention, type RetentionDeps } from '../../functions/core/policy/runner';
+import { planCurrentRetention, runRetention, RetentionOutOfTimeError, type RetentionDeps } from '../../functions/core/policy/runner';
 import { runScheduledRetention } from '../../functions/core/policy/scheduled-run';
 import { FIRST_RUN_AFTER_SECONDS, startRetentionLoop } from '../../functions/local/retention-loop';
 import { helpText, readSettings, SettingsError } from '../../functions/local/settings';
@@ -71,6 +71,46 @@ describe('a retention run with no rules', () => {
     const { lines, logger } = recordingLogger();
     await runScheduledRetention(depsWith({}).deps, logger);
     expect(lines).toEqual([expect.objectContaining({ level: 'debug', message: 'scheduled retention run' })]);
+  });
+});
+
+describe('a retention run with a deadline (the AWS schedule\'s)', () => {
+  const digest = (n: number) => `sha256:${String(n).repeat(64)}`;
+  function registryWithTwoTags(readsBeforeLate: number) {
+    let reads = 0;
+    const deleted: string[] = [];
+    const metadata = {
+      listRepositories: async () => ({ items: ['team/app'], more: false }),
+      deleteTag: async (_repository: string, tag: string) => { deleted.push(tag); return true; },
+    } as unknown as MetadataStore;
+    const inventory = {
+      listTagInfo: async () => [{ tag: 'v1', digest: digest(1), pushedAt: 1 }, { tag: 'v2', digest: digest(2), pushedAt: 2 }],
+      listManifestInfo: async () => [1, 2].map((n) => ({ digest: digest(n), size: 10, createdAt: n, blobs: [], children: [] })),
+      blobSizes: async () => new Map(),
+    } as unknown as PolicyInventory;
+    const policies: PolicyStore = {
+      get: async (kind) => (kind === 'retention' ? { document: { version: 1, rules: [{ repositories: '**', keepLast: 1 }] }, etag: '1' } : undefined),
+      put: async () => '1',
+    };
+    // Every reading of the clock counts; from the given one on, it reads past the deadline (100).
+    const deps: RetentionDeps = { metadata, inventory, policies, clock: { now: () => (++reads > readsBeforeLate ? 200 : 0) } };
+    return { deps, deleted };
+  }
+
+  it('deletes nothing and says so when the deadline passes while it lists', async () => {
+    const { deps, deleted } = registryWithTwoTags(1);
+    await expect(runRetention(deps, { dryRun: false, deadline: 100 })).rejects.toThrow(RetentionOutOfTimeError);
+    expect(deleted).toEqual([]);
+  });
+
+  it('leaves the deletions after the deadline for the next run, reported as skipped', async () => {
+    const late = registryWithTwoTags(2);
+    const report = await runRetention(late.deps, { dryRun: false, deadline: 100 });
+    expect(late.deleted).toEqual([]);
+    expect(report.skipped.map((entry) => [entry.tag, entry.why])).toEqual([['v1', 'out of time; the next run goes on']]);
+    const inTime = registryWithTwoTags(3);
+    expect((await runRetention(inTime.deps, { dryRun: false, deadline: 100 })).tagsDeleted).toBe(1);
+    expect(inTime.deleted).toEqual(['v1']);
   });
 });
 

@@ -18,8 +18,8 @@ export function retentionDepsOf(services: Services): RetentionDeps | undefined {
  * the retention document and the cache rules' lifecycles. One info line when it deleted
  * something, debug otherwise, so a daily run that finds nothing does not fill the log.
  */
-export async function runScheduledRetention(deps: RetentionDeps, logger: Logger, options: { dryRun?: boolean } = {}): Promise<RetentionReport> {
-  const report = await runRetention(deps, { dryRun: options.dryRun ?? false });
+export async function runScheduledRetention(deps: RetentionDeps, logger: Logger, options: { dryRun?: boolean; deadline?: number } = {}): Promise<RetentionReport> {
+  const report = await runRetention(deps, { dryRun: options.dryRun ?? false, ...(options.deadline === undefined ? {} : { deadline: options.deadline }) });
   const fields = {
     trigger: 'schedule', dryRun: report.dryRun, repositories: report.repositories, tagsDeleted: report.tagsDeleted, manifestsDeleted: report.manifestsDeleted,
     bytesFreed: report.bytesFreed, skipped: report.skipped.length,
