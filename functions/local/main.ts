@@ -8,6 +8,8 @@ import { createLocalRegistry } from './local-registry';
 import { originOf } from '../adapters/node/public-url';
 import { helpText, readSettings, SettingsError } from './settings';
 import { startGcLoop } from './gc-loop';
+import { startRetentionLoop } from './retention-loop';
+import { retentionDepsOf } from '../core/policy/scheduled-run';
 import { withOps } from './ops';
 import { readTlsFiles, reloadTlsOnSighup } from './tls';
 import { healthcheck } from './healthcheck';
@@ -58,6 +60,8 @@ async function main(): Promise<void> {
   const stopGc = startGcLoop({
     passes: local.registry.services.gc!, intervalSeconds: settings.gcIntervalSeconds, minAgeSeconds: settings.gcMinAgeSeconds, logger,
   });
+  const retentionDeps = retentionDepsOf(local.registry.services);
+  const stopRetention = retentionDeps ? startRetentionLoop({ deps: retentionDeps, intervalSeconds: settings.retentionIntervalSeconds, logger }) : () => {};
   if (settings.tls) reloadTlsOnSighup(server, settings.tls, logger);
   const metricsServer = metricsModule && metrics && typeof settings.metrics === 'number'
     ? await metricsModule.startMetricsServer(metrics, settings.host, settings.metrics) : undefined;
@@ -76,6 +80,7 @@ async function main(): Promise<void> {
     logger.log('info', 'shutting down', { signal });
     clearInterval(sweeper);
     stopGc();
+    stopRetention();
     idleMemory?.stop();
     // Uploads cut after the drain resume from their last checkpoint (GET on the upload URL says where).
     const cut = (requests: number) => logger.log('warn', 'drain time over: closing requests still in flight', { requests, drainSeconds: settings.drainSeconds });

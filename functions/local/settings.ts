@@ -21,6 +21,7 @@ export const SETTINGS = [
   ['NIMBUS_UPLOAD_SESSION_TTL', '86400', 'Seconds an idle upload is kept before it is swept.'],
   ['NIMBUS_GC_INTERVAL', '3600', 'Seconds between background garbage collection passes (0: off). A pass frees the bytes of blobs no manifest uses once the safety window has passed, and sweeps abandoned uploads; `npx nimbus gc` runs one now.'],
   ['NIMBUS_GC_MIN_AGE', '86400', 'The safety window in seconds: a blob is collected only once unreferenced and untouched (not pushed, linked, mounted or released) for this long.'],
+  ['NIMBUS_RETENTION_INTERVAL', '86400', 'Seconds between scheduled retention runs (0: off); the first comes 5 minutes after start (sooner with a shorter interval). A run applies the retention document and the pull-through cache rules\' lifecycles (expireUnpulledDays), as `npx nimbus retention run` does; with neither, a run reads the policies and stops.'],
   ['NIMBUS_WEBHOOK_ADDRESSES', 'private', 'Addresses webhook URLs may resolve to. private: public, private and loopback (link-local and cloud metadata, 169.254.0.0/16 and fd00:ec2::254, refused). public: public only. any: also link-local and metadata.'],
   ['NIMBUS_WEBHOOK_TIMEOUT', '10', 'Seconds a webhook receiver gets to answer a delivery.'],
   ['NIMBUS_WEBHOOK_BACKOFF_MAX', '3600', 'Longest wait in seconds between retries of a failed delivery (waits double from 1 s up to this).'],
@@ -46,6 +47,8 @@ export interface LocalSettings {
   gcIntervalSeconds: number;
   /** The background passes' safety window, in seconds. */
   gcMinAgeSeconds: number;
+  /** Seconds between scheduled retention runs; 0 turns the loop off. */
+  retentionIntervalSeconds: number;
   auth: boolean;
   authService: string;
   authTokenTtlSeconds: number;
@@ -96,6 +99,7 @@ export function readSettings(env: NodeJS.ProcessEnv): LocalSettings {
     uploadSessionTtlSeconds: integer(env, 'NIMBUS_UPLOAD_SESSION_TTL', 86400, 300, 30 * 86400),
     gcIntervalSeconds: integer(env, 'NIMBUS_GC_INTERVAL', 3600, 0, 30 * 86400),
     gcMinAgeSeconds: integer(env, 'NIMBUS_GC_MIN_AGE', 86400, 0, 10 * 365 * 86400),
+    retentionIntervalSeconds: integer(env, 'NIMBUS_RETENTION_INTERVAL', 86400, 0, 30 * 86400),
     auth: auth === 'on',
     authService,
     authTokenTtlSeconds: integer(env, 'NIMBUS_AUTH_TOKEN_TTL', 300, 60, 86400),

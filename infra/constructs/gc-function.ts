@@ -43,6 +43,12 @@ export interface GcFunctionProps {
   readonly gcMinAge?: Duration;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Each scheduled invocation runs retention (the retention document and the cache rules'
+   * lifecycles) before its pass; chained invocations do not. Off: no retention, and no grant for it.
+   * @default true
+   */
+  readonly retentionOnSchedule?: boolean;
 }
 
 /**
@@ -76,6 +82,8 @@ export class GcFunction extends Construct {
     });
     grantCollection(role, bucket, table);
     grantEventRecording(role, table);
+    const retentionOnSchedule = props.retentionOnSchedule ?? true;
+    if (retentionOnSchedule) grantRetention(role, table);
     role.addToPolicy(new iam.PolicyStatement({ sid: 'OwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
     // A separate policy, which the function does not depend on: invoking itself would otherwise be a cycle.
     new iam.Policy(this, 'Resume', {
@@ -93,9 +101,9 @@ export class GcFunction extends Construct {
     this.function.configureAsyncInvoke({ onFailure: new destinations.SqsDestination(this.deadLetterQueue), retryAttempts: 2 });
     this.schedule = functionSchedule(this, this.function, {
       schedule: props.gcSchedule ?? scheduler.ScheduleExpression.rate(Duration.days(1)),
-      description: 'Nimbus: an incremental garbage collection pass',
+      description: retentionOnSchedule ? 'Nimbus: a retention run, then an incremental garbage collection pass' : 'Nimbus: an incremental garbage collection pass',
       roleDescription: 'Nimbus garbage collection schedule: invokes the collector and dead-letters what fails',
-      input: scheduler.ScheduleTargetInput.fromObject({ full: false }),
+      input: scheduler.ScheduleTargetInput.fromObject(retentionOnSchedule ? { full: false, retention: true } : { full: false }),
       deadLetterQueue: this.deadLetterQueue,
       retryAttempts: 2,
     });
@@ -121,6 +129,26 @@ function grantEventRecording(role: iam.Role, table: dynamodb.ITable): void {
     actions: ['dynamodb:Query'],
     resources: [table.tableArn],
     conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [itemKeys.webhooksPartition] } },
+  }));
+}
+
+/**
+ * What a retention run needs beyond the collection's partitions (it deletes tags and manifests in
+ * REPO#/TAGS#, reads blob sizes in BLOB#, records events in EVENTS): the policy documents
+ * (retention, immutability, cache; read, never written) and the catalog (listed, never written).
+ */
+function grantRetention(role: iam.Role, table: dynamodb.ITable): void {
+  role.addToPolicy(new iam.PolicyStatement({
+    sid: 'RetentionPolicies',
+    actions: ['dynamodb:GetItem'],
+    resources: [table.tableArn],
+    conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [itemKeys.policy('retention')[PARTITION_KEY]!] } },
+  }));
+  role.addToPolicy(new iam.PolicyStatement({
+    sid: 'RetentionCatalog',
+    actions: ['dynamodb:Query'],
+    resources: [table.tableArn],
+    conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [itemKeys.catalogPartition] } },
   }));
 }
 

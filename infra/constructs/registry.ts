@@ -83,6 +83,13 @@ export interface NimbusRegistryProps {
   /** GC's safety window: blobs unreferenced and untouched for less than this are kept. @default Duration.hours(24) */
   readonly gcMinAge?: Duration;
   /**
+   * Whether each scheduled GC invocation runs retention first (the retention document and the
+   * pull-through cache rules' lifecycles, as POST /v2/_nimbus/retention/run does). Off: nothing
+   * runs retention unless asked, and the GC role gets no read of the policies or the catalog.
+   * @default true
+   */
+  readonly retentionOnSchedule?: boolean;
+  /**
    * The EventBridge bus every registry event (pushes, deletions) is put on, besides webhooks.
    * @default the account's default bus
    */
@@ -177,6 +184,7 @@ export class NimbusRegistry extends Construct {
       bucket: this.blobs.bucket, table: this.metadata.table, logRetention,
       ...(props.gcSchedule ? { gcSchedule: props.gcSchedule } : {}),
       ...(props.gcMinAge ? { gcMinAge: props.gcMinAge } : {}),
+      ...(props.retentionOnSchedule === undefined ? {} : { retentionOnSchedule: props.retentionOnSchedule }),
     });
     this.events = new EventsFunction(this, 'Events', {
       bucket: this.blobs.bucket, table: this.metadata.table, logRetention, ...(props.eventBus ? { eventBus: props.eventBus } : {}),

@@ -3,7 +3,7 @@ import { DynamoGcStore } from '../../functions/adapters/aws/index';
 import { DynamoOutbox } from '../../functions/adapters/aws/dynamo-outbox';
 import { awsWebhookEvents, NO_WEBHOOK_SECRETS, readEventSettings } from '../../functions/adapters/aws/webhook-events';
 import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
-import { GC_METRICS_NAMESPACE, runGcInvocation, WRAP_UP_MS, type GcEvent } from '../../functions/lambda/gc-pass';
+import { GC_METRICS_NAMESPACE, gcEventOf, runGcInvocation, WRAP_UP_MS, type GcEvent, type GcPassDeps } from '../../functions/lambda/gc-pass';
 import { RegistryClient, rand, sha256, uniqueRepo } from '../api/client';
 import { awsRegistry, type AwsRegistryFixture } from './fixture';
 
@@ -86,5 +86,59 @@ describe('the GC Lambda pass', () => {
     }, { chain: 3 }, WRAP_UP_MS + 5000);
     expect(report.complete).toBe(false);
     expect(resumed).toEqual([]);
+  });
+
+  it('runs retention first on a scheduled event, as a manual run does (events with reason retention); a resumed invocation never runs it', async () => {
+    const client = new RegistryClient(fixture.registry.fetch);
+    const repository = uniqueRepo('gc-retention');
+    const old = await client.pushImage(repository, 'v1');
+    await client.pushImage(repository, 'v2');
+    await fixture.stores.policies.put('retention', { version: 1, rules: [{ repositories: repository, keepLast: 1 }] });
+    const { metadata, policies, clients } = fixture.stores;
+    const events = awsWebhookEvents(clients.dynamodb, fixture.table, NO_WEBHOOK_SECRETS, readEventSettings({}), { log() {} });
+    const clock = { now: () => Date.now() };
+    const resumed: GcEvent[] = [];
+    const deps: GcPassDeps = {
+      gc: new DynamoGcStore(clients.dynamodb, clients.s3, { table: fixture.table, bucket: fixture.bucket }), metadata, clock, minAgeMs: 86_400_000, maxChain: 8,
+      logger: { log: () => {} }, emit: () => {}, resume: async (next) => { resumed.push(next); }, events,
+      retention: { metadata, inventory: metadata, policies, clock, events },
+    };
+    const tags = async () => (await metadata.listTags(repository, { limit: 10 })).items;
+
+    // A resumption carries a chain: retention is not run again, even if the event says so.
+    expect(gcEventOf({ full: false, retention: true, chain: 2 })).toEqual({ full: false, dryRun: false, chain: 2 });
+    await runGcInvocation(deps, gcEventOf({ full: false, retention: true, chain: 2 }), 900_000);
+    await runGcInvocation(deps, { full: false, retention: true, chain: 2 }, 900_000);
+    expect(await tags()).toEqual(['v1', 'v2']);
+
+    // The schedule's event.
+    await runGcInvocation(deps, gcEventOf({ full: false, retention: true }), 900_000);
+    expect(await tags()).toEqual(['v2']);
+    expect(resumed).toEqual([]);
+    const recorded = (await new DynamoOutbox(clients.dynamodb, fixture.table).recent(1000))
+      .filter((entry) => entry.event.type === 'io.nimbus.tag.deleted' && entry.event.data.repository === repository);
+    expect(recorded.map((entry) => [entry.event.data.tag, entry.event.data.digest, entry.event.data.reason])).toEqual([['v1', old.digest, 'retention']]);
+  });
+
+  it('bounds the schedule\'s retention by the pass\'s deadline: out of time, it deletes nothing, logs an error, and the pass resumes', async () => {
+    const client = new RegistryClient(fixture.registry.fetch);
+    const repository = uniqueRepo('gc-retention-late');
+    await client.pushImage(repository, 'v1');
+    await client.pushImage(repository, 'v2');
+    await fixture.stores.policies.put('retention', { version: 1, rules: [{ repositories: repository, keepLast: 1 }] });
+    const { metadata, policies, clients } = fixture.stores;
+    // Each reading of the clock a second later; 1.5 s for the work: retention reads it twice before listing the first repository.
+    let time = Date.now();
+    const clock = { now: () => (time += 1000) };
+    const logs: Array<[string, string]> = [];
+    const resumed: GcEvent[] = [];
+    await runGcInvocation({
+      gc: new DynamoGcStore(clients.dynamodb, clients.s3, { table: fixture.table, bucket: fixture.bucket }), metadata, clock, minAgeMs: 86_400_000, maxChain: 8,
+      logger: { log: (level, message) => logs.push([level, message]) }, emit: () => {}, resume: async (next) => { resumed.push(next); },
+      retention: { metadata, inventory: metadata, policies, clock },
+    }, gcEventOf({ full: false, retention: true }), WRAP_UP_MS + 1500);
+    expect((await metadata.listTags(repository, { limit: 10 })).items).toEqual(['v1', 'v2']);
+    expect(logs).toContainEqual(['error', 'scheduled retention run failed; the gc pass goes on, the next schedule tries again']);
+    expect(resumed).toEqual([{ full: false, dryRun: false, chain: 2 }]);
   });
 });

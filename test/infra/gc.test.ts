@@ -88,6 +88,44 @@ describe('scheduled garbage collection', () => {
     expect(actionsOf(bySid.CollectionObjects!)).not.toContain('s3:PutObject');
   });
 
+  it('runs retention first on the schedule: reads the policy documents and lists the catalog, and writes neither', () => {
+    const schedule = Object.values(tpl.findResources('AWS::Scheduler::Schedule')).map((s) => s.Properties as Json)
+      .find((s) => s.Target.Arn['Fn::GetAtt']?.[0] === functionId)!;
+    expect(JSON.parse(schedule.Target.Input as string)).toEqual({ full: false, retention: true });
+    expect(leadingKeys('RetentionPolicies')).toEqual(['POLICY']);
+    expect(actionsOf(bySid.RetentionPolicies!)).toEqual(['dynamodb:GetItem']);
+    expect(leadingKeys('RetentionCatalog')).toEqual(['CATALOG']);
+    expect(actionsOf(bySid.RetentionCatalog!)).toEqual(['dynamodb:Query']);
+    // Every statement reaching a partition, by its LeadingKeys: what retention reads there is allowed, and nothing more.
+    const actionsOn = (partition: string) => statements
+      .filter((statement) => (statement.Condition?.['ForAllValues:StringLike']?.['dynamodb:LeadingKeys'] as string[] | undefined)?.some((p) => stringLike(p, partition)))
+      .flatMap(actionsOf).sort();
+    expect(actionsOn(itemKeys.policy('cache')[PARTITION_KEY]!)).toEqual(['dynamodb:GetItem']);
+    expect(actionsOn(itemKeys.catalogPartition)).toEqual(['dynamodb:Query']);
+    // Its reads of tags, manifests and blob sizes, and its deletions, are in the collection's partitions.
+    for (const partition of [itemKeys.tagsPartition('team/app'), itemKeys.repositoryPartition('team/app'), itemKeys.blob('sha256:abc')[PARTITION_KEY]!]) {
+      expect(actionsOn(partition), partition).toEqual(expect.arrayContaining(['dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem']));
+    }
+    const root = fileURLToPath(new URL('../../functions/', import.meta.url));
+    const allowed = new Set(statements.flatMap(actionsOf));
+    for (const command of commandsSentBy(`${root}adapters/aws`, (name) => ['policy-inventory.ts', 'batch-get.ts'].includes(name))) {
+      for (const action of ACTIONS_OF[command] ?? [`unknown ${command}`]) expect(allowed, `${command} needs ${action}`).toContain(action);
+    }
+  });
+
+  it('runs no retention and grants nothing for it with retentionOnSchedule: false', () => {
+    const off = template({ retentionOnSchedule: false });
+    const fnId = Object.keys(off.findResources('AWS::Lambda::Function')).find((id) => /^RegistryGcHandler/.test(id))!;
+    const schedule = Object.values(off.findResources('AWS::Scheduler::Schedule')).map((s) => s.Properties as Json)
+      .find((s) => s.Target.Arn['Fn::GetAtt']?.[0] === fnId)!;
+    expect(JSON.parse(schedule.Target.Input as string)).toEqual({ full: false });
+    const sids = Object.values(off.findResources('AWS::IAM::Policy'))
+      .filter((policy) => (policy.Properties.Roles as Array<{ Ref?: string }>).some((ref) => /^RegistryGcRole/.test(ref.Ref ?? '')))
+      .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement.map((statement) => statement.Sid));
+    expect(sids).toContain('CollectionItems');
+    expect(sids.filter((sid) => sid?.startsWith('Retention'))).toEqual([]);
+  });
+
   it('raises an alarm when an invocation is dead-lettered', () => {
     const alarms = Object.values(tpl.findResources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties as Json);
     expect(alarms.some((alarm) => alarm.MetricName === 'ApproximateNumberOfMessagesVisible'

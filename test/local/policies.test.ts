@@ -122,3 +122,32 @@ describe('retention and immutability on npm start', () => {
     expect(after.rules.map((rule) => rule.id)).not.toContain('via-url');
   });
 });
+
+describe('scheduled retention on npm start (NIMBUS_RETENTION_INTERVAL)', () => {
+  let dir: string;
+  let server: Started;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nimbus-retention-schedule-'));
+    server = await start({ HOST: '127.0.0.1', PORT: '0', NIMBUS_DATA_DIR: join(dir, 'data'), NIMBUS_FSYNC: 'off', NIMBUS_RETENTION_INTERVAL: '1' });
+  });
+  afterAll(async () => {
+    server?.child.kill('SIGTERM');
+    if (server) await exitCode(server.child);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('applies the retention document by itself, with no run asked for, and logs what it deleted', async () => {
+    const old = await pushImage(server.url, 'sched/app', 'v1');
+    expect(old.status).toBe(201);
+    expect((await pushImage(server.url, 'sched/app', 'v2')).status).toBe(201);
+    const put = await fetch(`${server.url}/v2/_nimbus/retention`, { method: 'PUT', body: JSON.stringify({ rules: [{ repositories: 'sched/*', keepLast: 1 }] }) });
+    expect(put.status).toBe(200);
+    const tags = async () => ((await (await fetch(`${server.url}/v2/sched/app/tags/list`)).json()) as { tags: string[] }).tags;
+    await expect.poll(tags, { timeout: 15_000 }).toEqual(['v2']);
+    // The manifest stays (no untaggedOlderThanDays): the tag only went.
+    expect((await fetch(`${server.url}/v2/sched/app/manifests/${old.digest}`, { method: 'HEAD' })).status).toBe(200);
+    await expect.poll(() => server.output().split('\n').filter((line) => line.includes('"scheduled retention run"') && line.endsWith('}'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .some((line) => line.level === 'info' && line.tagsDeleted === 1 && line.trigger === 'schedule')).toBe(true);
+  });
+});

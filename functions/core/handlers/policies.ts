@@ -7,6 +7,7 @@ import { parseImmutability } from '../policy/immutability';
 import type { PolicyKind, PolicyStore } from '../policy/ports';
 import { parseRetention } from '../policy/retention';
 import { runRetention } from '../policy/runner';
+import { retentionDepsOf } from '../policy/scheduled-run';
 
 /**
  * Largest policy document accepted: far more than hundreds of rules need, and well within one
@@ -66,13 +67,12 @@ export const putImmutability = (ctx: RequestContext) => putPolicy(ctx, 'immutabi
 /** POST /v2/_nimbus/retention/run[?dryRun=1]: applies (or lists) the deletions of the retention document and the cache rules' lifecycles. */
 export async function runRetentionNow(ctx: RequestContext): Promise<Response> {
   const { services } = ctx;
-  const policies = policyStore(services);
-  if (!services.inventory) throw new RegistryError('UNSUPPORTED', 'this registry cannot list its manifests for retention', { status: 404 });
+  policyStore(services); // 404 without a policy store, as the document routes; then without an inventory
+  const deps = retentionDepsOf(services);
+  if (!deps) throw new RegistryError('UNSUPPORTED', 'this registry cannot list its manifests for retention', { status: 404 });
   const flag = ctx.url.searchParams.get('dryRun') ?? ctx.url.searchParams.get('dry-run');
   const dryRun = flag !== null && flag !== '0' && flag !== 'false';
-  const report = await runRetention({
-    metadata: services.metadata, inventory: services.inventory, policies, clock: services.clock, ...(services.events ? { events: services.events } : {}),
-  }, { dryRun });
+  const report = await runRetention(deps, { dryRun });
   services.logger.log('info', 'retention run', {
     dryRun, tagsDeleted: report.tagsDeleted, manifestsDeleted: report.manifestsDeleted, bytesFreed: report.bytesFreed, skipped: report.skipped.length,
   });

@@ -29,19 +29,39 @@ export interface RetentionReport {
   readonly manifestsDeleted: number;
   /** Bytes the deletions free once garbage collection collects the blobs no survivor uses. */
   readonly bytesFreed: number;
-  /** Planned deletions a concurrent change made moot (tag moved, manifest re-tagged or listed by a new index). */
+  /**
+   * Planned deletions a concurrent change made moot (tag moved, manifest re-tagged or listed by a
+   * new index), or that the run's deadline left for the next run.
+   */
   readonly skipped: Array<PlannedDeletion & { why: string }>;
 }
+
+export interface RetentionOptions {
+  readonly dryRun: boolean;
+  /**
+   * Epoch ms (the deps' clock) a scheduled run must end by: listing stops with
+   * RetentionOutOfTimeError, deletions not applied yet are skipped. Each deletion stands alone,
+   * so stopping between two is safe: the next run plans again from what is left.
+   */
+  readonly deadline?: number;
+}
+
+/** A run's deadline passed while it listed the repositories: nothing was deleted. */
+export class RetentionOutOfTimeError extends Error {}
+
 
 const REPOSITORY_PAGE = 1000;
 
 /** Every repository with its tags and manifests. */
-async function inventoryOf(deps: RetentionDeps): Promise<RepositoryState[]> {
+async function inventoryOf(deps: RetentionDeps, deadline: number | undefined): Promise<RepositoryState[]> {
   const states: RepositoryState[] = [];
   let after: string | undefined;
   for (;;) {
     const page = await deps.metadata.listRepositories({ limit: REPOSITORY_PAGE, ...(after === undefined ? {} : { after }) });
     for (const repository of page.items) {
+      if (deadline !== undefined && deps.clock.now() >= deadline) {
+        throw new RetentionOutOfTimeError(`retention ran out of time listing repositories (${states.length} listed); nothing was deleted`);
+      }
       const [tags, manifests] = await Promise.all([deps.inventory.listTagInfo(repository), deps.inventory.listManifestInfo(repository)]);
       states.push({ repository, tags, manifests });
     }
@@ -55,15 +75,17 @@ async function inventoryOf(deps: RetentionDeps): Promise<RepositoryState[]> {
  * rule's lifecycle where no rule of the operator's governs (core/cache/lifecycle.ts); empty
  * when neither says anything.
  */
-export async function planCurrentRetention(deps: RetentionDeps, now: number): Promise<{ plan: PlannedDeletion[]; repositories: number }> {
+export async function planCurrentRetention(deps: RetentionDeps, now: number, deadline?: number): Promise<{ plan: PlannedDeletion[]; repositories: number }> {
   const [retention, immutability, cache] = await Promise.all([
     deps.policies.get('retention'), deps.policies.get('immutability'), deps.policies.get('cache'),
   ]);
   const document = effectiveRetention(retention ? parseRetention(retention.document) : undefined, cache ? parseCacheRules(cache.document) : undefined);
-  if (!document) return { plan: [], repositories: 0 };
+  // No rule at all (no document, an empty one, no cache lifecycle): nothing is listed, so a
+  // scheduled run on a registry that never set one costs three policy reads.
+  if (!document || document.rules.length === 0) return { plan: [], repositories: 0 };
   const locks = immutability ? parseImmutability(immutability.document) : undefined;
   const isProtected = (repository: string, tag: string) => immutableRule(locks, repository, tag) !== undefined;
-  const states = await inventoryOf(deps);
+  const states = await inventoryOf(deps, deadline);
   const unsized = planRetention(document, states, new Map(), now, isProtected);
   const sizes = await deps.inventory.blobSizes(blobsOfDeletions(states, unsized));
   return { plan: planRetention(document, states, sizes, now, isProtected), repositories: states.length };
@@ -74,13 +96,15 @@ export async function planCurrentRetention(deps: RetentionDeps, now: number): Pr
  * conditional, so one that a concurrent push made wrong is skipped, never forced: a tag is
  * deleted only while it still points where planned, a manifest only while still untagged.
  */
-export async function runRetention(deps: RetentionDeps, options: { dryRun: boolean }): Promise<RetentionReport> {
+export async function runRetention(deps: RetentionDeps, options: RetentionOptions): Promise<RetentionReport> {
   const evaluatedAt = deps.clock.now();
-  const { plan, repositories } = await planCurrentRetention(deps, evaluatedAt);
+  const { deadline } = options;
+  const { plan, repositories } = await planCurrentRetention(deps, evaluatedAt, deadline);
   const deleted: PlannedDeletion[] = [];
   const skipped: RetentionReport['skipped'] = [];
   for (const entry of plan) {
-    const why = options.dryRun ? undefined : await apply(deps, entry);
+    const late = !options.dryRun && deadline !== undefined && deps.clock.now() >= deadline;
+    const why = options.dryRun ? undefined : late ? 'out of time; the next run goes on' : await apply(deps, entry);
     if (why === undefined) deleted.push(entry);
     else skipped.push({ ...entry, why });
   }
