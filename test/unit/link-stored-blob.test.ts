@@ -23,7 +23,7 @@ describe('linkStoredBlob', () => {
 
   it('answers undefined when the store refuses the link because collection deleted the blob since the look', async () => {
     const refused = metadataWith(async () => record, async () => {
-      throw new StoreReferenceMissingError(`blob ${digest} is gone`);
+      throw new StoreReferenceMissingError('blob', digest);
     });
     expect(await linkStoredBlob(undefined, refused, 'team/app', digest)).toBeUndefined();
     const failing = metadataWith(async () => record, async () => {
