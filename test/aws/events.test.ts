@@ -16,8 +16,6 @@ import { createRegistry, type Registry } from '../../functions/core/index';
 import { startAwsEmulators, type AwsEmulators } from '../../functions/dev/emulators';
 import { eventsWebhookStore, runEventsPass } from '../../functions/lambda/events-pass';
 import { SecretsManagerVault } from '../../functions/adapters/aws/secret-vault';
-import { DynamoLeases } from '../../functions/adapters/aws/dynamo-leases';
-import type { Leases } from '../../functions/core/ports';
 import { startSecretsStub, type SecretsStub } from '../../functions/dev/secrets-stub';
 import { RegistryClient, uniqueRepo } from '../api/client';
 import { runNimbus } from '../support/nimbus-cli';
@@ -267,57 +265,5 @@ describe('webhooks and EventBridge on DynamoDB (the events function)', () => {
     expect(await targets()).toEqual(['eventbridge']);
     time += 6000;
     expect(await targets()).toEqual(['wh-elsewhere', 'eventbridge']);
-  });
-  it('gives overlapping changes made in different containers seqs in the order the changes happened (order lease)', async () => {
-    const outbox = new DynamoOutbox(stores.clients.dynamodb, table);
-    let refused: (() => void) | undefined;
-    /** A container's recorder: its own lease handle on the table, which tells when it was refused. */
-    const container = () => {
-      const dynamo = new DynamoLeases(stores.clients.dynamodb, table, itemKeys.eventOrderLease, 'event order lease');
-      const leases: Leases = {
-        acquire: async (key, ttlMs) => {
-          const taken = await dynamo.acquire(key, ttlMs);
-          if (!taken) refused?.();
-          return taken;
-        },
-        release: (key) => dynamo.release(key),
-      };
-      return new EventRecorder({
-        outbox, webhooks: new DynamoWebhookStore(stores.clients.dynamodb, table, vault), clock, logger, sinks: ['eventbridge'],
-        orderLeases: { leases, ttlMs: 30_000, waitMs: 20_000 },
-      });
-    };
-    const containers = [container(), container()];
-    const repository = `team/${uniqueRepo('overlap')}`;
-    const changes: string[] = [];
-    for (let round = 0; round < 4; round++) {
-      const [early, late] = round % 2 === 0 ? containers : [containers[1]!, containers[0]!];
-      const earlyEvent = cloudEvent(EVENT_TYPES.manifestPushed, { repository, digest: 'sha256:0', tag: `early-${round}` }, time);
-      const lateEvent = cloudEvent(EVENT_TYPES.manifestPushed, { repository, digest: 'sha256:0', tag: `late-${round}` }, time);
-      let inside!: () => void;
-      const earlyInside = new Promise<void>((resolve) => (inside = resolve));
-      let finish!: () => void;
-      const earlyMayFinish = new Promise<void>((resolve) => (finish = resolve));
-      const lateRefused = new Promise<void>((resolve) => (refused = resolve));
-      // The early change is made, then held before its entries are written: the window in
-      // which, unordered, a later change from another container could commit its entry first.
-      const first = early!.record(repository, [earlyEvent], async () => {
-        changes.push(earlyEvent.id);
-        inside();
-        await earlyMayFinish;
-        return true;
-      });
-      await earlyInside;
-      const second = late!.record(repository, [lateEvent], async () => {
-        changes.push(lateEvent.id);
-        return true;
-      });
-      await lateRefused;
-      finish();
-      await Promise.all([first, second]);
-    }
-    const entries = (await outbox.recent(8)).sort((a, b) => a.seq - b.seq);
-    expect(entries.map((entry) => entry.event.id)).toEqual(changes);
-    expect(changes).toHaveLength(8);
   });
 });
